@@ -1,0 +1,69 @@
+# The two README commands: `make run` and `make test`. Both create .venv if
+# missing, install convseq into it (again only when pyproject.toml changes) and
+# fetch the offline Fashion-MNIST files where the OS package manager can.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
+export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: run test test-slow lint format setup data ui bench clean
+
+run: setup data
+	PATH="$(CURDIR)/$(BIN):$$PATH" mlflow run . --env-manager local
+
+test: setup data
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: setup data
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+bench: setup data
+	$(BIN)/python bench/train_throughput.py
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+ui: setup
+	$(BIN)/mlflow ui --backend-store-uri "$(MLFLOW_TRACKING_URI)" --host 127.0.0.1
+
+setup: $(STAMP)
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it or pass PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade --quiet pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# Fashion-MNIST offline: Debian's dataset-fashion-mnist package when apt-get and
+# root are available; otherwise say how to provide the files (the pipeline also
+# looks in $$KERAS_HOME/datasets/fashion-mnist/ and can download when online).
+data:
+	@if [ -f "$(FASHION_MNIST_DIR)/train-images-idx3-ubyte.gz" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing dataset-fashion-mnist (offline Fashion-MNIST) with apt-get"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null 2>&1 && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; } || \
+		echo "warning: could not install dataset-fashion-mnist; see README (Data)"; \
+	else \
+		echo "note: $(FASHION_MNIST_DIR) is missing; run 'sudo apt-get install dataset-fashion-mnist'" \
+		     "or copy the four Fashion-MNIST .gz files into \$$KERAS_HOME/datasets/fashion-mnist/"; \
+	fi
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,18 @@
+"""tf.data input pipelines and the offline-first dataset catalog."""
+
+from data.catalog import DataLocations, dataset_names, get_spec, load_dataset
+from data.errors import DatasetUnavailableError
+from data.pipeline import InputPipelines, build_input_pipelines
+from data.specs import DatasetSpec, ImageSplit
+
+__all__ = [
+    "DataLocations",
+    "DatasetSpec",
+    "DatasetUnavailableError",
+    "ImageSplit",
+    "InputPipelines",
+    "build_input_pipelines",
+    "dataset_names",
+    "get_spec",
+    "load_dataset",
+]

@@ -1,0 +1,154 @@
+"""tf.data input pipelines: train/validation/test splits, batched and prefetched."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+import numpy as np
+import tensorflow as tf
+
+from data.specs import TEST, TRAIN, ImageSplit
+
+
+@dataclasses.dataclass(frozen=True)
+class InputPipelines:
+    """The three datasets a training run reads, and their sizes.
+
+    Attributes:
+        train: Shuffled (seeded, reshuffled each epoch) batches of
+            ``(images, labels)``.
+        validation: Batches held out of the training split.
+        test: Batches of the test split.
+        train_size: Examples in ``train``.
+        validation_size: Examples in ``validation``.
+        test_size: Examples in ``test``.
+    """
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    test: tf.data.Dataset
+    train_size: int
+    validation_size: int
+    test_size: int
+
+
+def _check_positive_int(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected a strictly positive integer. "
+            f"Received {name}={value!r}."
+        )
+
+
+def split_train_validation(
+    split: ImageSplit, validation_fraction: float, seed: int, max_examples: int = 0
+) -> tuple[ImageSplit, ImageSplit]:
+    """Draws a seeded validation split out of a training split.
+
+    Args:
+        split: The full training split.
+        validation_fraction: Share of examples held out, in ``(0, 1)``.
+        seed: Seed of the draw.
+        max_examples: If positive, use only this many examples (a seeded
+            subset) before splitting.
+
+    Returns:
+        ``(train, validation)``.
+
+    Raises:
+        ValueError: If the fraction is out of range or leaves a split empty.
+    """
+    if not 0.0 < validation_fraction < 1.0:
+        raise ValueError(
+            "Invalid value for argument `validation_fraction`. Expected a value in (0, 1). "
+            f"Received validation_fraction={validation_fraction!r}."
+        )
+    order = np.random.default_rng(seed).permutation(len(split))
+    if max_examples:
+        order = order[:max_examples]
+    n_validation = int(round(len(order) * validation_fraction))
+    if n_validation < 1 or n_validation >= len(order):
+        raise ValueError(
+            f"validation_fraction={validation_fraction} of {len(order)} examples leaves "
+            f"{n_validation} for validation and {len(order) - n_validation} for training; "
+            "both need at least one. Use more examples or another fraction."
+        )
+    validation, train = np.sort(order[:n_validation]), np.sort(order[n_validation:])
+    return (
+        ImageSplit(split.images[train], split.labels[train]),
+        ImageSplit(split.images[validation], split.labels[validation]),
+    )
+
+
+def _batched(split: ImageSplit, batch_size: int) -> tf.data.Dataset:
+    dataset = tf.data.Dataset.from_tensor_slices((split.images, split.labels))
+    return dataset.batch(batch_size).cache().prefetch(tf.data.AUTOTUNE)
+
+
+def build_input_pipelines(
+    splits: Mapping[str, ImageSplit],
+    *,
+    batch_size: int,
+    validation_fraction: float = 0.1,
+    seed: int = 0,
+    max_examples: int = 0,
+) -> InputPipelines:
+    """Builds the train, validation and test `tf.data.Dataset`s.
+
+    Images stay raw (``uint8``); scaling lives inside the model. The training
+    dataset is cached, shuffled with ``seed`` (a new order each epoch, the
+    same sequence of orders each run), batched and prefetched.
+
+    Args:
+        splits: Must hold ``"train"`` and ``"test"`` `ImageSplit`s.
+        batch_size: Examples per batch.
+        validation_fraction: Share of the training split held out for
+            validation.
+        seed: Seed for the validation draw and the shuffle.
+        max_examples: If positive, use at most this many examples of the
+            training split and of the test split (for quick runs).
+
+    Returns:
+        An `InputPipelines`.
+
+    Raises:
+        ValueError: On a missing split or an invalid argument.
+
+    Example:
+        >>> from data import load_dataset
+        >>> _, splits = load_dataset("digits")
+        >>> pipes = build_input_pipelines(splits, batch_size=32)
+        >>> pipes.train_size + pipes.validation_size
+        1438
+    """
+    _check_positive_int("batch_size", batch_size)
+    if max_examples < 0:
+        raise ValueError(
+            "Invalid value for argument `max_examples`. Expected 0 (all) or a positive "
+            f"integer. Received max_examples={max_examples!r}."
+        )
+    missing = [name for name in (TRAIN, TEST) if name not in splits]
+    if missing:
+        raise ValueError(f"The splits {missing} are missing; received {sorted(splits)}.")
+    train, validation = split_train_validation(
+        splits[TRAIN], validation_fraction, seed, max_examples
+    )
+    test = splits[TEST]
+    if max_examples:
+        test = ImageSplit(test.images[:max_examples], test.labels[:max_examples])
+    train_dataset = (
+        tf.data.Dataset.from_tensor_slices((train.images, train.labels))
+        .cache()
+        .shuffle(len(train), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    return InputPipelines(
+        train=train_dataset,
+        validation=_batched(validation, batch_size),
+        test=_batched(test, batch_size),
+        train_size=len(train),
+        validation_size=len(validation),
+        test_size=len(test),
+    )

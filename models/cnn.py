@@ -1,0 +1,198 @@
+"""Small CNN factory: conv -> pool blocks, then dense layers and softmax."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import keras
+
+from models.layers import Conv2D, MaxPool2D, conv_output_size
+from models.layers.geometry import normalize_padding
+
+
+def _check_filters(filters: Sequence[int]) -> tuple[int, ...]:
+    try:
+        values = tuple(filters)
+    except TypeError:
+        values = ()
+    if not values or not all(
+        isinstance(f, int) and not isinstance(f, bool) and f > 0 for f in values
+    ):
+        raise ValueError(
+            "Invalid value for argument `filters`. Expected a non-empty sequence of positive "
+            f"integers, one per conv block. Received filters={filters!r}."
+        )
+    return values
+
+
+def cnn_feature_map_sizes(
+    input_shape: Sequence[int],
+    filters: Sequence[int],
+    kernel_size: int = 3,
+    strides: int = 1,
+    padding: str | int = "same",
+    pool_size: int = 2,
+) -> list[tuple[str, tuple[int, int, int]]]:
+    """Feature-map shapes of `small_cnn`, layer by layer, without building it.
+
+    Uses ``floor((H + 2p - f) / s) + 1`` per layer, so invalid geometry is found
+    before any TensorFlow op runs (a tuner can skip such a trial cheaply).
+
+    Args:
+        input_shape: ``(height, width, channels)``.
+        filters: Filters per conv block.
+        kernel_size: Conv filter size ``f``.
+        strides: Conv stride ``s``.
+        padding: Conv padding: ``"valid"``, ``"same"`` or an int ``p``.
+        pool_size: Max-pool window and stride after each conv.
+
+    Returns:
+        ``[(layer_name, (h, w, c)), ...]`` for each conv and pool layer.
+
+    Raises:
+        ValueError: Naming the layer whose output would be empty, with the
+            formula and values.
+
+    Example:
+        >>> cnn_feature_map_sizes((28, 28, 1), (32, 64))[-1]
+        ('block2_pool', (7, 7, 64))
+    """
+    filters = _check_filters(filters)
+    if len(input_shape) != 3:
+        raise ValueError(
+            "Invalid value for argument `input_shape`. Expected (height, width, channels). "
+            f"Received input_shape={tuple(input_shape)!r}."
+        )
+    height, width, _ = input_shape
+    sizes = []
+    for block, block_filters in enumerate(filters, start=1):
+        for layer, (f, s, p) in (
+            (f"block{block}_conv1", (kernel_size, strides, padding)),
+            (f"block{block}_pool", (pool_size, pool_size, "valid")),
+        ):
+            try:
+                height = conv_output_size(height, f, s, p)
+                width = conv_output_size(width, f, s, p)
+            except ValueError as error:
+                raise ValueError(
+                    f"{layer} of a CNN with input_shape={tuple(input_shape)}, "
+                    f"filters={filters}, kernel_size={kernel_size}, strides={strides}, "
+                    f"padding={padding!r}, pool_size={pool_size}: {error}"
+                ) from None
+            sizes.append((layer, (height, width, block_filters)))
+    return sizes
+
+
+def small_cnn(
+    include_top: bool = True,
+    weights: str | os.PathLike | None = None,
+    input_shape: Sequence[int] = (28, 28, 1),
+    pooling: str | None = None,
+    classes: int = 10,
+    classifier_activation: str | None = "softmax",
+    name: str = "small_cnn",
+    *,
+    filters: Sequence[int] = (32, 64),
+    kernel_size: int = 3,
+    strides: int = 1,
+    padding: str | int = "same",
+    pool_size: int = 2,
+    dense_units: int = 128,
+    dropout: float = 0.25,
+    rescale: float | None = 1.0 / 255.0,
+) -> keras.Model:
+    """A small CNN for 8-64 px images, built from convseq's own layers.
+
+    Layout: ``[rescaling] -> (blockN_conv1 -> blockN_pool) x len(filters) ->
+    flatten -> dropout -> fc1 -> predictions``. With ``rescale`` set the model
+    takes raw ``uint8`` pixels and scales them itself, so the same model (and
+    its SavedModel export) serves raw images.
+
+    Args:
+        include_top: Whether to include the flatten/dense classifier head.
+        weights: ``None`` (random initialization) or the path to a
+            ``.weights.h5`` file saved from a model of the same configuration.
+        input_shape: ``(height, width, channels)``.
+        pooling: Only without the top: ``None`` (4D output), ``"avg"`` or ``"max"``
+            (global pooling to a vector).
+        classes: Number of classes of the top.
+        classifier_activation: Activation of the top; ``None`` for logits.
+        name: Model name.
+        filters: Filters per conv block; the number of blocks is its length.
+        kernel_size: Conv filter size ``f``.
+        strides: Conv stride ``s``.
+        padding: Conv padding: ``"valid"``, ``"same"`` or an int ``p``.
+        pool_size: Max-pool window and stride.
+        dense_units: Units of the hidden dense layer; 0 for none.
+        dropout: Dropout rate before the hidden dense layer.
+        rescale: Factor applied to the raw input (``1/255`` for uint8 images);
+            ``None`` for float inputs used as they are.
+
+    Returns:
+        A `keras.Model`.
+
+    Raises:
+        ValueError: On invalid arguments or geometry, naming the values.
+
+    Example:
+        >>> model = small_cnn(input_shape=(28, 28, 1), classes=10)
+        >>> model.output_shape
+        (None, 10)
+    """
+    filters = _check_filters(filters)
+    padding = normalize_padding(padding, 2)
+    padding = padding if isinstance(padding, str) else padding[0]
+    if pooling not in (None, "avg", "max"):
+        raise ValueError(
+            "Invalid value for argument `pooling`. Expected None, 'avg' or 'max'. "
+            f"Received pooling={pooling!r}."
+        )
+    if include_top and (isinstance(classes, bool) or not isinstance(classes, int) or classes < 1):
+        raise ValueError(
+            "Invalid value for argument `classes`. Expected a strictly positive integer. "
+            f"Received classes={classes!r}."
+        )
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(
+            "Invalid value for argument `dropout`. Expected a rate in [0, 1). "
+            f"Received dropout={dropout!r}."
+        )
+    if weights is not None and not os.path.isfile(weights):
+        raise ValueError(
+            "Invalid value for argument `weights`. Expected None or the path of an existing "
+            f"`.weights.h5` file. Received weights={weights!r}."
+        )
+    cnn_feature_map_sizes(input_shape, filters, kernel_size, strides, padding, pool_size)
+
+    inputs = keras.Input(
+        shape=tuple(input_shape), dtype="uint8" if rescale else None, name="images"
+    )
+    x = inputs
+    if rescale:
+        x = keras.layers.Rescaling(rescale, name="rescaling")(x)
+    for block, block_filters in enumerate(filters, start=1):
+        x = Conv2D(
+            block_filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            activation="relu",
+            name=f"block{block}_conv1",
+        )(x)
+        x = MaxPool2D(pool_size, name=f"block{block}_pool")(x)
+    if include_top:
+        x = keras.layers.Flatten(name="flatten")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name="dropout")(x)
+        if dense_units:
+            x = keras.layers.Dense(dense_units, activation="relu", name="fc1")(x)
+        x = keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    model = keras.Model(inputs, x, name=name)
+    if weights is not None:
+        model.load_weights(weights)
+    return model

@@ -1,0 +1,87 @@
+"""Figures logged with every run: training curves and the confusion matrix.
+
+Figures are built with `matplotlib.figure.Figure` directly, so no global
+pyplot state or backend is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def training_curves_figure(history: Mapping[str, Sequence[float]]) -> Figure:
+    """Loss and accuracy per epoch, train vs validation.
+
+    Args:
+        history: Keras ``History.history``: ``loss``, ``accuracy``,
+            ``val_loss``, ``val_accuracy``, ... per epoch.
+
+    Returns:
+        A figure with one panel per metric.
+    """
+    names = [key for key in history if not key.startswith("val_")]
+    figure = Figure(figsize=(5 * max(len(names), 1), 4), layout="constrained")
+    axes = figure.subplots(1, max(len(names), 1), squeeze=False)[0]
+    for axis, name in zip(axes, names):
+        epochs = np.arange(1, len(history[name]) + 1)
+        axis.plot(epochs, history[name], marker="o", label="train")
+        if f"val_{name}" in history:
+            axis.plot(epochs, history[f"val_{name}"], marker="o", label="validation")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(name)
+        axis.set_title(name)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    return figure
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts of (true label, predicted label) pairs.
+
+    Returns:
+        An ``int64`` array of shape ``(num_classes, num_classes)``; rows are
+        true labels, columns predictions.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    predictions = np.asarray(predictions, dtype=np.int64)
+    flat = np.bincount(labels * num_classes + predictions, minlength=num_classes**2)
+    return flat.reshape(num_classes, num_classes)
+
+
+def confusion_matrix_figure(matrix: np.ndarray, class_names: Sequence[str]) -> Figure:
+    """Heat map of a confusion matrix with class names and counts.
+
+    Args:
+        matrix: ``(n, n)`` counts, rows true labels, columns predictions.
+        class_names: ``n`` names.
+
+    Returns:
+        The figure.
+    """
+    size = len(class_names)
+    figure = Figure(figsize=(1.0 + 0.7 * size, 1.0 + 0.6 * size), layout="constrained")
+    axis = figure.subplots()
+    image = axis.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=axis, shrink=0.8)
+    axis.set_xticks(range(size), class_names, rotation=45, ha="right")
+    axis.set_yticks(range(size), class_names)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    accuracy = np.trace(matrix) / max(matrix.sum(), 1)
+    axis.set_title(f"Test confusion matrix (accuracy {accuracy:.4f})")
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for row in range(size):
+        for column in range(size):
+            axis.text(
+                column,
+                row,
+                str(matrix[row, column]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if matrix[row, column] > threshold else "black",
+            )
+    return figure

@@ -1,0 +1,177 @@
+"""The training pipeline: catalog data -> CNN -> fit -> evaluate -> export, tracked in MLflow."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import keras
+import mlflow
+import numpy as np
+from mlflow.models import ModelSignature
+from mlflow.types import Schema, TensorSpec
+
+from data import DataLocations, load_dataset
+from data.pipeline import InputPipelines, build_input_pipelines
+from data.specs import DatasetSpec
+from models import small_cnn
+from pipelines.config import TrainConfig
+from pipelines.export import export_image_classifier
+from pipelines.plots import confusion_matrix, confusion_matrix_figure, training_curves_figure
+from pipelines.tracking import (
+    MlflowMetricsCallback,
+    environment_tags,
+    log_new_params,
+    tracked_run,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """What a finished training run produced.
+
+    Attributes:
+        run_id: MLflow run id.
+        tracking_uri: Where the run is stored.
+        export_path: The SavedModel version folder.
+        test_metrics: ``test_loss`` and ``test_accuracy``.
+    """
+
+    run_id: str
+    tracking_uri: str
+    export_path: Path
+    test_metrics: dict[str, float]
+
+
+def build_model(config: TrainConfig, spec: DatasetSpec) -> keras.Model:
+    """The compiled CNN that `train` fits, for a config and a dataset spec."""
+    model = small_cnn(
+        input_shape=spec.input_shape,
+        classes=spec.num_classes,
+        filters=config.filters,
+        kernel_size=config.kernel_size,
+        strides=config.stride,
+        padding=config.padding,
+        name=f"{spec.name}_cnn",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def _predict_split(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
+    probabilities, labels = [], []
+    for images, batch_labels in dataset:
+        probabilities.append(model(images, training=False).numpy())
+        labels.append(batch_labels.numpy())
+    return np.concatenate(probabilities), np.concatenate(labels)
+
+
+def _evaluate(
+    model: keras.Model, pipes: InputPipelines, spec: DatasetSpec
+) -> tuple[dict[str, float], np.ndarray]:
+    probabilities, labels = _predict_split(model, pipes.test)
+    picked = probabilities[np.arange(len(labels)), labels]
+    metrics = {
+        "test_loss": float(np.mean(-np.log(np.clip(picked, 1e-7, 1.0)))),
+        "test_accuracy": float(np.mean(probabilities.argmax(axis=-1) == labels)),
+    }
+    matrix = confusion_matrix(labels, probabilities.argmax(axis=-1), spec.num_classes)
+    return metrics, matrix
+
+
+def _signature(spec: DatasetSpec) -> ModelSignature:
+    return ModelSignature(
+        inputs=Schema([TensorSpec(np.dtype(np.uint8), (-1, *spec.input_shape), "images")]),
+        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, spec.num_classes))]),
+    )
+
+
+def train(config: TrainConfig, locations: DataLocations | None = None) -> TrainResult:
+    """Trains, evaluates and exports an image classifier in one MLflow run.
+
+    Under ``mlflow run`` the run started by MLflow is continued; otherwise a
+    new run is started in the active experiment. The run logs the config
+    (parameters MLflow already logged are left alone), per-epoch train and
+    validation metrics, test metrics, environment tags, the training-curve and
+    confusion-matrix PNGs, the SavedModel folder and the Keras model with its
+    signature. A failure ends the run FAILED and re-raises.
+
+    Args:
+        config: The run's configuration.
+        locations: Where to look for local dataset copies.
+
+    Returns:
+        A `TrainResult`.
+
+    Raises:
+        data.DatasetUnavailableError: If the dataset cannot be found.
+        ValueError: On invalid geometry for the dataset's input shape.
+    """
+    with tracked_run() as run:
+        log_new_params(config.as_params())
+        mlflow.set_tags(environment_tags())
+        spec, splits = load_dataset(config.dataset, locations)
+        pipes = build_input_pipelines(
+            splits,
+            batch_size=config.batch_size,
+            validation_fraction=config.validation_fraction,
+            seed=config.seed,
+            max_examples=config.max_examples,
+        )
+        keras.utils.set_random_seed(config.seed)
+        model = build_model(config, spec)
+        log_new_params(
+            {
+                "model_parameters": model.count_params(),
+                "train_examples": pipes.train_size,
+                "validation_examples": pipes.validation_size,
+                "test_examples": pipes.test_size,
+            }
+        )
+        history = model.fit(
+            pipes.train,
+            validation_data=pipes.validation,
+            epochs=config.epochs,
+            callbacks=[MlflowMetricsCallback()],
+            shuffle=False,  # the input pipeline shuffles, seeded
+            verbose=2,
+        )
+        test_metrics, matrix = _evaluate(model, pipes, spec)
+        mlflow.log_metrics(test_metrics)
+        mlflow.log_figure(training_curves_figure(history.history), "plots/training_curves.png")
+        mlflow.log_figure(
+            confusion_matrix_figure(matrix, spec.class_names), "plots/confusion_matrix.png"
+        )
+        export_path = export_image_classifier(
+            model, config.export_dir, model.name, spec.class_names
+        )
+        mlflow.log_artifacts(str(export_path), "saved_model")
+        mlflow.set_tag("export_path", str(export_path.resolve()))
+        mlflow.keras.log_model(
+            model,
+            name="model",
+            signature=_signature(spec),
+            pip_requirements=[
+                f"tensorflow=={_version('tensorflow')}",
+                f"keras=={keras.__version__}",
+            ],
+        )
+        return TrainResult(
+            run_id=run.info.run_id,
+            tracking_uri=mlflow.get_tracking_uri(),
+            export_path=export_path,
+            test_metrics=test_metrics,
+        )
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)

@@ -1,0 +1,101 @@
+"""Shared fixtures: a temporary MLflow store and the offline Fashion-MNIST files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture
+def mlflow_store(tmp_path, monkeypatch):
+    """A fresh SQLite MLflow store in a temporary folder, used by this test only.
+
+    Yields the tracking URI. The variables `mlflow run` sets are cleared so a
+    test never continues someone else's run.
+    """
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri(uri)
+    experiment_id = mlflow.create_experiment("test", artifact_location=str(tmp_path / "artifacts"))
+    mlflow.set_experiment(experiment_id=experiment_id)
+    yield uri
+    while mlflow.active_run():
+        mlflow.end_run()
+    mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture
+def fashion_mnist_dir() -> Path:
+    """The Debian package's Fashion-MNIST folder (``make test`` installs it)."""
+    if not (SYSTEM_FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip("dataset-fashion-mnist is not installed (make test installs it as root)")
+    return SYSTEM_FASHION_MNIST
+
+
+_SERVE_SCRIPT = """
+import sys
+import numpy as np
+import tensorflow as tf
+
+export_path, images_path, output_path = sys.argv[1:]
+loaded = tf.saved_model.load(export_path)
+images = np.load(images_path)
+outputs = loaded.serve(tf.constant(images))
+signature = loaded.signatures["serving_default"]
+by_signature = signature(images=tf.constant(images))
+np.testing.assert_array_equal(by_signature["probabilities"], outputs["probabilities"])
+ours = sorted(m for m in sys.modules if m.split(".")[0] in ("pipelines", "models", "data"))
+assert not ours, f"convseq modules were imported: {ours}"
+arrays = {name: tensor.numpy() for name, tensor in outputs.items()}
+np.savez(output_path, **{k: v.astype("S") if v.dtype == object else v for k, v in arrays.items()})
+"""
+
+
+@pytest.fixture
+def serve_in_fresh_process(tmp_path):
+    """Runs a SavedModel's ``serve`` function in a new Python that never imports convseq.
+
+    Returns a function ``(export_path, uint8_images) -> dict of arrays``.
+    """
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    def serve(export_path, images):
+        work = tmp_path / "fresh_process"
+        work.mkdir(exist_ok=True)
+        np.save(work / "images.npy", images)
+        script = work / "serve.py"
+        script.write_text(_SERVE_SCRIPT)
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-I",
+                str(script),
+                str(export_path),
+                str(work / "images.npy"),
+                str(work / "outputs.npz"),
+            ],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        with np.load(work / "outputs.npz") as outputs:
+            return {name: outputs[name] for name in outputs.files}
+
+    return serve

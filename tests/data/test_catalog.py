@@ -1,0 +1,124 @@
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from data import DataLocations, DatasetUnavailableError, dataset_names, get_spec, load_dataset
+from data.catalog import FASHION_MNIST_FILES, sources_for
+from data.idx import write_idx
+from data.sources import host_reachable
+from data.specs import SPECS, TASKS, TEST, TRAIN
+
+
+def fake_fashion_mnist(folder: Path, n_train=12, n_test=6, value=7):
+    folder.mkdir(parents=True)
+    for split, n in ((TRAIN, n_train), (TEST, n_test)):
+        images_name, labels_name = FASHION_MNIST_FILES[split]
+        write_idx(folder / images_name, np.full((n, 28, 28), value, np.uint8))
+        write_idx(folder / labels_name, np.arange(n, dtype=np.uint8) % 10)
+
+
+def offline(tmp_path, **kwargs):
+    return DataLocations(
+        keras_home=tmp_path / "keras",
+        system_datasets=tmp_path / "system",
+        probe=lambda host: False,
+        **kwargs,
+    )
+
+
+def test_specs_are_consistent_with_the_catalog():
+    assert set(dataset_names()) == set(SPECS)
+    for name in dataset_names():
+        spec = get_spec(name)
+        assert spec.name == name and spec.task in TASKS
+        assert spec.num_classes == len(set(spec.class_names)) >= 2
+        assert len(spec.input_shape) == 3 and all(n > 0 for n in spec.input_shape)
+        assert {TRAIN, TEST} <= set(spec.splits)
+        assert spec.how_to_provide
+        assert sources_for(name)
+
+
+def test_unknown_dataset_lists_the_catalog():
+    with pytest.raises(ValueError, match=r"Expected one of \['digits', 'fashion_mnist'\]"):
+        get_spec("mnist2")
+
+
+def test_digits_are_real_uint8_images_with_a_fixed_test_split():
+    spec, splits = load_dataset("digits")
+    train, test = splits[TRAIN], splits[TEST]
+    assert len(train) + len(test) == 1797 and len(test) == 359
+    assert train.images.shape[1:] == spec.input_shape and train.images.dtype == np.uint8
+    assert train.images.max() == 255 and train.images.min() == 0
+    assert set(np.unique(train.labels)) == set(range(10))
+    _, again = load_dataset("digits")
+    np.testing.assert_array_equal(again[TEST].labels, test.labels)
+
+
+def test_keras_home_comes_before_the_system_folder(tmp_path):
+    fake_fashion_mnist(tmp_path / "keras" / "datasets" / "fashion-mnist", value=1)
+    fake_fashion_mnist(tmp_path / "system" / "fashion-mnist", value=2)
+    spec, splits = load_dataset("fashion_mnist", offline(tmp_path))
+    assert splits[TRAIN].images.shape == (12, *spec.input_shape)
+    assert int(splits[TRAIN].images.max()) == 1
+    assert splits[TEST].labels.tolist() == [0, 1, 2, 3, 4, 5]
+
+
+def test_corrupt_first_source_falls_back_to_the_next(tmp_path):
+    keras_dir = tmp_path / "keras" / "datasets" / "fashion-mnist"
+    fake_fashion_mnist(keras_dir, value=1)
+    (keras_dir / FASHION_MNIST_FILES[TRAIN][0]).write_bytes(b"broken")
+    fake_fashion_mnist(tmp_path / "system" / "fashion-mnist", value=2)
+    _, splits = load_dataset("fashion_mnist", offline(tmp_path))
+    assert int(splits[TRAIN].images.max()) == 2
+
+
+def test_missing_everywhere_fails_fast_listing_places_and_remedy(tmp_path):
+    (tmp_path / "keras" / "datasets" / "fashion-mnist").mkdir(parents=True)
+    start = time.monotonic()
+    with pytest.raises(DatasetUnavailableError) as error:
+        load_dataset("fashion_mnist", offline(tmp_path))
+    assert time.monotonic() - start < 5.0
+    message = str(error.value)
+    assert str(tmp_path / "keras" / "datasets" / "fashion-mnist") in message
+    assert "missing train-images-idx3-ubyte.gz" in message
+    assert str(tmp_path / "system" / "fashion-mnist") + ": directory does not exist" in message
+    assert "storage.googleapis.com is not reachable" in message
+    assert "apt-get install dataset-fashion-mnist" in message
+
+
+def test_downloads_can_be_disabled(tmp_path):
+    with pytest.raises(DatasetUnavailableError) as error:
+        load_dataset("fashion_mnist", offline(tmp_path, allow_download=False))
+    places = [line for line in str(error.value).splitlines() if line.startswith("  - ")]
+    assert len(places) == 2
+    assert "storage.googleapis.com" not in str(error.value)
+
+
+def test_host_probe_answers_quickly_when_nothing_listens():
+    with socket.socket() as placeholder:  # find a free port, then close it
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+    start = time.monotonic()
+    assert host_reachable("127.0.0.1", port, timeout=2.0) is False
+    assert time.monotonic() - start < 2.5
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        assert host_reachable("127.0.0.1", server.getsockname()[1], timeout=2.0) is True
+
+
+def test_real_fashion_mnist_from_the_debian_package(fashion_mnist_dir, tmp_path):
+    locations = DataLocations(
+        keras_home=tmp_path, system_datasets=fashion_mnist_dir.parent, allow_download=False
+    )
+    spec, splits = load_dataset("fashion_mnist", locations)
+    assert splits[TRAIN].images.shape == (60000, 28, 28, 1)
+    assert splits[TEST].images.shape == (10000, 28, 28, 1)
+    assert np.bincount(splits[TRAIN].labels).tolist() == [6000] * 10
+    assert np.bincount(splits[TEST].labels).tolist() == [1000] * 10
+    # A trouser is taller than it is wide: its mean column profile is narrow.
+    trousers = splits[TRAIN].images[splits[TRAIN].labels == spec.class_names.index("Trouser")]
+    assert trousers.mean() < splits[TRAIN].images.mean()

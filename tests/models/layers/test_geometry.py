@@ -1,0 +1,75 @@
+import math
+
+import pytest
+
+from models.layers.geometry import conv_output_size, normalize_padding, normalize_tuple
+
+
+@pytest.mark.parametrize(
+    ("size", "f", "s", "p", "expected"),
+    [
+        (28, 3, 1, 0, 26),
+        (28, 5, 1, 2, 28),
+        (227, 11, 4, 0, 55),  # AlexNet conv1
+        (224, 3, 1, 1, 224),  # VGG16 CONV3
+        (224, 2, 2, 0, 112),  # VGG16 POOL2
+        (7, 3, 2, 1, 4),
+        (5, 5, 1, 0, 1),
+    ],
+)
+def test_conv_output_size_is_the_formula(size, f, s, p, expected):
+    assert conv_output_size(size, f, s, p) == expected
+    assert expected == math.floor((size + 2 * p - f) / s) + 1
+
+
+def test_valid_is_zero_padding_and_same_is_ceil():
+    for size in range(1, 20):
+        for stride in (1, 2, 3):
+            assert conv_output_size(size, 1, stride, "valid") == conv_output_size(
+                size, 1, stride, 0
+            )
+            assert conv_output_size(size, 3, stride, "same") == math.ceil(size / stride)
+
+
+def test_dilation_uses_effective_filter_size():
+    # d=2, k=3 -> effective f = 5
+    assert conv_output_size(10, 3, 1, 0, dilation_rate=2) == 6
+
+
+def test_unknown_size_stays_unknown():
+    assert conv_output_size(None, 3, 2, "same") is None
+
+
+def test_empty_output_names_the_values_and_formula():
+    with pytest.raises(ValueError) as error:
+        conv_output_size(5, 7, 1, 0)
+    message = str(error.value)
+    assert "floor((H + 2p - f) / s) + 1" in message
+    assert "floor((5 + 2*0 - 7) / 1) + 1 = -1" in message
+    assert "H=5" in message and "s=1" in message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"kernel_size": 0}, "kernel_size"),
+        ({"stride": 0}, "stride"),
+        ({"padding": -1}, "padding"),
+        ({"padding": "full"}, "padding"),
+        ({"dilation_rate": 0}, "dilation_rate"),
+    ],
+)
+def test_invalid_arguments_are_named(kwargs, name):
+    arguments = {"size": 10, "kernel_size": 3, "stride": 1, "padding": 0, **kwargs}
+    with pytest.raises(ValueError, match=f"argument `{name}`"):
+        conv_output_size(**arguments)
+
+
+def test_normalizers():
+    assert normalize_tuple(3, 2, "kernel_size") == (3, 3)
+    assert normalize_tuple([2, 4], 2, "kernel_size") == (2, 4)
+    assert normalize_padding("SAME", 2) == "same"
+    assert normalize_padding("2", 2) == (2, 2)
+    assert normalize_padding((1, 0), 2) == (1, 0)
+    with pytest.raises(ValueError, match="Received kernel_size=True"):
+        normalize_tuple(True, 2, "kernel_size")

@@ -1,0 +1,124 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from data import DataLocations
+from pipelines.cli import data_locations_from_environment, main
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_convseq_train_prints_run_uri_and_export(mlflow_store, tmp_path, capsys):
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "1",
+            "--max_examples",
+            "300",
+            "--filters",
+            "8",
+            "--export_dir",
+            str(tmp_path / "exports"),
+        ]
+    )
+    assert code == 0
+    lines = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    run = MlflowClient(mlflow_store).get_run(lines["run_id"])
+    assert run.info.status == "FINISHED"
+    assert lines["tracking_uri"] == mlflow_store
+    assert Path(lines["export_path"]) == tmp_path / "exports" / "digits_cnn" / "1"
+    assert float(lines["test_accuracy"]) == pytest.approx(
+        run.data.metrics["test_accuracy"], abs=1e-4
+    )
+
+
+def test_bad_option_values_exit_2_with_the_value_named(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--padding", "full"])
+    assert exit_info.value.code == 2
+    assert "Received padding='full'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--epochs", "0"])
+    assert "Received epochs=0" in capsys.readouterr().err
+
+
+def test_data_locations_follow_keras_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    assert data_locations_from_environment().keras_home == tmp_path / "kh"
+
+
+def test_missing_data_exits_2_with_where_it_looked(mlflow_store, tmp_path, monkeypatch, capsys):
+    offline = DataLocations(
+        keras_home=tmp_path / "keras", system_datasets=tmp_path / "none", probe=lambda host: False
+    )
+    monkeypatch.setattr("pipelines.cli.data_locations_from_environment", lambda: offline)
+    code = main(["train", "--export_dir", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "keras" / "datasets" / "fashion-mnist") in err
+    assert "apt-get install dataset-fashion-mnist" in err
+    runs = MlflowClient(mlflow_store).search_runs(
+        [mlflow.get_experiment_by_name("test").experiment_id]
+    )
+    assert [r.info.status for r in runs] == ["FAILED"]
+
+
+@pytest.mark.integration
+def test_mlflow_run_train_entry_point(tmp_path):
+    """`mlflow run . -e train` runs the same pipeline, logging each parameter once."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):
+        env.pop(name, None)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "run",
+            str(REPO_ROOT),
+            "-e",
+            "train",
+            "--env-manager",
+            "local",
+            "-P",
+            "dataset=digits",
+            "-P",
+            "epochs=2",
+            "-P",
+            "learning_rate=3e-3",
+            "-P",
+            "filters=8,16",
+            "-P",
+            f"export_dir={tmp_path / 'ex'}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("Default").experiment_id])
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    assert run.data.params["learning_rate"] == "3e-3"  # as mlflow run logged it
+    assert run.data.params["filters"] == "8,16"
+    assert len(client.get_metric_history(run.info.run_id, "val_accuracy")) == 2
+    assert run.data.metrics["test_accuracy"] > 0.5
+    assert (tmp_path / "ex" / "digits_cnn" / "1" / "saved_model.pb").is_file()
+    assert f"run_id: {run.info.run_id}" in completed.stdout
