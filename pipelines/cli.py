@@ -92,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)
     try:
         config = TrainConfig(**{k: v for k, v in vars(args).items() if k != "command"})
     except ValueError as error:
