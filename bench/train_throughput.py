@@ -24,12 +24,10 @@ import time
 import keras
 import tensorflow as tf
 
-from data import load_dataset
-from data.pipeline import build_input_pipelines
 from data.specs import TRAIN
 from pipelines.cli import data_locations_from_environment
 from pipelines.config import TrainConfig
-from pipelines.train import build_model
+from pipelines.train import build_model, load_input_pipelines
 
 
 def plain_keras_model(config: TrainConfig, input_shape, classes) -> keras.Model:
@@ -98,14 +96,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = TrainConfig(max_examples=args.examples)
-    spec, splits = load_dataset(config.dataset, data_locations_from_environment())
-    pipes = build_input_pipelines(
-        splits,
-        batch_size=config.batch_size,
-        validation_fraction=config.validation_fraction,
-        seed=config.seed,
-        max_examples=config.max_examples,
-    )
+    spec, splits, pipes = load_input_pipelines(config, data_locations_from_environment())
     n_train = pipes.train_size
     train = splits[TRAIN]
     x_plain = train.images[:n_train].astype("float32") / 255.0

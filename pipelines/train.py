@@ -14,6 +14,7 @@ from mlflow.types import Schema, TensorSpec
 
 from data import DataLocations, load_dataset
 from data.pipeline import InputPipelines, build_input_pipelines
+from data.sources import Splits
 from data.specs import DatasetSpec
 from models import small_cnn
 from pipelines.config import TrainConfig
@@ -44,6 +45,21 @@ class TrainResult:
     tracking_uri: str
     export_path: Path
     test_metrics: dict[str, float]
+
+
+def load_input_pipelines(
+    config: TrainConfig, locations: DataLocations | None = None
+) -> tuple[DatasetSpec, Splits, InputPipelines]:
+    """The dataset of a config, as its spec, raw splits and tf.data pipelines."""
+    spec, splits = load_dataset(config.dataset, locations)
+    pipes = build_input_pipelines(
+        splits,
+        batch_size=config.batch_size,
+        validation_fraction=config.validation_fraction,
+        seed=config.seed,
+        max_examples=config.max_examples,
+    )
+    return spec, splits, pipes
 
 
 def build_model(config: TrainConfig, spec: DatasetSpec) -> keras.Model:
@@ -117,14 +133,7 @@ def train(config: TrainConfig, locations: DataLocations | None = None) -> TrainR
     with tracked_run() as run:
         log_new_params(config.as_params())
         mlflow.set_tags(environment_tags())
-        spec, splits = load_dataset(config.dataset, locations)
-        pipes = build_input_pipelines(
-            splits,
-            batch_size=config.batch_size,
-            validation_fraction=config.validation_fraction,
-            seed=config.seed,
-            max_examples=config.max_examples,
-        )
+        spec, _, pipes = load_input_pipelines(config, locations)
         keras.utils.set_random_seed(config.seed)
         model = build_model(config, spec)
         log_new_params(

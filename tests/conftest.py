@@ -99,3 +99,46 @@ def serve_in_fresh_process(tmp_path):
             return {name: outputs[name] for name in outputs.files}
 
     return serve
+
+
+@pytest.fixture
+def run_mlflow_project(tmp_path):
+    """Runs ``mlflow run <repo> --env-manager local ARGS`` with a temporary store.
+
+    Returns a function ``(*args) -> (completed_process, tracking_uri)``; the
+    process runs in ``tmp_path`` with this interpreter's folder first on PATH.
+    """
+    import subprocess
+    import sys
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        env.pop(name, None)
+
+    def run(*args):
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "run",
+                str(REPO_ROOT),
+                "--env-manager",
+                "local",
+                *args,
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert completed.returncode == 0, completed.stderr[-4000:]
+        return completed, uri
+
+    return run

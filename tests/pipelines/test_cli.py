@@ -1,6 +1,3 @@
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -9,8 +6,6 @@ from mlflow.tracking import MlflowClient
 
 from data import DataLocations
 from pipelines.cli import data_locations_from_environment, main
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_convseq_train_prints_run_uri_and_export(mlflow_store, tmp_path, capsys):
@@ -72,45 +67,22 @@ def test_missing_data_exits_2_with_where_it_looked(mlflow_store, tmp_path, monke
 
 
 @pytest.mark.integration
-def test_mlflow_run_train_entry_point(tmp_path):
+def test_mlflow_run_train_entry_point(tmp_path, run_mlflow_project):
     """`mlflow run . -e train` runs the same pipeline, logging each parameter once."""
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": uri,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-    }
-    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):
-        env.pop(name, None)
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "run",
-            str(REPO_ROOT),
-            "-e",
-            "train",
-            "--env-manager",
-            "local",
-            "-P",
-            "dataset=digits",
-            "-P",
-            "epochs=2",
-            "-P",
-            "learning_rate=3e-3",
-            "-P",
-            "filters=8,16",
-            "-P",
-            f"export_dir={tmp_path / 'ex'}",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    completed, uri = run_mlflow_project(
+        "-e",
+        "train",
+        "-P",
+        "dataset=digits",
+        "-P",
+        "epochs=2",
+        "-P",
+        "learning_rate=3e-3",
+        "-P",
+        "filters=8,16",
+        "-P",
+        f"export_dir={tmp_path / 'ex'}",
     )
-    assert completed.returncode == 0, completed.stderr[-4000:]
     client = MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name("Default").experiment_id])
     assert len(runs) == 1
