@@ -49,13 +49,16 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-export_path, images_path, output_path = sys.argv[1:]
+export_path, inputs_path, output_path, signature_input = sys.argv[1:]
 loaded = tf.saved_model.load(export_path)
-images = np.load(images_path)
-outputs = loaded.serve(tf.constant(images))
-signature = loaded.signatures["serving_default"]
-by_signature = signature(images=tf.constant(images))
-np.testing.assert_array_equal(by_signature["probabilities"], outputs["probabilities"])
+inputs = tf.constant(np.load(inputs_path))
+outputs = loaded.serve(inputs)
+if not isinstance(outputs, dict):
+    outputs = {"output": outputs}
+if signature_input:
+    by_signature = loaded.signatures["serving_default"](**{signature_input: inputs})
+    for name, tensor in outputs.items():
+        np.testing.assert_array_equal(by_signature[name], tensor)
 ours = sorted(m for m in sys.modules if m.split(".")[0] in ("pipelines", "models", "data"))
 assert not ours, f"convseq modules were imported: {ours}"
 arrays = {name: tensor.numpy() for name, tensor in outputs.items()}
@@ -67,17 +70,20 @@ np.savez(output_path, **{k: v.astype("S") if v.dtype == object else v for k, v i
 def serve_in_fresh_process(tmp_path):
     """Runs a SavedModel's ``serve`` function in a new Python that never imports convseq.
 
-    Returns a function ``(export_path, uint8_images) -> dict of arrays``.
+    Returns a function ``(export_path, inputs, signature_input="") -> dict of
+    arrays`` (key ``"output"`` when ``serve`` returns one tensor). With
+    ``signature_input``, the ``serving_default`` signature is called with that
+    input name too and must agree.
     """
     import subprocess
     import sys
 
     import numpy as np
 
-    def serve(export_path, images):
+    def serve(export_path, inputs, signature_input=""):
         work = tmp_path / "fresh_process"
         work.mkdir(exist_ok=True)
-        np.save(work / "images.npy", images)
+        np.save(work / "inputs.npy", inputs)
         script = work / "serve.py"
         script.write_text(_SERVE_SCRIPT)
         completed = subprocess.run(
@@ -86,8 +92,9 @@ def serve_in_fresh_process(tmp_path):
                 "-I",
                 str(script),
                 str(export_path),
-                str(work / "images.npy"),
+                str(work / "inputs.npy"),
                 str(work / "outputs.npz"),
+                signature_input,
             ],
             cwd=work,
             capture_output=True,

@@ -30,7 +30,7 @@ def test_exported_model_serves_raw_uint8_without_convseq(model, tmp_path, serve_
     path = export_image_classifier(model, tmp_path / "exports", model.name, CLASS_NAMES)
     assert path == tmp_path / "exports" / "tiny_cnn" / "1"
     images = np.random.default_rng(0).integers(0, 256, size=(7, 8, 8, 1), dtype=np.uint8)
-    served = serve_in_fresh_process(path, images)
+    served = serve_in_fresh_process(path, images, signature_input="images")
     expected = keras.ops.convert_to_numpy(model(images, training=False))
     np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
     np.testing.assert_array_equal(served["class_id"], expected.argmax(-1))

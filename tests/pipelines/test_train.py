@@ -85,7 +85,7 @@ def test_train_logs_everything_and_exports_a_servable_model(
     _, splits = load_dataset("digits")
     images = splits[TEST].images[:64]
     expected = logged.predict(images, verbose=0)
-    served = serve_in_fresh_process(result.export_path, images)
+    served = serve_in_fresh_process(result.export_path, images, signature_input="images")
     np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
     accuracy = np.mean(served["class_id"] == splits[TEST].labels[:64])
     assert accuracy >= 0.8
