@@ -1,7 +1,8 @@
-"""Command line: ``convseq train ...`` (the MLproject entry points call this too).
+"""Command line: ``convseq train ...`` and ``convseq gradient-flow ...``.
 
-Each option of ``convseq train`` is a field of `TrainConfig`, with the same
-name, type and default as the MLproject parameter of the same name.
+The MLproject entry points call this module. Each option of a command is a
+field of that command's config dataclass, with the same name, type and
+default as the MLproject parameter of the same name.
 """
 
 from __future__ import annotations
@@ -13,11 +14,21 @@ import os
 import signal
 import sys
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from data import DataLocations, DatasetUnavailableError
 from pipelines.config import TrainConfig
+from pipelines.gradient_flow import GradientFlowConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """One ``convseq`` subcommand: its config class, help and runner."""
+
+    config_class: type
+    help: str
+    run: Callable[[typing.Any], dict[str, str]]
 
 
 def data_locations_from_environment() -> DataLocations:
@@ -26,7 +37,44 @@ def data_locations_from_environment() -> DataLocations:
     return DataLocations(keras_home=Path(keras_home))
 
 
-def _argparse_type(parse: typing.Callable) -> typing.Callable:
+def _run_train(config: TrainConfig) -> dict[str, str]:
+    from pipelines.train import train
+
+    result = train(config, data_locations_from_environment())
+    lines = {
+        "run_id": result.run_id,
+        "tracking_uri": result.tracking_uri,
+        "export_path": str(result.export_path.resolve()),
+    }
+    lines.update({name: f"{value:.4f}" for name, value in result.test_metrics.items()})
+    return lines
+
+
+def _run_gradient_flow(config: GradientFlowConfig) -> dict[str, str]:
+    from pipelines.gradient_flow import gradient_flow
+
+    result = gradient_flow(config)
+    lines = {"run_id": result.run_id}
+    for name, norms in result.norms.items():
+        lines[f"{name}_first_to_last_ratio"] = f"{norms[0] / max(norms[-1], 1e-300):.3e}"
+    return lines
+
+
+COMMANDS = {
+    "train": Command(
+        TrainConfig,
+        "train, evaluate and export an image classifier, tracked in MLflow",
+        _run_train,
+    ),
+    "gradient-flow": Command(
+        GradientFlowConfig,
+        "plot ‖∂loss/∂x_t‖ per timestep for RNN, LSTM and GRU, logged to MLflow",
+        _run_gradient_flow,
+    ),
+}
+
+
+def _argparse_type(parse: Callable) -> Callable:
     """Wraps a parser so argparse shows its ValueError message, not a generic one."""
 
     def convert(text: str):
@@ -36,19 +84,20 @@ def _argparse_type(parse: typing.Callable) -> typing.Callable:
             raise argparse.ArgumentTypeError(str(error)) from None
 
     convert.__name__ = parse.__name__
-    convert.parse = parse
     return convert
 
 
-def _option_type(field: dataclasses.Field):
-    if "cli_type" in field.metadata:
-        return field.metadata["cli_type"]
-    return typing.get_type_hints(TrainConfig)[field.name]
+def option_types(config_class: type = TrainConfig) -> dict[str, Callable]:
+    """The parser type of each option of a config class's command, by name."""
+    hints = typing.get_type_hints(config_class)
+    return {
+        field.name: field.metadata.get("cli_type", hints[field.name])
+        for field in dataclasses.fields(config_class)
+    }
 
 
-def option_types() -> dict[str, type | typing.Callable]:
-    """The parser type of each ``convseq train`` option, by name."""
-    return {field.name: _option_type(field) for field in dataclasses.fields(TrainConfig)}
+def _cli_default(value):
+    return ",".join(map(str, value)) if isinstance(value, tuple) else value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,22 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convseq", description="Convolutional and recurrent network pipelines."
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser(
-        "train",
-        help="train, evaluate and export an image classifier, tracked in MLflow",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    for field in dataclasses.fields(TrainConfig):
-        default = field.default
-        if field.name == "filters":
-            default = ",".join(map(str, default))
-        train.add_argument(
-            f"--{field.name}",
-            type=_argparse_type(_option_type(field)),
-            default=default,
-            help=field.metadata["help"],
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name, command in COMMANDS.items():
+        sub = subparsers.add_parser(
+            name, help=command.help, formatter_class=argparse.ArgumentDefaultsHelpFormatter
         )
+        types = option_types(command.config_class)
+        for field in dataclasses.fields(command.config_class):
+            sub.add_argument(
+                f"--{field.name}",
+                type=_argparse_type(types[field.name]),
+                default=_cli_default(field.default),
+                help=field.metadata["help"],
+            )
     return parser
 
 
@@ -93,26 +139,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("tensorflow").setLevel(logging.WARNING)
+    command = COMMANDS[args.command]
     try:
-        config = TrainConfig(**{k: v for k, v in vars(args).items() if k != "command"})
+        config = command.config_class(**{k: v for k, v in vars(args).items() if k != "command"})
     except ValueError as error:
         parser.error(str(error))
     _raise_keyboard_interrupt_on_sigterm()
-    from pipelines.train import train
-
     try:
-        result = train(config, data_locations_from_environment())
+        lines = command.run(config)
     except (DatasetUnavailableError, ValueError) as error:
-        print(f"convseq train: error: {error}", file=sys.stderr)
+        print(f"convseq {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("convseq train: interrupted; the MLflow run is marked KILLED.", file=sys.stderr)
+        print(
+            f"convseq {args.command}: interrupted; the MLflow run is marked KILLED.",
+            file=sys.stderr,
+        )
         return 130
-    print(f"run_id: {result.run_id}")
-    print(f"tracking_uri: {result.tracking_uri}")
-    print(f"export_path: {result.export_path.resolve()}")
-    for name, value in result.test_metrics.items():
-        print(f"{name}: {value:.4f}")
+    for key, value in lines.items():
+        print(f"{key}: {value}")
     return 0
 
 

@@ -69,6 +69,9 @@ class TrainConfig:
         export_dir: Folder receiving ``<model_name>/<version>/`` SavedModels.
         max_examples: Use at most this many training and test examples (0: all).
         validation_fraction: Share of the training split held out for validation.
+        clipnorm: Gradient clipping by norm, a remedy for exploding gradients
+            (0: off).
+        clipvalue: Gradient clipping by value (0: off).
     """
 
     dataset: str = _field("fashion_mnist", "catalog dataset: fashion_mnist or digits")
@@ -87,6 +90,8 @@ class TrainConfig:
     export_dir: str = _field("exports", "folder receiving <model_name>/<version>/ SavedModels")
     max_examples: int = _field(0, "use at most this many train and test examples (0: all)")
     validation_fraction: float = _field(0.1, "share of the training split held out")
+    clipnorm: float = _field(0.0, "clip each gradient to this L2 norm (0: off)")
+    clipvalue: float = _field(0.0, "clip each gradient element to [-v, v] (0: off)")
 
     def __post_init__(self):
         get_spec(self.dataset)
@@ -113,6 +118,17 @@ class TrainConfig:
             raise ValueError(
                 "Invalid value for argument `validation_fraction`. Expected a value in "
                 f"(0, 1). Received validation_fraction={self.validation_fraction!r}."
+            )
+        for name in ("clipnorm", "clipvalue"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(
+                    f"Invalid value for argument `{name}`. Expected 0 (off) or a positive "
+                    f"number. Received {name}={getattr(self, name)!r}."
+                )
+        if self.clipnorm and self.clipvalue:
+            raise ValueError(
+                "Set at most one of `clipnorm` and `clipvalue` (Keras optimizers take one). "
+                f"Received clipnorm={self.clipnorm!r} and clipvalue={self.clipvalue!r}."
             )
         if not self.export_dir:
             raise ValueError("Invalid value for argument `export_dir`. Expected a folder path.")

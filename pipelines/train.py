@@ -74,7 +74,11 @@ def build_model(config: TrainConfig, spec: DatasetSpec) -> keras.Model:
         name=f"{spec.name}_cnn",
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=keras.optimizers.Adam(
+            config.learning_rate,
+            clipnorm=config.clipnorm or None,
+            clipvalue=config.clipvalue or None,
+        ),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )

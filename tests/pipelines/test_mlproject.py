@@ -8,66 +8,78 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.cli import build_parser, option_types
-from pipelines.config import TrainConfig, parse_filters, parse_padding
+from pipelines.cli import COMMANDS, build_parser, option_types
+from pipelines.config import parse_filters, parse_padding
+from pipelines.gradient_flow import parse_layers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-MLFLOW_TYPES = {"int": {int}, "float": {float}, "string": {str, parse_filters, parse_padding}}
-
-
-def load_mlproject():
-    return yaml.safe_load((REPO_ROOT / "MLproject").read_text())
-
-
-def train_subparser():
-    parser = build_parser()
-    action = next(a for a in parser._actions if a.dest == "command")
-    return action.choices["train"]
+MLFLOW_TYPES = {
+    "int": {int},
+    "float": {float},
+    "string": {str, parse_filters, parse_padding, parse_layers},
+}
+ENTRY_POINTS = yaml.safe_load((REPO_ROOT / "MLproject").read_text())["entry_points"]
 
 
-@pytest.mark.parametrize("entry_point", ["main", "train"])
+def command_of(entry_point):
+    command = ENTRY_POINTS[entry_point]["command"]
+    prefix = "python -m pipelines.cli "
+    assert command.startswith(prefix)
+    return command, command[len(prefix) :].split()[0]
+
+
+def render(entry_point, **overrides):
+    spec = ENTRY_POINTS[entry_point]
+    values = {name: str(p["default"]) for name, p in spec["parameters"].items()}
+    values.update(overrides)
+    command, _ = command_of(entry_point)
+    rendered = command.format(**{k: shlex.quote(v) for k, v in values.items()})
+    return shlex.split(rendered)[3:]  # drop "python -m pipelines.cli"
+
+
+def test_the_main_entry_point_trains():
+    assert set(ENTRY_POINTS) == {"main", "train", "gradient_flow"}
+    assert ENTRY_POINTS["main"] == ENTRY_POINTS["train"]
+
+
+@pytest.mark.parametrize("entry_point", sorted(ENTRY_POINTS))
 def test_every_parameter_reaches_the_option_of_the_same_name_and_type(entry_point):
-    spec = load_mlproject()["entry_points"][entry_point]
-    parameters, command = spec["parameters"], spec["command"]
-    assert command.startswith("python -m pipelines.cli train ")
+    parameters = ENTRY_POINTS[entry_point]["parameters"]
+    command, subcommand = command_of(entry_point)
     pairs = re.findall(r"--(\w+) \{(\w+)\}", command)
     assert [option for option, _ in pairs] == [param for _, param in pairs]
     assert {param for _, param in pairs} == set(parameters)
-    types = option_types()
+    types = option_types(COMMANDS[subcommand].config_class)
     assert set(types) == set(parameters)
     for name, declared in parameters.items():
         assert types[name] in MLFLOW_TYPES[declared["type"]], name
 
 
-@pytest.mark.parametrize("entry_point", ["main", "train"])
-def test_defaults_agree_and_a_rendered_command_parses_to_the_config(entry_point):
-    spec = load_mlproject()["entry_points"][entry_point]
-    rendered = spec["command"].format(
-        **{name: shlex.quote(str(p["default"])) for name, p in spec["parameters"].items()}
+@pytest.mark.parametrize("entry_point", sorted(ENTRY_POINTS))
+def test_defaults_agree_with_the_config(entry_point):
+    _, subcommand = command_of(entry_point)
+    args = build_parser().parse_args(render(entry_point))
+    config_class = COMMANDS[subcommand].config_class
+    assert config_class(**{k: v for k, v in vars(args).items() if k != "command"}) == (
+        config_class()
     )
-    argv = shlex.split(rendered)[3:]  # drop "python -m pipelines.cli"
-    args = build_parser().parse_args(argv)
-    from_cli = TrainConfig(**{k: v for k, v in vars(args).items() if k != "command"})
-    assert from_cli == TrainConfig()
-    # Non-default values travel too, with their types.
-    rendered = spec["command"].format(
-        **{
-            **{n: shlex.quote(str(p["default"])) for n, p in spec["parameters"].items()},
-            "epochs": "3",
-            "learning_rate": "0.01",
-            "filters": "8,8,8",
-            "padding": "2",
-        }
-    )
-    args = build_parser().parse_args(shlex.split(rendered)[3:])
-    assert (args.epochs, args.learning_rate, args.filters, args.padding) == (3, 0.01, (8, 8, 8), 2)
 
 
-def test_cli_option_help_mentions_every_option():
-    help_text = train_subparser().format_help()
-    for name in option_types():
-        assert f"--{name}" in help_text
+def test_non_default_values_travel_with_their_types():
+    args = build_parser().parse_args(
+        render(
+            "train", epochs="3", learning_rate="0.01", filters="8,8,8", padding="2", clipnorm="1.5"
+        )
+    )
+    assert (args.epochs, args.learning_rate, args.filters, args.padding, args.clipnorm) == (
+        3,
+        0.01,
+        (8, 8, 8),
+        2,
+        1.5,
+    )
+    args = build_parser().parse_args(render("gradient_flow", layers="lstm", timesteps="150"))
+    assert (args.layers, args.timesteps) == (("lstm",), 150)
 
 
 def test_python_env_dependencies_match_pyproject():

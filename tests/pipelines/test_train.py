@@ -130,3 +130,20 @@ def test_geometry_that_does_not_fit_the_dataset_fails_the_run_clearly(mlflow_sto
     )
     with pytest.raises(ValueError, match=r"block2_pool .*floor\(\(1 \+ 2\*0 - 2\) / 2\) \+ 1 = 0"):
         train(config)
+
+
+def test_gradient_clipping_reaches_the_optimizer():
+    from data import get_spec
+    from pipelines.train import build_model
+
+    spec = get_spec("digits")
+    by_norm = build_model(TrainConfig(dataset="digits", clipnorm=1.0), spec)
+    assert by_norm.optimizer.clipnorm == 1.0 and by_norm.optimizer.clipvalue is None
+    by_value = build_model(TrainConfig(dataset="digits", clipvalue=0.5), spec)
+    assert by_value.optimizer.clipvalue == 0.5 and by_value.optimizer.clipnorm is None
+    plain = build_model(TrainConfig(dataset="digits"), spec)
+    assert plain.optimizer.clipnorm is None and plain.optimizer.clipvalue is None
+    with pytest.raises(ValueError, match="Received clipnorm=-1.0"):
+        TrainConfig(clipnorm=-1.0)
+    with pytest.raises(ValueError, match="at most one of `clipnorm` and `clipvalue`"):
+        TrainConfig(clipnorm=1.0, clipvalue=0.5)
