@@ -5,7 +5,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.layers import GRU, LSTM, EchoState, SimpleRNN
+from models.layers import (
+    GRU,
+    LSTM,
+    EchoState,
+    EchoStateCell,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+)
 
 RNG = np.random.default_rng(2)
 UNITS, FEATURES, STEPS, BATCH = 5, 4, 7, 3
@@ -220,3 +229,20 @@ def test_invalid_arguments(kwargs, message):
     for cls in (SimpleRNN, LSTM, GRU):
         with pytest.raises(ValueError, match=message):
             cls(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        SimpleRNNCell(3, dropout=0.2, seed=1),
+        LSTMCell(3, unit_forget_bias=False, recurrent_activation="hard_sigmoid"),
+        GRUCell(3, reset_after=False, kernel_regularizer="l1"),
+        EchoStateCell(3, sparsity=0.3, leak_rate=0.5, seed=2),
+    ],
+)
+def test_cells_round_trip_their_config_and_run_in_keras_rnn(cell):
+    config = cell.get_config()
+    clone = type(cell).from_config(config)
+    assert clone.get_config() == config
+    layer = keras.layers.RNN(clone, return_sequences=True)
+    assert layer(np.zeros((2, STEPS, FEATURES), "float32")).shape == (2, STEPS, 3)
