@@ -85,7 +85,11 @@ def gradient_flow_figure(norms: dict[str, np.ndarray]) -> Figure:
     figure = Figure(figsize=(7, 4), layout="constrained")
     axis = figure.subplots()
     for name, values in norms.items():
-        axis.semilogy(np.arange(len(values)), np.maximum(values, 1e-30), label=name)
+        label = name
+        underflow = np.flatnonzero(values == 0)
+        if underflow.size:  # below float32's range: leave the gap, say so
+            label = f"{name} (0 at t <= {underflow.max()}: float32 underflow)"
+        axis.semilogy(np.arange(len(values)), np.where(values > 0, values, np.nan), label=label)
     axis.set_xlabel("timestep t (loss at the last step)")
     axis.set_ylabel("‖∂loss/∂x_t‖")
     axis.set_title("Gradient flow back through time")
