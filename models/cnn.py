@@ -9,6 +9,7 @@ import keras
 
 from models.layers import Conv2D, MaxPool2D, conv_output_size
 from models.layers.geometry import normalize_padding
+from models.validation import check_positive_int, check_rate
 
 
 def _check_filters(filters: Sequence[int]) -> tuple[int, ...]:
@@ -148,16 +149,9 @@ def small_cnn(
             "Invalid value for argument `pooling`. Expected None, 'avg' or 'max'. "
             f"Received pooling={pooling!r}."
         )
-    if include_top and (isinstance(classes, bool) or not isinstance(classes, int) or classes < 1):
-        raise ValueError(
-            "Invalid value for argument `classes`. Expected a strictly positive integer. "
-            f"Received classes={classes!r}."
-        )
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(
-            "Invalid value for argument `dropout`. Expected a rate in [0, 1). "
-            f"Received dropout={dropout!r}."
-        )
+    if include_top:
+        check_positive_int("classes", classes)
+    check_rate("dropout", dropout)
     if weights is not None and not os.path.isfile(weights):
         raise ValueError(
             "Invalid value for argument `weights`. Expected None or the path of an existing "

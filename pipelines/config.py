@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from data.catalog import get_spec
 from models.layers.geometry import normalize_padding
+from models.validation import check_positive_int
 
 
 def parse_filters(text: str | Sequence[int]) -> tuple[int, ...]:
@@ -98,12 +99,7 @@ class TrainConfig:
         object.__setattr__(self, "filters", parse_filters(self.filters))
         object.__setattr__(self, "padding", parse_padding(self.padding))
         for name in ("epochs", "batch_size", "kernel_size", "stride"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"Invalid value for argument `{name}`. Expected a strictly positive "
-                    f"integer. Received {name}={value!r}."
-                )
+            check_positive_int(name, getattr(self, name))
         if not self.learning_rate > 0:
             raise ValueError(
                 "Invalid value for argument `learning_rate`. Expected a positive number. "

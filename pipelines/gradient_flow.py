@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from models.diagnostics import timestep_gradient_norms
 from models.layers import GRU, LSTM, SimpleRNN
+from models.validation import check_positive_int
 from pipelines.tracking import environment_tags, log_new_params, tracked_run
 
 RECURRENT_LAYERS = {"simple_rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
@@ -58,12 +59,7 @@ class GradientFlowConfig:
     def __post_init__(self):
         object.__setattr__(self, "layers", parse_layers(self.layers))
         for name in ("timesteps", "features", "units", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"Invalid value for argument `{name}`. Expected a strictly positive "
-                    f"integer. Received {name}={value!r}."
-                )
+            check_positive_int(name, getattr(self, name))
 
     def as_params(self) -> dict[str, str]:
         """The config as MLflow parameters, formatted as the command line takes them."""

@@ -15,6 +15,7 @@ from models.layers.geometry import (
     normalize_padding,
     normalize_tuple,
 )
+from models.validation import check_positive_int
 
 
 class BaseConv(keras.layers.Layer):
@@ -69,12 +70,7 @@ class BaseConv(keras.layers.Layer):
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.rank = rank
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
-            raise ValueError(
-                "Invalid value for argument `filters`. Expected a strictly positive value. "
-                f"Received filters={filters!r}."
-            )
-        self.filters = filters
+        self.filters = check_positive_int("filters", filters)
         self.kernel_size = normalize_tuple(kernel_size, rank, "kernel_size")
         self.strides = normalize_tuple(strides, rank, "strides")
         self.dilation_rate = normalize_tuple(dilation_rate, rank, "dilation_rate")

@@ -13,6 +13,7 @@ import numpy as np
 from keras import ops
 
 from models.layers.rnn import BaseRecurrent
+from models.validation import check_positive_int
 
 
 def reservoir_matrix(units: int, spectral_radius: float, sparsity: float, seed: int) -> np.ndarray:
@@ -80,11 +81,7 @@ class EchoStateCell(keras.layers.Layer):
     ):
         kwargs["trainable"] = False
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(
-                "Invalid value for argument `units`. Expected a strictly positive integer. "
-                f"Received units={units!r}."
-            )
+        check_positive_int("units", units)
         checks = {
             "spectral_radius": (spectral_radius, spectral_radius > 0, "a positive value"),
             "sparsity": (sparsity, 0.0 <= sparsity < 1.0, "a fraction in [0, 1)"),

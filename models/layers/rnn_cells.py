@@ -17,23 +17,7 @@ from keras import ops
 # It is not exported publicly, so import it from its module.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
-
-def _check_units(units) -> int:
-    if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-        raise ValueError(
-            "Invalid value for argument `units`. Expected a strictly positive integer. "
-            f"Received units={units!r}."
-        )
-    return units
-
-
-def _check_rate(name: str, value) -> float:
-    if not 0.0 <= float(value) < 1.0:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a rate in [0, 1). "
-            f"Received {name}={value!r}."
-        )
-    return float(value)
+from models.validation import check_positive_int, check_rate
 
 
 class BaseRNNCell(keras.layers.Layer, DropoutRNNCell):
@@ -87,7 +71,7 @@ class BaseRNNCell(keras.layers.Layer, DropoutRNNCell):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.units = _check_units(units)
+        self.units = check_positive_int("units", units)
         self.activation = keras.activations.get(activation)
         self.recurrent_activation = keras.activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)
@@ -100,8 +84,8 @@ class BaseRNNCell(keras.layers.Layer, DropoutRNNCell):
         self.kernel_constraint = keras.constraints.get(kernel_constraint)
         self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
         self.bias_constraint = keras.constraints.get(bias_constraint)
-        self.dropout = _check_rate("dropout", dropout)
-        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = check_rate("dropout", dropout)
+        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
         self.state_size = self.units
