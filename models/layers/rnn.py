@@ -39,8 +39,17 @@ class BaseRecurrent(keras.layers.RNN):
         stateful=False,
         unroll=False,
         activity_regularizer=None,
+        use_cudnn=None,
         **kwargs,
     ):
+        if use_cudnn not in (None, "auto", True, False):
+            raise ValueError(
+                "Invalid value for argument `use_cudnn`. Expected one of 'auto', True, False. "
+                f"Received use_cudnn={use_cudnn!r}."
+            )
+        # Accepted so Keras calls work unchanged; our cells always run in the
+        # generic keras.layers.RNN loop (on GPU too), never through cuDNN.
+        self.use_cudnn = use_cudnn
         super().__init__(
             cell,
             return_sequences=return_sequences,
@@ -58,6 +67,8 @@ class BaseRecurrent(keras.layers.RNN):
         base.pop("cell")
         config = {**base, **cell_arguments(self.cell)}
         config["activity_regularizer"] = keras.regularizers.serialize(self.activity_regularizer)
+        if self.use_cudnn is not None:
+            config["use_cudnn"] = self.use_cudnn
         return config
 
     @classmethod
@@ -109,12 +120,12 @@ class SimpleRNN(BaseRecurrent):
         bias_constraint=None,
         dropout=0.0,
         recurrent_dropout=0.0,
-        seed=None,
         return_sequences=False,
         return_state=False,
         go_backwards=False,
         stateful=False,
         unroll=False,
+        seed=None,
         **kwargs,
     ):
         cell = SimpleRNNCell(
@@ -151,7 +162,9 @@ class SimpleRNN(BaseRecurrent):
 class LSTM(BaseRecurrent):
     """Long short-term memory layer; arguments follow `keras.layers.LSTM`.
 
-    See `LSTMCell` for the equations and ``unit_forget_bias``.
+    See `LSTMCell` for the equations and ``unit_forget_bias``. ``use_cudnn``
+    is accepted for compatibility and has no effect: the cell always runs in
+    `keras.layers.RNN`'s loop.
     """
 
     def __init__(
@@ -179,6 +192,7 @@ class LSTM(BaseRecurrent):
         go_backwards=False,
         stateful=False,
         unroll=False,
+        use_cudnn="auto",
         **kwargs,
     ):
         cell = LSTMCell(
@@ -203,6 +217,7 @@ class LSTM(BaseRecurrent):
         )
         super().__init__(
             cell,
+            use_cudnn=use_cudnn,
             return_sequences=return_sequences,
             return_state=return_state,
             go_backwards=go_backwards,
@@ -217,7 +232,8 @@ class LSTM(BaseRecurrent):
 class GRU(BaseRecurrent):
     """Gated recurrent unit layer; arguments follow `keras.layers.GRU`.
 
-    See `GRUCell` for the equations and ``reset_after``.
+    See `GRUCell` for the equations and ``reset_after``. ``use_cudnn`` is
+    accepted for compatibility and has no effect.
     """
 
     def __init__(
@@ -245,6 +261,7 @@ class GRU(BaseRecurrent):
         stateful=False,
         unroll=False,
         reset_after=True,
+        use_cudnn="auto",
         **kwargs,
     ):
         cell = GRUCell(
@@ -269,6 +286,7 @@ class GRU(BaseRecurrent):
         )
         super().__init__(
             cell,
+            use_cudnn=use_cudnn,
             return_sequences=return_sequences,
             return_state=return_state,
             go_backwards=go_backwards,

@@ -1,3 +1,4 @@
+import inspect
 import itertools
 
 import keras
@@ -246,3 +247,31 @@ def test_cells_round_trip_their_config_and_run_in_keras_rnn(cell):
     assert clone.get_config() == config
     layer = keras.layers.RNN(clone, return_sequences=True)
     assert layer(np.zeros((2, STEPS, FEATURES), "float32")).shape == (2, STEPS, 3)
+
+
+@pytest.mark.parametrize(
+    ("ours", "reference"),
+    [
+        (SimpleRNN, keras.layers.SimpleRNN),
+        (LSTM, keras.layers.LSTM),
+        (GRU, keras.layers.GRU),
+        (SimpleRNNCell, keras.layers.SimpleRNNCell),
+        (LSTMCell, keras.layers.LSTMCell),
+        (GRUCell, keras.layers.GRUCell),
+    ],
+)
+def test_constructors_match_keras_names_order_and_defaults(ours, reference):
+    """Ours can replace Keras's in any call, positional arguments included."""
+
+    def signature(cls):
+        return [(p.name, p.default) for p in inspect.signature(cls.__init__).parameters.values()]
+
+    assert signature(ours) == signature(reference)
+
+
+def test_use_cudnn_is_accepted_and_kept_in_the_config():
+    layer = LSTM(3, use_cudnn=False)
+    assert layer.get_config()["use_cudnn"] is False
+    assert LSTM.from_config(layer.get_config()).use_cudnn is False
+    with pytest.raises(ValueError, match="Received use_cudnn='yes'"):
+        GRU(3, use_cudnn="yes")
