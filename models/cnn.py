@@ -7,7 +7,12 @@ from collections.abc import Sequence
 
 import keras
 
-from models.layers import Conv2D, MaxPool2D, conv_output_size
+from models.applications import (
+    WindowLayer,
+    apply_plan,
+    check_weights_argument,
+    feature_map_sizes,
+)
 from models.layers.geometry import normalize_padding
 from models.validation import check_positive_int, check_rate
 
@@ -27,9 +32,26 @@ def _check_filters(filters: Sequence[int]) -> tuple[int, ...]:
     return values
 
 
+def small_cnn_plan(
+    filters: Sequence[int],
+    kernel_size: int = 3,
+    strides: int = 1,
+    padding: str | int = "same",
+    pool_size: int = 2,
+) -> tuple[WindowLayer, ...]:
+    """The conv/pool layers of `small_cnn`: ``blockN_conv1`` then ``blockN_pool``."""
+    plan = []
+    for block, block_filters in enumerate(_check_filters(filters), start=1):
+        plan.append(
+            WindowLayer(f"block{block}_conv1", kernel_size, strides, padding, block_filters)
+        )
+        plan.append(WindowLayer(f"block{block}_pool", pool_size, pool_size, "valid"))
+    return tuple(plan)
+
+
 def cnn_feature_map_sizes(
     input_shape: Sequence[int],
-    filters: Sequence[int],
+    filters: Sequence[int] = (32, 64),
     kernel_size: int = 3,
     strides: int = 1,
     padding: str | int = "same",
@@ -59,30 +81,8 @@ def cnn_feature_map_sizes(
         >>> cnn_feature_map_sizes((28, 28, 1), (32, 64))[-1]
         ('block2_pool', (7, 7, 64))
     """
-    filters = _check_filters(filters)
-    if len(input_shape) != 3:
-        raise ValueError(
-            "Invalid value for argument `input_shape`. Expected (height, width, channels). "
-            f"Received input_shape={tuple(input_shape)!r}."
-        )
-    height, width, _ = input_shape
-    sizes = []
-    for block, block_filters in enumerate(filters, start=1):
-        for layer, (f, s, p) in (
-            (f"block{block}_conv1", (kernel_size, strides, padding)),
-            (f"block{block}_pool", (pool_size, pool_size, "valid")),
-        ):
-            try:
-                height = conv_output_size(height, f, s, p)
-                width = conv_output_size(width, f, s, p)
-            except ValueError as error:
-                raise ValueError(
-                    f"{layer} of a CNN with input_shape={tuple(input_shape)}, "
-                    f"filters={filters}, kernel_size={kernel_size}, strides={strides}, "
-                    f"padding={padding!r}, pool_size={pool_size}: {error}"
-                ) from None
-            sizes.append((layer, (height, width, block_filters)))
-    return sizes
+    plan = small_cnn_plan(filters, kernel_size, strides, padding, pool_size)
+    return feature_map_sizes(input_shape, plan, "small_cnn")
 
 
 def small_cnn(
@@ -152,12 +152,9 @@ def small_cnn(
     if include_top:
         check_positive_int("classes", classes)
     check_rate("dropout", dropout)
-    if weights is not None and not os.path.isfile(weights):
-        raise ValueError(
-            "Invalid value for argument `weights`. Expected None or the path of an existing "
-            f"`.weights.h5` file. Received weights={weights!r}."
-        )
-    cnn_feature_map_sizes(input_shape, filters, kernel_size, strides, padding, pool_size)
+    check_weights_argument(weights)
+    plan = small_cnn_plan(filters, kernel_size, strides, padding, pool_size)
+    feature_map_sizes(input_shape, plan, name)
 
     inputs = keras.Input(
         shape=tuple(input_shape), dtype="uint8" if rescale else None, name="images"
@@ -165,16 +162,7 @@ def small_cnn(
     x = inputs
     if rescale:
         x = keras.layers.Rescaling(rescale, name="rescaling")(x)
-    for block, block_filters in enumerate(filters, start=1):
-        x = Conv2D(
-            block_filters,
-            kernel_size,
-            strides=strides,
-            padding=padding,
-            activation="relu",
-            name=f"block{block}_conv1",
-        )(x)
-        x = MaxPool2D(pool_size, name=f"block{block}_pool")(x)
+    x = apply_plan(x, plan, "convseq")
     if include_top:
         x = keras.layers.Flatten(name="flatten")(x)
         if dropout:

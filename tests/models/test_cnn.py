@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from models import cnn_feature_map_sizes, small_cnn
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "input_shape"),
+    [
+        ({}, (28, 28, 1)),
+        ({"filters": (8, 16, 32), "kernel_size": 5, "padding": 2}, (32, 32, 3)),
+        ({"filters": (4,), "strides": 2, "padding": "valid"}, (8, 8, 1)),
+    ],
+)
+def test_planned_sizes_equal_the_built_layers(kwargs, input_shape):
+    model = small_cnn(input_shape=input_shape, **kwargs)
+    for name, shape in cnn_feature_map_sizes(input_shape, **kwargs):
+        assert model.get_layer(name).output.shape == (None, *shape)
+
+
+def test_takes_raw_uint8_and_scales_inside():
+    model = small_cnn(input_shape=(8, 8, 1), filters=(4,), dense_units=8)
+    assert model.input.dtype == "uint8"
+    images = np.full((2, 8, 8, 1), 255, np.uint8)
+    probabilities = model.predict(images, verbose=0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert model.get_layer("rescaling").scale == pytest.approx(1 / 255)
+
+
+def test_parameter_count_of_the_default_training_model():
+    model = small_cnn(filters=(16, 32))
+    conv = (3 * 3 * 1 * 16 + 16) + (3 * 3 * 16 * 32 + 32)
+    dense = (7 * 7 * 32 * 128 + 128) + (128 * 10 + 10)
+    assert model.count_params() == conv + dense
+
+
+def test_without_top_and_with_global_pooling():
+    model = small_cnn(include_top=False, pooling="avg", filters=(4, 6))
+    assert model.output_shape == (None, 6)
+
+
+def test_invalid_geometry_names_the_layer_and_the_formula():
+    with pytest.raises(ValueError) as error:
+        small_cnn(input_shape=(8, 8, 1), filters=(4, 4, 4), padding="valid")
+    message = str(error.value)
+    assert "layer block2_pool" in message
+    assert "floor((1 + 2*0 - 2) / 2) + 1 = 0" in message
+
+
+def test_invalid_filters():
+    with pytest.raises(ValueError, match="Received filters=\\(\\)"):
+        small_cnn(filters=())
