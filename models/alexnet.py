@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from models.applications import (
-    WindowLayer,
-    apply_plan,
-    check_weights_argument,
-    classifier_head,
-    conv_classes,
-    feature_map_sizes,
-)
+from models.applications import WindowLayer, build_plan_model
 
 ALEXNET_PLAN = (
     WindowLayer("block1_conv1", 11, 4, 0, 96),
@@ -61,13 +54,12 @@ def alexnet(
         ValueError: On a wrong rank, too small an input (with the computed
             size), or bad arguments.
     """
-    check_weights_argument(weights)
-    conv_classes(conv_layer)
-    feature_map_sizes(input_shape, ALEXNET_PLAN, "alexnet")
-    inputs = keras.Input(shape=tuple(input_shape), name="images")
-    x = apply_plan(inputs, ALEXNET_PLAN, conv_layer)
-    x = classifier_head(
-        x,
+    return build_plan_model(
+        ALEXNET_PLAN,
+        input_shape=input_shape,
+        name=name,
+        conv_layer=conv_layer,
+        weights=weights,
         include_top=include_top,
         pooling=pooling,
         classes=classes,
@@ -75,7 +67,3 @@ def alexnet(
         hidden_units=(4096, 4096),
         dropout=dropout,
     )
-    model = keras.Model(inputs, x, name=name)
-    if weights is not None:
-        model.load_weights(weights)
-    return model

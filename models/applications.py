@@ -183,3 +183,42 @@ def check_weights_argument(weights, allowed_names: Sequence[str] = ()) -> None:
         f"Received weights={weights!r}"
         + (" (no such file)." if isinstance(weights, (str, os.PathLike)) else ".")
     )
+
+
+def build_plan_model(
+    plan: Sequence[WindowLayer],
+    *,
+    input_shape,
+    name: str,
+    conv_layer: str,
+    weights,
+    include_top: bool,
+    pooling: str | None,
+    classes: int,
+    classifier_activation,
+    hidden_units: Sequence[int],
+    dropout: float = 0.0,
+) -> keras.Model:
+    """Validates, then builds ``Input -> plan -> classifier_head`` and loads ``weights``.
+
+    ``weights`` must already be ``None`` or a file path (resolve names such as
+    ``"imagenet"`` first).
+    """
+    check_weights_argument(weights)
+    conv_classes(conv_layer)
+    feature_map_sizes(input_shape, plan, name)
+    inputs = keras.Input(shape=tuple(input_shape), name="images")
+    x = apply_plan(inputs, plan, conv_layer)
+    x = classifier_head(
+        x,
+        include_top=include_top,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        hidden_units=hidden_units,
+        dropout=dropout,
+    )
+    model = keras.Model(inputs, x, name=name)
+    if weights is not None:
+        model.load_weights(weights)
+    return model

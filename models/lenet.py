@@ -6,14 +6,7 @@ import os
 
 import keras
 
-from models.applications import (
-    WindowLayer,
-    apply_plan,
-    check_weights_argument,
-    classifier_head,
-    conv_classes,
-    feature_map_sizes,
-)
+from models.applications import WindowLayer, build_plan_model
 
 LENET_PLAN = (
     WindowLayer("block1_conv1", 5, 1, 2, 6),
@@ -52,20 +45,15 @@ def lenet(
     Returns:
         A `keras.Model`.
     """
-    check_weights_argument(weights)
-    conv_classes(conv_layer)
-    feature_map_sizes(input_shape, LENET_PLAN, "lenet")
-    inputs = keras.Input(shape=tuple(input_shape), name="images")
-    x = apply_plan(inputs, LENET_PLAN, conv_layer)
-    x = classifier_head(
-        x,
+    return build_plan_model(
+        LENET_PLAN,
+        input_shape=input_shape,
+        name=name,
+        conv_layer=conv_layer,
+        weights=weights,
         include_top=include_top,
         pooling=pooling,
         classes=classes,
         classifier_activation=classifier_activation,
         hidden_units=(120, 84),
     )
-    model = keras.Model(inputs, x, name=name)
-    if weights is not None:
-        model.load_weights(weights)
-    return model

@@ -9,9 +9,8 @@ import keras
 
 from models.applications import (
     WindowLayer,
-    apply_plan,
+    build_plan_model,
     check_weights_argument,
-    classifier_head,
     conv_classes,
     feature_map_sizes,
 )
@@ -83,25 +82,23 @@ def vgg16(
             "With weights='imagenet' and include_top=True, `classes` must be 1000. "
             f"Received classes={classes}. Use include_top=False for another head."
         )
-    conv_classes(conv_layer)
-    feature_map_sizes(input_shape, VGG16_PLAN, "vgg16")
     if weights == "imagenet":
+        conv_classes(conv_layer)
+        feature_map_sizes(input_shape, VGG16_PLAN, name)  # fail on geometry before I/O
         file = VGG16_IMAGENET if include_top else VGG16_IMAGENET_NO_TOP
         weights = pretrained_weights_path(file, weights_cache_dir)
-    inputs = keras.Input(shape=tuple(input_shape), name="images")
-    x = apply_plan(inputs, VGG16_PLAN, conv_layer)
-    x = classifier_head(
-        x,
+    return build_plan_model(
+        VGG16_PLAN,
+        input_shape=input_shape,
+        name=name,
+        conv_layer=conv_layer,
+        weights=weights,
         include_top=include_top,
         pooling=pooling,
         classes=classes,
         classifier_activation=classifier_activation,
         hidden_units=(4096, 4096),
     )
-    model = keras.Model(inputs, x, name=name)
-    if weights is not None:
-        model.load_weights(weights)
-    return model
 
 
 def small_vgg(
@@ -136,14 +133,12 @@ def small_vgg(
     Returns:
         A `keras.Model`.
     """
-    check_weights_argument(weights)
-    conv_classes(conv_layer)
-    plan = vgg_plan(blocks)
-    feature_map_sizes(input_shape, plan, name)
-    inputs = keras.Input(shape=tuple(input_shape), name="images")
-    x = apply_plan(inputs, plan, conv_layer)
-    x = classifier_head(
-        x,
+    return build_plan_model(
+        vgg_plan(blocks),
+        input_shape=input_shape,
+        name=name,
+        conv_layer=conv_layer,
+        weights=weights,
         include_top=include_top,
         pooling=pooling,
         classes=classes,
@@ -151,7 +146,3 @@ def small_vgg(
         hidden_units=(dense_units,),
         dropout=dropout,
     )
-    model = keras.Model(inputs, x, name=name)
-    if weights is not None:
-        model.load_weights(weights)
-    return model
