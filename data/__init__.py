@@ -2,6 +2,7 @@
 
 from data.catalog import DataLocations, dataset_names, get_spec, load_dataset
 from data.errors import DatasetUnavailableError
+from data.image_folder import ImageFolder, load_image_folder
 from data.pipeline import InputPipelines, build_input_pipelines
 from data.specs import DatasetSpec, ImageSplit
 
@@ -9,10 +10,12 @@ __all__ = [
     "DataLocations",
     "DatasetSpec",
     "DatasetUnavailableError",
+    "ImageFolder",
     "ImageSplit",
     "InputPipelines",
     "build_input_pipelines",
     "dataset_names",
     "get_spec",
+    "load_image_folder",
     "load_dataset",
 ]

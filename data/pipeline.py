@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import tensorflow as tf
 
-from data.specs import TEST, TRAIN, ImageSplit
+from data.specs import TEST, TRAIN, VALIDATION, ImageSplit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +81,12 @@ def split_train_validation(
     )
 
 
+def _take(split: ImageSplit, max_examples: int) -> ImageSplit:
+    if not max_examples or max_examples >= len(split):
+        return split
+    return ImageSplit(split.images[:max_examples], split.labels[:max_examples])
+
+
 def _batched(split: ImageSplit, batch_size: int) -> tf.data.Dataset:
     dataset = tf.data.Dataset.from_tensor_slices((split.images, split.labels))
     return dataset.batch(batch_size).cache().prefetch(tf.data.AUTOTUNE)
@@ -101,7 +107,9 @@ def build_input_pipelines(
     same sequence of orders each run), batched and prefetched.
 
     Args:
-        splits: Must hold ``"train"`` and ``"test"`` `ImageSplit`s.
+        splits: Must hold ``"train"`` and ``"test"`` `ImageSplit`s; a
+            ``"validation"`` split, if present, is used as is instead of
+            drawing one from ``"train"``.
         batch_size: Examples per batch.
         validation_fraction: Share of the training split held out for
             validation.
@@ -131,12 +139,14 @@ def build_input_pipelines(
     missing = [name for name in (TRAIN, TEST) if name not in splits]
     if missing:
         raise ValueError(f"The splits {missing} are missing; received {sorted(splits)}.")
-    train, validation = split_train_validation(
-        splits[TRAIN], validation_fraction, seed, max_examples
-    )
-    test = splits[TEST]
-    if max_examples:
-        test = ImageSplit(test.images[:max_examples], test.labels[:max_examples])
+    if VALIDATION in splits:  # the data comes with its own validation split
+        train = _take(splits[TRAIN], max_examples)
+        validation = _take(splits[VALIDATION], max_examples)
+    else:
+        train, validation = split_train_validation(
+            splits[TRAIN], validation_fraction, seed, max_examples
+        )
+    test = _take(splits[TEST], max_examples)
     train_dataset = (
         tf.data.Dataset.from_tensor_slices((train.images, train.labels))
         .cache()

@@ -15,6 +15,7 @@ IMAGE_CLASSIFICATION = "image_classification"
 TASKS = (IMAGE_CLASSIFICATION,)
 
 TRAIN = "train"
+VALIDATION = "validation"
 TEST = "test"
 
 
