@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from data import DataLocations, DatasetUnavailableError
+from models.pretrained import WeightsUnavailableError
 from pipelines.config import TrainConfig
 from pipelines.gradient_flow import GradientFlowConfig
 
@@ -147,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _raise_keyboard_interrupt_on_sigterm()
     try:
         lines = command.run(config)
-    except (DatasetUnavailableError, ValueError) as error:
+    except (DatasetUnavailableError, WeightsUnavailableError, ValueError) as error:
         print(f"convseq {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

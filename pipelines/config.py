@@ -46,6 +46,23 @@ def parse_padding(text: str | int) -> str | int:
     return mode if isinstance(mode, str) else mode[0]
 
 
+TASKS = ("classify", "transfer")
+
+
+def parse_task(text: str) -> str:
+    """Validates the training task: ``classify`` (a CNN from scratch) or ``transfer``.
+
+    Raises:
+        ValueError: On another value.
+    """
+    if text not in TASKS:
+        raise ValueError(
+            f"Invalid value for argument `task`. Expected one of {list(TASKS)}. "
+            f"Received task={text!r}."
+        )
+    return text
+
+
 def _field(default, help_text: str, cli_type=None):
     metadata = {"help": help_text}
     if cli_type is not None:
@@ -58,7 +75,11 @@ class TrainConfig:
     """Everything one image-classification training run needs.
 
     Attributes:
+        task: ``classify`` (a CNN from scratch) or ``transfer`` (frozen VGG16
+            base, new head, optional fine-tuning).
         dataset: Catalog dataset name (``fashion_mnist``, ``digits``).
+        data_dir: An image folder to use instead of ``dataset``.
+        image_size: Square size images are resized to (0: the dataset's own).
         epochs: Passes over the training split.
         batch_size: Examples per training step.
         learning_rate: Adam learning rate.
@@ -73,9 +94,22 @@ class TrainConfig:
         clipnorm: Gradient clipping by norm, a remedy for exploding gradients
             (0: off).
         clipvalue: Gradient clipping by value (0: off).
+        base_weights: Transfer base weights: ``none``, ``imagenet`` or a path.
+        fine_tune_blocks: Top base blocks unfrozen for fine-tuning (0: none).
+        fine_tune_epochs: Epochs of the fine-tuning phase.
+        fine_tune_learning_rate: Learning rate of the fine-tuning phase.
     """
 
+    task: str = _field(
+        "classify",
+        "classify (CNN from scratch) or transfer (frozen VGG16 base + new head)",
+        cli_type=parse_task,
+    )
     dataset: str = _field("fashion_mnist", "catalog dataset: fashion_mnist or digits")
+    data_dir: str = _field("", "image folder root/<class>/<image> to use instead of dataset")
+    image_size: int = _field(
+        0, "resize images to this square size (0: the dataset's own; transfer: at least 32)"
+    )
     epochs: int = _field(6, "passes over the training split")
     batch_size: int = _field(128, "examples per training step")
     learning_rate: float = _field(2e-3, "Adam learning rate")
@@ -93,9 +127,15 @@ class TrainConfig:
     validation_fraction: float = _field(0.1, "share of the training split held out")
     clipnorm: float = _field(0.0, "clip each gradient to this L2 norm (0: off)")
     clipvalue: float = _field(0.0, "clip each gradient element to [-v, v] (0: off)")
+    base_weights: str = _field("none", "transfer base weights: none, imagenet or a file path")
+    fine_tune_blocks: int = _field(0, "transfer: unfreeze this many top base blocks (0: none)")
+    fine_tune_epochs: int = _field(0, "transfer: epochs of the fine-tuning phase")
+    fine_tune_learning_rate: float = _field(1e-5, "transfer: learning rate of fine-tuning")
 
     def __post_init__(self):
-        get_spec(self.dataset)
+        parse_task(self.task)
+        if not self.data_dir:
+            get_spec(self.dataset)
         object.__setattr__(self, "filters", parse_filters(self.filters))
         object.__setattr__(self, "padding", parse_padding(self.padding))
         for name in ("epochs", "batch_size", "kernel_size", "stride"):
@@ -105,15 +145,27 @@ class TrainConfig:
                 "Invalid value for argument `learning_rate`. Expected a positive number. "
                 f"Received learning_rate={self.learning_rate!r}."
             )
-        if self.max_examples < 0:
-            raise ValueError(
-                "Invalid value for argument `max_examples`. Expected 0 (all) or a positive "
-                f"integer. Received max_examples={self.max_examples!r}."
-            )
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError(
                 "Invalid value for argument `validation_fraction`. Expected a value in "
                 f"(0, 1). Received validation_fraction={self.validation_fraction!r}."
+            )
+        for name in ("max_examples", "image_size", "fine_tune_blocks", "fine_tune_epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(
+                    f"Invalid value for argument `{name}`. Expected 0 or a positive integer. "
+                    f"Received {name}={value!r}."
+                )
+        if self.task == "transfer" and self.image_size and self.image_size < 32:
+            raise ValueError(
+                "Invalid value for argument `image_size`. The VGG16 base of task=transfer "
+                f"needs at least 32 pixels. Received image_size={self.image_size}."
+            )
+        if not self.fine_tune_learning_rate > 0:
+            raise ValueError(
+                "Invalid value for argument `fine_tune_learning_rate`. Expected a positive "
+                f"number. Received fine_tune_learning_rate={self.fine_tune_learning_rate!r}."
             )
         for name in ("clipnorm", "clipvalue"):
             if not getattr(self, name) >= 0:

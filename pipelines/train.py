@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from pathlib import Path
 
 import keras
@@ -13,9 +14,10 @@ from mlflow.models import ModelSignature
 from mlflow.types import Schema, TensorSpec
 
 from data import DataLocations, load_dataset
+from data.image_folder import load_image_folder
 from data.pipeline import InputPipelines, build_input_pipelines
 from data.sources import Splits
-from data.specs import DatasetSpec
+from data.specs import IMAGE_CLASSIFICATION, DatasetSpec
 from models import small_cnn
 from pipelines.config import TrainConfig
 from pipelines.export import export_image_classifier
@@ -25,6 +27,12 @@ from pipelines.tracking import (
     environment_tags,
     log_new_params,
     tracked_run,
+)
+from pipelines.transfer import (
+    build_transfer_model,
+    compile_classifier,
+    log_frozen_layers,
+    start_fine_tuning,
 )
 
 logger = logging.getLogger(__name__)
@@ -50,8 +58,11 @@ class TrainResult:
 def load_input_pipelines(
     config: TrainConfig, locations: DataLocations | None = None
 ) -> tuple[DatasetSpec, Splits, InputPipelines]:
-    """The dataset of a config, as its spec, raw splits and tf.data pipelines."""
-    spec, splits = load_dataset(config.dataset, locations)
+    """The data of a config (catalog dataset or image folder) and its tf.data pipelines."""
+    if config.data_dir:
+        spec, splits = _image_folder_dataset(config)
+    else:
+        spec, splits = load_dataset(config.dataset, locations)
     pipes = build_input_pipelines(
         splits,
         batch_size=config.batch_size,
@@ -60,6 +71,22 @@ def load_input_pipelines(
         max_examples=config.max_examples,
     )
     return spec, splits, pipes
+
+
+def _image_folder_dataset(config: TrainConfig) -> tuple[DatasetSpec, Splits]:
+    size = config.image_size or 64
+    folder = load_image_folder(config.data_dir, image_size=(size, size), seed=config.seed)
+    name = re.sub(r"[^0-9A-Za-z_]+", "_", Path(config.data_dir).resolve().name) or "images"
+    spec = DatasetSpec(
+        name=name,
+        task=IMAGE_CLASSIFICATION,
+        input_shape=(size, size, 3),
+        class_names=folder.class_names,
+        splits=tuple(folder.splits),
+    )
+    if folder.skipped:
+        mlflow.log_param("skipped_files", len(folder.skipped))
+    return spec, folder.splits
 
 
 def build_model(config: TrainConfig, spec: DatasetSpec) -> keras.Model:
@@ -73,15 +100,7 @@ def build_model(config: TrainConfig, spec: DatasetSpec) -> keras.Model:
         padding=config.padding,
         name=f"{spec.name}_cnn",
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(
-            config.learning_rate,
-            clipnorm=config.clipnorm or None,
-            clipvalue=config.clipvalue or None,
-        ),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    compile_classifier(model, config, config.learning_rate)
     return model
 
 
@@ -106,11 +125,37 @@ def _evaluate(
     return metrics, matrix
 
 
-def _signature(spec: DatasetSpec) -> ModelSignature:
+def _signature(model: keras.Model) -> ModelSignature:
+    image_shape = tuple(-1 if n is None else n for n in model.input_shape)
     return ModelSignature(
-        inputs=Schema([TensorSpec(np.dtype(np.uint8), (-1, *spec.input_shape), "images")]),
-        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, spec.num_classes))]),
+        inputs=Schema([TensorSpec(np.dtype(np.uint8), image_shape, "images")]),
+        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, model.output_shape[-1]))]),
     )
+
+
+def _fit(model, pipes, initial_epoch: int, epochs: int):
+    return model.fit(
+        pipes.train,
+        validation_data=pipes.validation,
+        initial_epoch=initial_epoch,
+        epochs=epochs,
+        callbacks=[MlflowMetricsCallback()],
+        shuffle=False,  # the input pipeline shuffles, seeded
+        verbose=2,
+    ).history
+
+
+def _fit_transfer(config, spec, pipes, keras_home) -> tuple[keras.Model, dict]:
+    model, base = build_transfer_model(config, spec, keras_home)
+    log_frozen_layers(model, "head")
+    history = _fit(model, pipes, 0, config.epochs)
+    if config.fine_tune_blocks and config.fine_tune_epochs:
+        start_fine_tuning(model, base, config)
+        log_frozen_layers(model, "fine_tune")
+        mlflow.log_param("fine_tune_start_epoch", config.epochs)
+        more = _fit(model, pipes, config.epochs, config.epochs + config.fine_tune_epochs)
+        history = {key: history[key] + more.get(key, []) for key in history}
+    return model, history
 
 
 def train(config: TrainConfig, locations: DataLocations | None = None) -> TrainResult:
@@ -139,7 +184,12 @@ def train(config: TrainConfig, locations: DataLocations | None = None) -> TrainR
         mlflow.set_tags(environment_tags())
         spec, _, pipes = load_input_pipelines(config, locations)
         keras.utils.set_random_seed(config.seed)
-        model = build_model(config, spec)
+        if config.task == "transfer":
+            keras_home = locations.keras_home if locations else None
+            model, history = _fit_transfer(config, spec, pipes, keras_home)
+        else:
+            model = build_model(config, spec)
+            history = _fit(model, pipes, 0, config.epochs)
         log_new_params(
             {
                 "model_parameters": model.count_params(),
@@ -148,17 +198,9 @@ def train(config: TrainConfig, locations: DataLocations | None = None) -> TrainR
                 "test_examples": pipes.test_size,
             }
         )
-        history = model.fit(
-            pipes.train,
-            validation_data=pipes.validation,
-            epochs=config.epochs,
-            callbacks=[MlflowMetricsCallback()],
-            shuffle=False,  # the input pipeline shuffles, seeded
-            verbose=2,
-        )
         test_metrics, matrix = _evaluate(model, pipes, spec)
         mlflow.log_metrics(test_metrics)
-        mlflow.log_figure(training_curves_figure(history.history), "plots/training_curves.png")
+        mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
         mlflow.log_figure(
             confusion_matrix_figure(matrix, spec.class_names), "plots/confusion_matrix.png"
         )
@@ -170,7 +212,7 @@ def train(config: TrainConfig, locations: DataLocations | None = None) -> TrainR
         mlflow.keras.log_model(
             model,
             name="model",
-            signature=_signature(spec),
+            signature=_signature(model),
             pip_requirements=[
                 f"tensorflow=={_version('tensorflow')}",
                 f"keras=={keras.__version__}",
