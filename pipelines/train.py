@@ -1,9 +1,8 @@
-"""The training pipeline: catalog data -> CNN -> fit -> evaluate -> export, tracked in MLflow."""
+"""The training pipeline: data -> CNN or transfer model -> fit -> evaluate -> export, in MLflow."""
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
 from pathlib import Path
 
@@ -34,8 +33,6 @@ from pipelines.transfer import (
     log_frozen_layers,
     start_fine_tuning,
 )
-
-logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,8 +81,6 @@ def _image_folder_dataset(config: TrainConfig) -> tuple[DatasetSpec, Splits]:
         class_names=folder.class_names,
         splits=tuple(folder.splits),
     )
-    if folder.skipped:
-        mlflow.log_param("skipped_files", len(folder.skipped))
     return spec, folder.splits
 
 
