@@ -106,6 +106,7 @@ def test_basics_shape_weights_config_and_training_step():
     no_bias.build((None, 5, 5, 1))
     assert len(no_bias.weights) == 1
 
+    keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [
             keras.Input((6, 6, 1)),

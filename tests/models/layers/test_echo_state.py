@@ -50,18 +50,22 @@ def test_leaky_update_follows_the_equation():
 
 
 def test_reservoir_stays_fixed_and_only_the_readout_learns():
+    keras.utils.set_random_seed(0)
     inputs = keras.Input((20, 1))
     reservoir = EchoState(50, seed=0, return_sequences=True)
     model = keras.Model(inputs, keras.layers.Dense(1)(reservoir(inputs)))
     assert reservoir.trainable_weights == [] and len(reservoir.non_trainable_weights) == 3
     assert len(model.trainable_weights) == 2  # the readout's kernel and bias
-    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
     x = np.sin(np.linspace(0, 20, 21 * 32)).reshape(32, 21, 1).astype("float32")
     before = [w.copy() for w in reservoir.get_weights()]
-    history = model.fit(x[:, :-1], x[:, 1:], epochs=15, verbose=0)
+    untrained = model.evaluate(x[:, :-1], x[:, 1:], verbose=0)
+    history = model.fit(x[:, :-1], x[:, 1:], epochs=30, batch_size=4, verbose=0)
     for old, new in zip(before, reservoir.get_weights()):
         np.testing.assert_array_equal(old, new)
-    assert history.history["loss"][-1] < 0.2 * history.history["loss"][0]
+    # Measured over readout seeds 0-4: final MSE 0.0006-0.0014 (untrained 0.02-1.9).
+    assert history.history["loss"][-1] < 0.01
+    assert history.history["loss"][-1] < untrained
 
 
 def test_echo_state_network_predicts_mackey_glass_next_step():

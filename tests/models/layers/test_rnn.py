@@ -168,6 +168,7 @@ def test_dropout_acts_in_training_only(cls):
 
 @pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
 def test_a_training_step_lowers_the_loss(cls):
+    keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((STEPS, FEATURES)), cls(8), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
     x, _ = random_inputs()
