@@ -62,7 +62,7 @@ def forward_flops_per_image(model: keras.Model) -> int:
     """Multiply-adds x 2 of conv and dense layers for one image."""
     flops = 0
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Dense) or type(layer).__name__ == "Dense":
+        if isinstance(layer, keras.layers.Dense):
             flops += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
         elif hasattr(layer, "kernel") and len(layer.kernel.shape) == 4:
             f_h, f_w, c_in, c_out = layer.kernel.shape

@@ -102,6 +102,7 @@ def small_cnn(
     dense_units: int = 128,
     dropout: float = 0.25,
     rescale: float | None = 1.0 / 255.0,
+    conv_layer: str = "convseq",
 ) -> keras.Model:
     """A small CNN for 8-64 px images, built from convseq's own layers.
 
@@ -129,6 +130,7 @@ def small_cnn(
         dropout: Dropout rate before the hidden dense layer.
         rescale: Factor applied to the raw input (``1/255`` for uint8 images);
             ``None`` for float inputs used as they are.
+        conv_layer: ``"convseq"`` (our layers) or ``"keras"`` (built-ins).
 
     Returns:
         A `keras.Model`.
@@ -143,7 +145,14 @@ def small_cnn(
     """
     filters = _check_filters(filters)
     padding = normalize_padding(padding, 2)
-    padding = padding if isinstance(padding, str) else padding[0]
+    if not isinstance(padding, str):
+        if padding[0] != padding[1]:
+            raise ValueError(
+                "Invalid value for argument `padding`. small_cnn pads both spatial "
+                f"dimensions alike: expected 'valid', 'same' or one integer. Received "
+                f"padding={padding!r}."
+            )
+        padding = padding[0]
     if pooling not in (None, "avg", "max"):
         raise ValueError(
             "Invalid value for argument `pooling`. Expected None, 'avg' or 'max'. "
@@ -162,7 +171,7 @@ def small_cnn(
     x = inputs
     if rescale:
         x = keras.layers.Rescaling(rescale, name="rescaling")(x)
-    x = apply_plan(x, plan, "convseq")
+    x = apply_plan(x, plan, conv_layer)
     if include_top:
         x = keras.layers.Flatten(name="flatten")(x)
         if dropout:

@@ -52,12 +52,12 @@ def _run_train(config: TrainConfig) -> dict[str, str]:
 
 
 def _run_gradient_flow(config: GradientFlowConfig) -> dict[str, str]:
-    from pipelines.gradient_flow import gradient_flow
+    from pipelines.gradient_flow import first_to_last_ratio, gradient_flow
 
     result = gradient_flow(config)
     lines = {"run_id": result.run_id}
     for name, norms in result.norms.items():
-        lines[f"{name}_first_to_last_ratio"] = f"{norms[0] / max(norms[-1], 1e-300):.3e}"
+        lines[f"{name}_first_to_last_ratio"] = f"{first_to_last_ratio(norms):.3e}"
     return lines
 
 

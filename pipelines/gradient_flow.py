@@ -76,6 +76,11 @@ class GradientFlowResult:
     norms: dict[str, np.ndarray]
 
 
+def first_to_last_ratio(norms: np.ndarray) -> float:
+    """‖∂L/∂x_0‖ / ‖∂L/∂x_{T-1}‖: how much of the gradient reaches the first step."""
+    return float(norms[0] / max(norms[-1], 1e-300))
+
+
 def gradient_flow_figure(norms: dict[str, np.ndarray]) -> Figure:
     """Log-scale ‖∂loss/∂x_t‖ against t, one line per layer."""
     figure = Figure(figsize=(7, 4), layout="constrained")
@@ -126,8 +131,7 @@ def gradient_flow(config: GradientFlowConfig) -> GradientFlowResult:
                 ]
             )
             norms[name] = timestep_gradient_norms(model, inputs.astype("float32"), targets)
-            ratio = norms[name][0] / max(norms[name][-1], 1e-300)
-            mlflow.log_metric(f"{name}_first_to_last_ratio", float(ratio))
+            mlflow.log_metric(f"{name}_first_to_last_ratio", first_to_last_ratio(norms[name]))
         mlflow.log_dict({k: v.tolist() for k, v in norms.items()}, "gradient_norms.json")
         mlflow.log_figure(gradient_flow_figure(norms), "plots/gradient_flow.png")
         return GradientFlowResult(run_id=run.info.run_id, norms=norms)

@@ -9,11 +9,19 @@ math. Use `keras.layers.Bidirectional` around any of them.
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import keras
 
 from models.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
 
 _BASE_LAYER_KEYS = ("name", "trainable", "dtype")
+
+
+@functools.cache
+def _init_parameters(cell_class: type) -> frozenset[str]:
+    return frozenset(inspect.signature(cell_class.__init__).parameters) - {"self", "kwargs"}
 
 
 def cell_arguments(cell: keras.layers.Layer) -> dict:
@@ -79,7 +87,7 @@ class BaseRecurrent(keras.layers.RNN):
         # Expose the cell's constructor arguments (units, dropout, ...) as
         # Keras's recurrent layers do; nothing else of the cell.
         cell = self.__dict__.get("cell")
-        if cell is not None and not name.startswith("_") and name in cell_arguments(cell):
+        if cell is not None and not name.startswith("_") and name in _init_parameters(type(cell)):
             return getattr(cell, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 

@@ -47,6 +47,11 @@ def test_invalid_geometry_names_the_layer_and_the_formula():
     assert "floor((1 + 2*0 - 2) / 2) + 1 = 0" in message
 
 
+def test_per_dimension_padding_is_refused_not_dropped():
+    with pytest.raises(ValueError, match=r"Received padding=\(1, 2\)"):
+        small_cnn(padding=(1, 2))
+
+
 def test_invalid_filters():
     with pytest.raises(ValueError, match="Received filters=\\(\\)"):
         small_cnn(filters=())

@@ -65,6 +65,7 @@ def test_vgg16_loads_keras_vgg16_weights_file_and_gives_identical_outputs(tmp_pa
         (lenet, {}, 61_706),
         (small_vgg, {}, 591_274),
         (alexnet, {"input_shape": (67, 67, 3), "classes": 7}, None),
+        (small_cnn, {"rescale": None, "padding": 1, "filters": (4, 8)}, None),
     ],
 )
 def test_our_layers_equal_keras_layers_in_every_factory(factory, kwargs, count):

@@ -6,7 +6,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from pipelines.cli import main
-from pipelines.gradient_flow import GradientFlowConfig, gradient_flow
+from pipelines.gradient_flow import GradientFlowConfig, first_to_last_ratio, gradient_flow
 
 
 def test_gradient_flow_logs_norms_plot_and_shows_vanishing_gradients(mlflow_store):
@@ -21,6 +21,7 @@ def test_gradient_flow_logs_norms_plot_and_shows_vanishing_gradients(mlflow_stor
     assert set(norms) == {"simple_rnn", "lstm", "gru"}
     assert all(len(values) == 100 for values in norms.values())
     ratios = {name: values[0] / values[-1] for name, values in norms.items()}
+    assert ratios == {name: first_to_last_ratio(values) for name, values in norms.items()}
     # A vanilla RNN's gradient vanishes over 100 steps; the LSTM's (forget
     # bias 1) reaches further back.
     assert ratios["simple_rnn"] < 1e-6
