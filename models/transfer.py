@@ -14,6 +14,7 @@ from models.layers.preprocessing import VGGPreprocess
 from models.validation import check_positive_int, check_rate
 
 PREPROCESSING = ("vgg16", "rescale", None)
+POOLING = ("avg", "flatten")
 _BLOCK = re.compile(r"^block(\d+)_")
 
 
@@ -38,14 +39,19 @@ def transfer_model(
     preprocessing: str | None = "vgg16",
     hidden_units: int = 0,
     dropout: float = 0.2,
+    pooling: str = "avg",
     name: str = "transfer",
 ) -> keras.Model:
     """Puts a new classifier head on a frozen convolutional base.
 
     Layout: ``uint8 images [batch, any, any, input_channels] -> resize to the
     base's input size -> preprocessing -> base (frozen, run with
-    training=False so batch-norm statistics stay) -> global average pooling ->
-    dropout -> [dense hidden_units] -> softmax over classes``.
+    training=False so batch-norm statistics stay) -> global average pooling
+    (or flatten) -> dropout -> [dense hidden_units] -> softmax over classes``.
+
+    ``pooling="flatten"`` keeps where in the image each feature fired; on
+    small inputs whose classes differ in layout (a sandal vs a sneaker) that
+    is worth far more than the parameters it costs (see ``bench/transfer.py``).
 
     Args:
         base: A convolutional model without its top (e.g.
@@ -56,6 +62,8 @@ def transfer_model(
             ``"rescale"`` (divide by 255) or ``None``.
         hidden_units: Units of an optional hidden dense layer (0: none).
         dropout: Dropout before the classifier.
+        pooling: How the base's feature map becomes a vector: ``"avg"``
+            (global average pooling) or ``"flatten"``.
         name: Model name.
 
     Returns:
@@ -67,6 +75,11 @@ def transfer_model(
     """
     check_positive_int("classes", classes)
     check_rate("dropout", dropout)
+    if pooling not in POOLING:
+        raise ValueError(
+            f"Invalid value for argument `pooling`. Expected one of {list(POOLING)}. "
+            f"Received pooling={pooling!r}."
+        )
     if not isinstance(hidden_units, int) or hidden_units < 0:
         raise ValueError(
             "Invalid value for argument `hidden_units`. Expected 0 (none) or a positive "
@@ -94,7 +107,10 @@ def transfer_model(
         x = preprocess(x)
     x = base(x, training=False)
     if len(x.shape) == 4:
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        if pooling == "flatten":
+            x = keras.layers.Flatten(name="flatten")(x)
+        else:
+            x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
     if hidden_units:

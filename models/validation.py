@@ -9,19 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from data.validation import check_positive_int
 
-def check_positive_int(name: str, value) -> int:
-    """Returns ``value`` if it is an integer >= 1 (bools are not integers here).
-
-    Raises:
-        ValueError: Otherwise, naming ``name`` and ``value``.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a strictly positive integer. "
-            f"Received {name}={value!r}."
-        )
-    return int(value)
+__all__ = ["check_positive_int", "check_rate"]
 
 
 def check_rate(name: str, value) -> float:

@@ -11,7 +11,9 @@ import dataclasses
 from collections.abc import Sequence
 
 from data.catalog import get_spec
+from data.validation import check_fraction
 from models.layers.geometry import normalize_padding
+from models.recurrent import RecurrentSpec
 from models.validation import check_positive_int
 
 
@@ -46,11 +48,28 @@ def parse_padding(text: str | int) -> str | int:
     return mode if isinstance(mode, str) else mode[0]
 
 
-TASKS = ("classify", "transfer")
+IMAGE_TASKS = ("classify", "transfer")
+SEQUENCE_TASKS = ("sentiment", "tagging", "forecast")
+TASKS = IMAGE_TASKS + SEQUENCE_TASKS
+
+# What 0 / "" mean for `dataset`, `epochs`, `batch_size` and `learning_rate`:
+# each task's own default, so one `train` entry point serves every task.
+TASK_DEFAULTS = {
+    "classify": {"dataset": "fashion_mnist", "epochs": 6, "batch_size": 128, "learning_rate": 2e-3},
+    "transfer": {"dataset": "fashion_mnist", "epochs": 6, "batch_size": 128, "learning_rate": 2e-3},
+    "sentiment": {
+        "dataset": "rotten_tomatoes",
+        "epochs": 3,
+        "batch_size": 64,
+        "learning_rate": 2e-3,
+    },
+    "tagging": {"dataset": "wnut16", "epochs": 12, "batch_size": 32, "learning_rate": 3e-3},
+    "forecast": {"dataset": "sunspots", "epochs": 60, "batch_size": 32, "learning_rate": 2e-3},
+}
 
 
 def parse_task(text: str) -> str:
-    """Validates the training task: ``classify`` (a CNN from scratch) or ``transfer``.
+    """Validates the training task: one of `TASKS`.
 
     Raises:
         ValueError: On another value.
@@ -63,8 +82,31 @@ def parse_task(text: str) -> str:
     return text
 
 
-def _field(default, help_text: str, cli_type=None):
-    metadata = {"help": help_text}
+def parse_bool(text: str | bool) -> bool:
+    """Parses ``true``/``false`` (also ``1``/``0``, ``yes``/``no``) for MLflow string parameters.
+
+    Raises:
+        ValueError: On another value.
+    """
+    if isinstance(text, bool):
+        return text
+    value = str(text).strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise ValueError(f"Expected true or false. Received {text!r}.")
+
+
+def parse_columns(text: str | Sequence[str]) -> tuple[str, ...]:
+    """Parses ``"a,b"`` into ``("a", "b")``; ``""`` is ``()``."""
+    if not isinstance(text, str):
+        return tuple(text)
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _field(default, help_text: str, cli_type=None, tasks: tuple[str, ...] = TASKS):
+    metadata = {"help": help_text, "tasks": tasks}
     if cli_type is not None:
         metadata["cli_type"] = cli_type
     return dataclasses.field(default=default, metadata=metadata)
@@ -72,85 +114,201 @@ def _field(default, help_text: str, cli_type=None):
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Everything one image-classification training run needs.
+    """Everything one training run needs, for every task of the ``train`` entry point.
+
+    Options that belong to some tasks only (``filters`` to the image tasks,
+    ``window`` to ``forecast``, ...) must stay at their defaults for the
+    others: a changed value that would have no effect is an error.
+    ``dataset`` ``""`` and ``epochs``/``batch_size``/``learning_rate`` 0 take
+    the task's default from `TASK_DEFAULTS`; the config holds the resolved
+    values.
 
     Attributes:
-        task: ``classify`` (a CNN from scratch) or ``transfer`` (frozen VGG16
-            base, new head, optional fine-tuning).
-        dataset: Catalog dataset name (``fashion_mnist``, ``digits``).
+        task: ``classify``, ``transfer``, ``sentiment``, ``tagging`` or ``forecast``.
+        dataset: Catalog name, ``tfds:<name>`` (sentiment, tagging) or a local
+            file (CSV/TSV text for sentiment, CoNLL for tagging, CSV for
+            forecast); ``""``: the task's default.
         data_dir: An image folder to use instead of ``dataset``.
         image_size: Square size images are resized to (0: the dataset's own).
-        epochs: Passes over the training split.
-        batch_size: Examples per training step.
-        learning_rate: Adam learning rate.
+        epochs: Passes over the training split (0: the task's default).
+        batch_size: Examples per training step (0: the task's default).
+        learning_rate: Adam learning rate (0: the task's default).
         filters: Filters per conv block; the number of blocks is its length.
         kernel_size: Conv filter size ``f``.
         stride: Conv stride ``s``.
         padding: Conv padding: ``"valid"``, ``"same"`` or an integer ``p``.
-        seed: Seed of weights, validation split and shuffling.
+        seed: Seed of weights, splits and shuffling.
         export_dir: Folder receiving ``<model_name>/<version>/`` SavedModels.
         max_examples: Use at most this many training and test examples (0: all).
-        validation_fraction: Share of the training split held out for validation.
+        validation_fraction: Share of the data held out for validation.
+        test_fraction: Share of an unsplit dataset held out for testing (the
+            tail of a time series).
         clipnorm: Gradient clipping by norm, a remedy for exploding gradients
             (0: off).
         clipvalue: Gradient clipping by value (0: off).
+        early_stopping_patience: Stop after this many epochs without a better
+            validation loss and restore the best weights (0: off).
         base_weights: Transfer base weights: ``none``, ``imagenet`` or a path.
         fine_tune_blocks: Top base blocks unfrozen for fine-tuning (0: none).
         fine_tune_epochs: Epochs of the fine-tuning phase.
         fine_tune_learning_rate: Learning rate of the fine-tuning phase.
+        cell: Recurrent layer: ``lstm``, ``gru`` or ``simple_rnn`` (ours).
+        units: Recurrent units per direction.
+        layers: Stacked recurrent layers.
+        bidirectional: Run the recurrent layers both ways (tagging always does).
+        dropout: Dropout on the recurrent layers' inputs.
+        recurrent_dropout: Dropout on the recurrent state.
+        l1: L1 penalty on kernel and recurrent weights.
+        l2: L2 penalty on kernel and recurrent weights.
+        embedding_dim: Size of word vectors.
+        vocabulary_size: Words kept (the most frequent in the training split).
+        sequence_length: Tokens per text, cut or padded.
+        text_column: Text column of a CSV/TSV file.
+        label_column: Label column of a CSV/TSV file.
+        char_features: Tagging: add a character CNN per word.
+        window: Forecast: input steps.
+        horizon: Forecast: steps predicted at once.
+        window_stride: Forecast: steps between training windows.
+        time_column: Forecast: time column of a CSV file.
+        columns: Forecast: value columns, target first (``""``: the dataset's).
     """
 
-    task: str = _field(
-        "classify",
-        "classify (CNN from scratch) or transfer (frozen VGG16 base + new head)",
-        cli_type=parse_task,
+    task: str = _field("classify", f"one of {', '.join(TASKS)}", cli_type=parse_task)
+    dataset: str = _field(
+        "",
+        "catalog name (fashion_mnist, digits, rotten_tomatoes, wnut16, sunspots, co2, stocks), "
+        "tfds:<name>, or a data file; empty: the task's default",
     )
-    dataset: str = _field("fashion_mnist", "catalog dataset: fashion_mnist or digits")
-    data_dir: str = _field("", "image folder root/<class>/<image> to use instead of dataset")
+    data_dir: str = _field(
+        "", "image folder root/<class>/<image> to use instead of dataset", tasks=IMAGE_TASKS
+    )
     image_size: int = _field(
-        0, "resize images to this square size (0: the dataset's own; transfer: at least 32)"
+        0,
+        "resize images to this square size (0: the dataset's own; transfer: at least 32)",
+        tasks=IMAGE_TASKS,
     )
-    epochs: int = _field(6, "passes over the training split")
-    batch_size: int = _field(128, "examples per training step")
-    learning_rate: float = _field(2e-3, "Adam learning rate")
+    epochs: int = _field(0, "passes over the training split (0: the task's default)")
+    batch_size: int = _field(0, "examples per training step (0: the task's default)")
+    learning_rate: float = _field(0.0, "Adam learning rate (0: the task's default)")
     filters: tuple[int, ...] = _field(
-        (16, 32), "filters per conv block, comma-separated, e.g. 16,32", cli_type=parse_filters
+        (16, 32),
+        "filters per conv block, comma-separated, e.g. 16,32",
+        cli_type=parse_filters,
+        tasks=("classify",),
     )
-    kernel_size: int = _field(3, "conv filter size f")
-    stride: int = _field(1, "conv stride s")
+    kernel_size: int = _field(3, "conv filter size f", tasks=("classify",))
+    stride: int = _field(1, "conv stride s", tasks=("classify",))
     padding: str | int = _field(
-        "same", "conv padding: valid, same or an integer p", cli_type=parse_padding
+        "same",
+        "conv padding: valid, same or an integer p",
+        cli_type=parse_padding,
+        tasks=("classify",),
     )
-    seed: int = _field(42, "seed of weights, validation split and shuffling")
+    seed: int = _field(42, "seed of weights, splits and shuffling")
     export_dir: str = _field("exports", "folder receiving <model_name>/<version>/ SavedModels")
     max_examples: int = _field(0, "use at most this many train and test examples (0: all)")
-    validation_fraction: float = _field(0.1, "share of the training split held out")
+    validation_fraction: float = _field(0.1, "share of the training data held out")
+    test_fraction: float = _field(
+        0.1,
+        "share of an unsplit dataset held out for test (a series' tail)",
+        tasks=SEQUENCE_TASKS,
+    )
     clipnorm: float = _field(0.0, "clip each gradient to this L2 norm (0: off)")
     clipvalue: float = _field(0.0, "clip each gradient element to [-v, v] (0: off)")
-    base_weights: str = _field("none", "transfer base weights: none, imagenet or a file path")
-    fine_tune_blocks: int = _field(0, "transfer: unfreeze this many top base blocks (0: none)")
-    fine_tune_epochs: int = _field(0, "transfer: epochs of the fine-tuning phase")
-    fine_tune_learning_rate: float = _field(1e-5, "transfer: learning rate of fine-tuning")
+    early_stopping_patience: int = _field(
+        0, "stop after this many epochs without a better val_loss, keep the best weights (0: off)"
+    )
+    base_weights: str = _field(
+        "none", "transfer base weights: none, imagenet or a file path", tasks=("transfer",)
+    )
+    fine_tune_blocks: int = _field(
+        0, "transfer: unfreeze this many top base blocks (0: none)", tasks=("transfer",)
+    )
+    fine_tune_epochs: int = _field(
+        0, "transfer: epochs of the fine-tuning phase", tasks=("transfer",)
+    )
+    fine_tune_learning_rate: float = _field(
+        1e-5, "transfer: learning rate of fine-tuning", tasks=("transfer",)
+    )
+    cell: str = _field("lstm", "recurrent layer: lstm, gru or simple_rnn", tasks=SEQUENCE_TASKS)
+    units: int = _field(64, "recurrent units per direction", tasks=SEQUENCE_TASKS)
+    layers: int = _field(1, "stacked recurrent layers", tasks=SEQUENCE_TASKS)
+    bidirectional: bool = _field(
+        False,
+        "run the recurrent layers both ways: true or false (tagging is always bidirectional)",
+        cli_type=parse_bool,
+        tasks=("sentiment", "forecast"),
+    )
+    dropout: float = _field(0.0, "dropout on recurrent layer inputs", tasks=SEQUENCE_TASKS)
+    recurrent_dropout: float = _field(0.0, "dropout on the recurrent state", tasks=SEQUENCE_TASKS)
+    l1: float = _field(0.0, "L1 penalty on kernel and recurrent weights", tasks=SEQUENCE_TASKS)
+    l2: float = _field(0.0, "L2 penalty on kernel and recurrent weights", tasks=SEQUENCE_TASKS)
+    embedding_dim: int = _field(64, "size of word vectors", tasks=("sentiment", "tagging"))
+    vocabulary_size: int = _field(
+        20000, "most frequent training words kept", tasks=("sentiment", "tagging")
+    )
+    sequence_length: int = _field(64, "tokens per text, cut or padded", tasks=("sentiment",))
+    text_column: str = _field("text", "text column of a CSV/TSV file", tasks=("sentiment",))
+    label_column: str = _field("label", "label column of a CSV/TSV file", tasks=("sentiment",))
+    char_features: bool = _field(
+        True,
+        "add a character CNN per word: true or false",
+        cli_type=parse_bool,
+        tasks=("tagging",),
+    )
+    window: int = _field(24, "input steps per forecast", tasks=("forecast",))
+    horizon: int = _field(1, "steps forecast at once", tasks=("forecast",))
+    window_stride: int = _field(1, "steps between training windows", tasks=("forecast",))
+    time_column: str = _field("", "time column of a forecast CSV file", tasks=("forecast",))
+    columns: tuple[str, ...] = _field(
+        (),
+        "value columns, comma-separated, target first (empty: the dataset's)",
+        cli_type=parse_columns,
+        tasks=("forecast",),
+    )
 
     def __post_init__(self):
         parse_task(self.task)
-        if not self.data_dir:
+        self._check_options_apply()
+        for name, default in TASK_DEFAULTS[self.task].items():
+            if not getattr(self, name) and not (name == "dataset" and self.data_dir):
+                object.__setattr__(self, name, default)
+        if self.task in IMAGE_TASKS and not self.data_dir:
             get_spec(self.dataset)
         object.__setattr__(self, "filters", parse_filters(self.filters))
         object.__setattr__(self, "padding", parse_padding(self.padding))
-        for name in ("epochs", "batch_size", "kernel_size", "stride"):
+        object.__setattr__(self, "columns", parse_columns(self.columns))
+        for name in ("bidirectional", "char_features"):
+            object.__setattr__(self, name, parse_bool(getattr(self, name)))
+        for name in (
+            "epochs",
+            "batch_size",
+            "kernel_size",
+            "stride",
+            "units",
+            "layers",
+            "embedding_dim",
+            "vocabulary_size",
+            "sequence_length",
+            "window",
+            "horizon",
+            "window_stride",
+        ):
             check_positive_int(name, getattr(self, name))
         if not self.learning_rate > 0:
             raise ValueError(
-                "Invalid value for argument `learning_rate`. Expected a positive number. "
-                f"Received learning_rate={self.learning_rate!r}."
+                "Invalid value for argument `learning_rate`. Expected a positive number "
+                f"(0: the task's default). Received learning_rate={self.learning_rate!r}."
             )
-        if not 0.0 < self.validation_fraction < 1.0:
-            raise ValueError(
-                "Invalid value for argument `validation_fraction`. Expected a value in "
-                f"(0, 1). Received validation_fraction={self.validation_fraction!r}."
-            )
-        for name in ("max_examples", "image_size", "fine_tune_blocks", "fine_tune_epochs"):
+        for name in ("validation_fraction", "test_fraction"):
+            check_fraction(name, getattr(self, name))
+        for name in (
+            "max_examples",
+            "image_size",
+            "fine_tune_blocks",
+            "fine_tune_epochs",
+            "early_stopping_patience",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(
@@ -178,15 +336,56 @@ class TrainConfig:
                 "Set at most one of `clipnorm` and `clipvalue` (Keras optimizers take one). "
                 f"Received clipnorm={self.clipnorm!r} and clipvalue={self.clipvalue!r}."
             )
+        if self.task in SEQUENCE_TASKS:
+            self.recurrent_spec()  # checks cell, units, dropout, l1, l2
         if not self.export_dir:
             raise ValueError("Invalid value for argument `export_dir`. Expected a folder path.")
 
+    def _check_options_apply(self) -> None:
+        for field in dataclasses.fields(self):
+            if self.task in field.metadata["tasks"]:
+                continue
+            value = getattr(self, field.name)
+            default = field.default
+            if field.name == "filters":
+                value = parse_filters(value)
+            elif field.name == "padding":
+                value = parse_padding(value)
+            elif field.name == "columns":
+                value = parse_columns(value)
+            elif isinstance(default, bool):
+                value = parse_bool(value)
+            if value != default:
+                raise ValueError(
+                    f"Option `{field.name}` applies to task "
+                    f"{' or '.join(field.metadata['tasks'])}, not task={self.task!r}; "
+                    f"leave it at its default ({_format(default)!r}). "
+                    f"Received {field.name}={getattr(self, field.name)!r}."
+                )
+
+    def recurrent_spec(self) -> RecurrentSpec:
+        """The recurrent stack of a sequence task (tagging is always bidirectional)."""
+        return RecurrentSpec(
+            cell=self.cell,
+            units=self.units,
+            layers=self.layers,
+            bidirectional=self.bidirectional or self.task == "tagging",
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            l1=self.l1,
+            l2=self.l2,
+        )
+
     def as_params(self) -> dict[str, str]:
         """The config as MLflow parameters, formatted as the command line takes them."""
-        params = {}
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            params[field.name] = (
-                ",".join(map(str, value)) if field.name == "filters" else str(value)
-            )
-        return params
+        return {
+            field.name: _format(getattr(self, field.name)) for field in dataclasses.fields(self)
+        }
+
+
+def _format(value) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

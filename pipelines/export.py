@@ -51,6 +51,53 @@ def _write_versioned(write, export_dir, model_name: str) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def export_endpoint(
+    tracked: Sequence,
+    serve,
+    export_dir: str | os.PathLike,
+    model_name: str,
+) -> Path:
+    """Writes a SavedModel whose ``serve`` endpoint (and ``serving_default``) is ``serve``.
+
+    Args:
+        tracked: Keras layers/models whose variables and lookup tables
+            ``serve`` uses.
+        serve: A `tf.function` with an ``input_signature``.
+        export_dir: Root folder of exports.
+        model_name: Subfolder per model; versions are numbered inside it.
+
+    Returns:
+        The new version's folder.
+    """
+
+    def write(path: Path) -> None:
+        archive = keras.export.ExportArchive()
+        for item in tracked:
+            archive.track(item)
+        archive.add_endpoint(SERVING_ENDPOINT, serve)
+        archive.write_out(str(path), verbose=False)
+
+    return _write_versioned(write, export_dir, model_name)
+
+
+def _class_outputs(probabilities, names: list[str]) -> dict:
+    class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+    return {
+        "probabilities": probabilities,
+        "class_id": class_id,
+        "class_name": tf.gather(tf.constant(names), class_id),
+    }
+
+
+def _check_class_names(num_classes: int, class_names: Sequence[str]) -> list[str]:
+    if len(class_names) != num_classes:
+        raise ValueError(
+            f"The model predicts {num_classes} classes but {len(class_names)} class names "
+            f"were given: {list(class_names)}."
+        )
+    return list(class_names)
+
+
 def export_image_classifier(
     model: keras.Model,
     export_dir: str | os.PathLike,
@@ -77,31 +124,106 @@ def export_image_classifier(
     Raises:
         ValueError: If ``class_names`` does not match the model's outputs.
     """
-    num_classes = model.output_shape[-1]
-    if len(class_names) != num_classes:
-        raise ValueError(
-            f"The model predicts {num_classes} classes but {len(class_names)} class names "
-            f"were given: {list(class_names)}."
-        )
+    names = _check_class_names(model.output_shape[-1], class_names)
     image_spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.uint8, name="images")
-    names = list(class_names)
 
-    def write(path: Path) -> None:
-        archive = keras.export.ExportArchive()
-        archive.track(model)
+    @tf.function(input_signature=[image_spec])
+    def serve(images):
+        return _class_outputs(tf.cast(model(images, training=False), tf.float32), names)
 
-        @tf.function(input_signature=[image_spec])
-        def serve(images):
-            probabilities = tf.cast(model(images, training=False), tf.float32)
-            class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-            class_name = tf.gather(tf.constant(names), class_id)
-            return {
-                "probabilities": probabilities,
-                "class_id": class_id,
-                "class_name": class_name,
-            }
+    return export_endpoint([model], serve, export_dir, model_name)
 
-        archive.add_endpoint(SERVING_ENDPOINT, serve)
-        archive.write_out(str(path), verbose=False)
 
-    return _write_versioned(write, export_dir, model_name)
+def export_text_classifier(
+    vectorizer: keras.layers.Layer,
+    model: keras.Model,
+    export_dir: str | os.PathLike,
+    model_name: str,
+    class_names: Sequence[str],
+) -> Path:
+    """Exports a text classifier that serves raw strings.
+
+    ``serve`` takes ``texts``: ``string [batch]`` and returns
+    ``probabilities`` (float32 ``[batch, classes]``), ``class_id`` and
+    ``class_name``. The vectorizer's vocabulary travels inside the SavedModel.
+
+    Args:
+        vectorizer: The adapted `TextVectorization` (strings -> token ids).
+        model: The classifier over token ids: one sigmoid unit (two classes)
+            or a softmax.
+        export_dir: Root folder of exports.
+        model_name: Subfolder per model.
+        class_names: Names of the classes, in label order.
+
+    Returns:
+        The new version's folder.
+    """
+    units = model.output_shape[-1]
+    names = _check_class_names(2 if units == 1 else units, class_names)
+
+    @tf.function(input_signature=[tf.TensorSpec((None,), tf.string, name="texts")])
+    def serve(texts):
+        scores = tf.cast(model(vectorizer(texts), training=False), tf.float32)
+        probabilities = tf.concat([1.0 - scores, scores], axis=-1) if units == 1 else scores
+        return _class_outputs(probabilities, names)
+
+    return export_endpoint([vectorizer, model], serve, export_dir, model_name)
+
+
+def export_tagger(
+    encoder,
+    model: keras.Model,
+    export_dir: str | os.PathLike,
+    model_name: str,
+    tag_names: Sequence[str],
+) -> Path:
+    """Exports a sequence tagger that serves raw sentences.
+
+    ``serve`` takes ``sentences``: ``string [batch]``, tokenized on
+    whitespace inside, and returns ``tags`` (string ``[batch, time]``, ``""``
+    past each sentence's end), ``tag_ids`` (int32, -1 past the end) and
+    ``lengths`` (int32 ``[batch]`` tokens per sentence).
+
+    Args:
+        encoder: The `models.tagging.TaggingEncoder` of training.
+        model: The tagger over the encoder's ids.
+        export_dir: Root folder of exports.
+        model_name: Subfolder per model.
+        tag_names: Tag of each output index.
+
+    Returns:
+        The new version's folder.
+    """
+    names = _check_class_names(model.output_shape[-1], tag_names)
+
+    @tf.function(input_signature=[tf.TensorSpec((None,), tf.string, name="sentences")])
+    def serve(sentences):
+        encoded = encoder(sentences)
+        inputs = [encoded["word_ids"]] + ([encoded["char_ids"]] if "char_ids" in encoded else [])
+        probabilities = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+        lengths = tf.cast(encoder.tokens(sentences).row_lengths(), tf.int32)
+        inside = tf.sequence_mask(lengths, tf.shape(probabilities)[1])
+        tag_ids = tf.where(inside, tf.argmax(probabilities, axis=-1, output_type=tf.int32), -1)
+        tags = tf.where(inside, tf.gather(tf.constant(names), tf.maximum(tag_ids, 0)), "")
+        return {"tags": tags, "tag_ids": tag_ids, "lengths": lengths}
+
+    return export_endpoint([*encoder.layers(), model], serve, export_dir, model_name)
+
+
+def export_forecaster(model: keras.Model, export_dir: str | os.PathLike, model_name: str) -> Path:
+    """Exports a forecaster that serves raw windows in the series' own units.
+
+    ``serve`` takes ``windows``: ``float32 [batch, window, features]`` and
+    returns ``forecast``: ``float32 [batch, horizon]``; normalization and its
+    inverse are inside.
+
+    Returns:
+        The new version's folder.
+    """
+    window_spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="windows")
+
+    @tf.function(input_signature=[window_spec])
+    def serve(windows):
+        return {"forecast": tf.cast(model(windows, training=False), tf.float32)}
+
+    return export_endpoint([model], serve, export_dir, model_name)

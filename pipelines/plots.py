@@ -85,3 +85,36 @@ def confusion_matrix_figure(matrix: np.ndarray, class_names: Sequence[str]) -> F
                 color="white" if matrix[row, column] > threshold else "black",
             )
     return figure
+
+
+def forecast_figure(
+    times: Sequence[str],
+    actual: np.ndarray,
+    forecast: np.ndarray,
+    naive: np.ndarray,
+    title: str,
+) -> Figure:
+    """Forecast vs actual (and the naive forecast) over the test tail, first step of each window.
+
+    Args:
+        times: Time stamp of each forecast's first step.
+        actual: ``[n]`` actual values.
+        forecast: ``[n]`` model forecasts.
+        naive: ``[n]`` last-value forecasts.
+        title: Figure title (dataset and column).
+
+    Returns:
+        The figure.
+    """
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    axis = figure.subplots()
+    steps = np.arange(len(actual))
+    axis.plot(steps, actual, color="black", label="actual")
+    axis.plot(steps, forecast, marker=".", label="forecast")
+    axis.plot(steps, naive, linestyle="--", alpha=0.6, label="naive (last value)")
+    ticks = np.linspace(0, len(actual) - 1, num=min(8, len(actual)), dtype=int)
+    axis.set_xticks(ticks, [str(times[i]) for i in ticks], rotation=30)
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    return figure

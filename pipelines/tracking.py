@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import platform
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import keras
 import mlflow
 import tensorflow as tf
 from mlflow.entities import RunStatus
+from mlflow.models import ModelSignature
 
 FAILURE_TAG = "failure_reason"
 
@@ -45,11 +48,22 @@ def tracked_run(run_name: str | None = None) -> Iterator[mlflow.ActiveRun]:
         mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
 
 
+def _same_value(logged: str, value: str) -> bool:
+    if logged.strip().lower() == value.strip().lower():
+        return True
+    try:
+        return float(logged) == float(value)
+    except ValueError:
+        return False
+
+
 def log_new_params(params: Mapping[str, Any]) -> dict[str, str]:
     """Logs the parameters the active run does not have yet.
 
     ``mlflow run`` logs the MLproject parameters itself, in its own spelling;
-    logging them again with another spelling would fail, so they are skipped.
+    logging them again would fail, so they are skipped. Where the run's value
+    means something else than the one given (``epochs`` 0, resolved to the
+    task's default 3), the given value is logged as ``resolved_<name>``.
 
     Args:
         params: Parameter names and values.
@@ -59,7 +73,13 @@ def log_new_params(params: Mapping[str, Any]) -> dict[str, str]:
     """
     run = mlflow.active_run()
     existing = mlflow.get_run(run.info.run_id).data.params
-    new = {key: str(value) for key, value in params.items() if key not in existing}
+    new = {}
+    for key, value in params.items():
+        value = str(value)
+        if key not in existing:
+            new[key] = value
+        elif not _same_value(existing[key], value) and f"resolved_{key}" not in existing:
+            new[f"resolved_{key}"] = value
     if new:
         mlflow.log_params(new)
     return new
@@ -100,3 +120,38 @@ class MlflowMetricsCallback(keras.callbacks.Callback):
         metrics = {key: float(value) for key, value in (logs or {}).items()}
         if metrics:
             mlflow.log_metrics(metrics, step=epoch)
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskOutcome:
+    """What a task's training produced inside its MLflow run.
+
+    Attributes:
+        export_path: The SavedModel version folder.
+        test_metrics: Test metrics by name (also logged to the run).
+    """
+
+    export_path: Path
+    test_metrics: dict[str, float]
+
+
+def log_export(export_path: Path) -> None:
+    """Logs a SavedModel folder as the ``saved_model`` artifacts and tags its path."""
+    mlflow.log_artifacts(str(export_path), "saved_model")
+    mlflow.set_tag("export_path", str(export_path.resolve()))
+
+
+def log_keras_model(model: keras.Model, signature: ModelSignature) -> None:
+    """Logs a Keras model as the run's ``model`` with a signature (no input example).
+
+    MLflow 3.17's ``input_example`` path crashes on Keras models, so the
+    signature is given explicitly.
+    """
+    from importlib.metadata import version
+
+    mlflow.keras.log_model(
+        model,
+        name="model",
+        signature=signature,
+        pip_requirements=[f"tensorflow=={version('tensorflow')}", f"keras=={keras.__version__}"],
+    )

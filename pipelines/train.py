@@ -1,9 +1,10 @@
-"""The training pipeline: data -> CNN or transfer model -> fit -> evaluate -> export, in MLflow."""
+"""The train pipeline: one MLflow run per task; the image tasks (classify, transfer) live here."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -18,12 +19,15 @@ from data.pipeline import InputPipelines, build_input_pipelines
 from data.sources import Splits
 from data.specs import IMAGE_CLASSIFICATION, DatasetSpec
 from models import small_cnn
-from pipelines.config import TrainConfig
+from pipelines.config import IMAGE_TASKS, TrainConfig
 from pipelines.export import export_image_classifier
+from pipelines.fitting import fit
 from pipelines.plots import confusion_matrix, confusion_matrix_figure, training_curves_figure
 from pipelines.tracking import (
-    MlflowMetricsCallback,
+    TaskOutcome,
     environment_tags,
+    log_export,
+    log_keras_model,
     log_new_params,
     tracked_run,
 )
@@ -128,40 +132,81 @@ def _signature(model: keras.Model) -> ModelSignature:
     )
 
 
-def _fit(model, pipes, initial_epoch: int, epochs: int):
-    return model.fit(
-        pipes.train,
-        validation_data=pipes.validation,
-        initial_epoch=initial_epoch,
-        epochs=epochs,
-        callbacks=[MlflowMetricsCallback()],
-        shuffle=False,  # the input pipeline shuffles, seeded
-        verbose=2,
-    ).history
-
-
 def _fit_transfer(config, spec, pipes, keras_home) -> tuple[keras.Model, dict]:
     model, base = build_transfer_model(config, spec, keras_home)
     log_frozen_layers(model, "head")
-    history = _fit(model, pipes, 0, config.epochs)
+    history = fit(model, pipes.train, pipes.validation, config)
     if config.fine_tune_blocks and config.fine_tune_epochs:
         start_fine_tuning(model, base, config)
         log_frozen_layers(model, "fine_tune")
-        mlflow.log_param("fine_tune_start_epoch", config.epochs)
-        more = _fit(model, pipes, config.epochs, config.epochs + config.fine_tune_epochs)
+        mlflow.log_param("fine_tune_start_epoch", len(history["loss"]))
+        more = fit(
+            model,
+            pipes.train,
+            pipes.validation,
+            config,
+            initial_epoch=len(history["loss"]),
+            epochs=len(history["loss"]) + config.fine_tune_epochs,
+        )
         history = {key: history[key] + more.get(key, []) for key in history}
     return model, history
 
 
+def _train_image_classifier(config: TrainConfig, locations: DataLocations | None) -> TaskOutcome:
+    spec, _, pipes = load_input_pipelines(config, locations)
+    keras.utils.set_random_seed(config.seed)
+    if config.task == "transfer":
+        keras_home = locations.keras_home if locations else None
+        model, history = _fit_transfer(config, spec, pipes, keras_home)
+    else:
+        model = build_model(config, spec)
+        history = fit(model, pipes.train, pipes.validation, config)
+    log_new_params(
+        {
+            "model_parameters": model.count_params(),
+            "train_examples": pipes.train_size,
+            "validation_examples": pipes.validation_size,
+            "test_examples": pipes.test_size,
+        }
+    )
+    test_metrics, matrix = _evaluate(model, pipes, spec)
+    mlflow.log_metrics(test_metrics)
+    mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
+    mlflow.log_figure(
+        confusion_matrix_figure(matrix, spec.class_names), "plots/confusion_matrix.png"
+    )
+    export_path = export_image_classifier(model, config.export_dir, model.name, spec.class_names)
+    log_export(export_path)
+    log_keras_model(model, _signature(model))
+    return TaskOutcome(export_path, test_metrics)
+
+
+def _task_runner(task: str) -> Callable[[TrainConfig, DataLocations | None], TaskOutcome]:
+    if task in IMAGE_TASKS:
+        return _train_image_classifier
+    if task == "sentiment":
+        from pipelines.sentiment import train_sentiment
+
+        return train_sentiment
+    if task == "tagging":
+        from pipelines.tagging import train_tagger
+
+        return train_tagger
+    from pipelines.forecast import train_forecaster
+
+    return train_forecaster
+
+
 def train(config: TrainConfig, locations: DataLocations | None = None) -> TrainResult:
-    """Trains, evaluates and exports an image classifier in one MLflow run.
+    """Trains, evaluates and exports the config's task in one MLflow run.
 
     Under ``mlflow run`` the run started by MLflow is continued; otherwise a
     new run is started in the active experiment. The run logs the config
-    (parameters MLflow already logged are left alone), per-epoch train and
-    validation metrics, test metrics, environment tags, the training-curve and
-    confusion-matrix PNGs, the SavedModel folder and the Keras model with its
-    signature. A failure ends the run FAILED and re-raises.
+    (parameters MLflow already logged are left alone; task defaults resolved
+    from 0/"" as ``resolved_<name>``), per-epoch train and validation metrics,
+    test metrics, environment tags, the task's plots, the SavedModel folder
+    and, for Keras-loadable models, the Keras model with its signature. A
+    failure ends the run FAILED and re-raises.
 
     Args:
         config: The run's configuration.
@@ -172,56 +217,16 @@ def train(config: TrainConfig, locations: DataLocations | None = None) -> TrainR
 
     Raises:
         data.DatasetUnavailableError: If the dataset cannot be found.
-        ValueError: On invalid geometry for the dataset's input shape.
+        ValueError: On invalid geometry for the dataset's input shape, or
+            data that does not fit the task.
     """
     with tracked_run() as run:
         log_new_params(config.as_params())
         mlflow.set_tags(environment_tags())
-        spec, _, pipes = load_input_pipelines(config, locations)
-        keras.utils.set_random_seed(config.seed)
-        if config.task == "transfer":
-            keras_home = locations.keras_home if locations else None
-            model, history = _fit_transfer(config, spec, pipes, keras_home)
-        else:
-            model = build_model(config, spec)
-            history = _fit(model, pipes, 0, config.epochs)
-        log_new_params(
-            {
-                "model_parameters": model.count_params(),
-                "train_examples": pipes.train_size,
-                "validation_examples": pipes.validation_size,
-                "test_examples": pipes.test_size,
-            }
-        )
-        test_metrics, matrix = _evaluate(model, pipes, spec)
-        mlflow.log_metrics(test_metrics)
-        mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
-        mlflow.log_figure(
-            confusion_matrix_figure(matrix, spec.class_names), "plots/confusion_matrix.png"
-        )
-        export_path = export_image_classifier(
-            model, config.export_dir, model.name, spec.class_names
-        )
-        mlflow.log_artifacts(str(export_path), "saved_model")
-        mlflow.set_tag("export_path", str(export_path.resolve()))
-        mlflow.keras.log_model(
-            model,
-            name="model",
-            signature=_signature(model),
-            pip_requirements=[
-                f"tensorflow=={_version('tensorflow')}",
-                f"keras=={keras.__version__}",
-            ],
-        )
+        outcome = _task_runner(config.task)(config, locations)
         return TrainResult(
             run_id=run.info.run_id,
             tracking_uri=mlflow.get_tracking_uri(),
-            export_path=export_path,
-            test_metrics=test_metrics,
+            export_path=outcome.export_path,
+            test_metrics=outcome.test_metrics,
         )
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)

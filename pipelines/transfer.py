@@ -11,6 +11,7 @@ from data.specs import DatasetSpec
 from models import vgg16
 from models.transfer import frozen_layers, transfer_model, unfreeze_top_blocks
 from pipelines.config import TrainConfig
+from pipelines.fitting import adam
 
 MIN_BASE_SIZE = 32  # VGG16's five POOL2 layers need at least 32 pixels
 
@@ -48,11 +49,7 @@ def build_transfer_model(
 def compile_classifier(model: keras.Model, config: TrainConfig, learning_rate: float) -> None:
     """Compiles with Adam (and the config's gradient clipping) for sparse labels."""
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            learning_rate,
-            clipnorm=config.clipnorm or None,
-            clipvalue=config.clipvalue or None,
-        ),
+        optimizer=adam(config, learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )

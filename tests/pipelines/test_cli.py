@@ -41,8 +41,11 @@ def test_bad_option_values_exit_2_with_the_value_named(capsys):
     assert exit_info.value.code == 2
     assert "Received padding='full'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["train", "--epochs", "0"])
-    assert "Received epochs=0" in capsys.readouterr().err
+        main(["train", "--epochs", "-2"])
+    assert "Received epochs=-2" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--task", "sentiment", "--filters", "8"])
+    assert "`filters` applies to task classify, not task='sentiment'" in capsys.readouterr().err
 
 
 def test_data_locations_follow_keras_home(tmp_path, monkeypatch):

@@ -28,16 +28,74 @@ def test_config_normalizes_and_exports_params():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"epochs": 0}, "Received epochs=0"),
+        ({"epochs": -1}, "Received epochs=-1"),
         ({"batch_size": -1}, "Received batch_size=-1"),
-        ({"learning_rate": 0.0}, "Received learning_rate=0.0"),
+        ({"learning_rate": -0.1}, "Received learning_rate=-0.1"),
         ({"stride": 0}, "Received stride=0"),
         ({"padding": "full"}, "Received padding='full'"),
         ({"dataset": "cifar"}, "Received dataset='cifar'"),
         ({"validation_fraction": 0.0}, "Received validation_fraction=0.0"),
         ({"max_examples": -5}, "Received max_examples=-5"),
+        ({"task": "sentiment", "cell": "rnn"}, "Received cell='rnn'"),
+        ({"task": "sentiment", "units": 0}, "Received units=0"),
+        ({"task": "forecast", "window": 0}, "Received window=0"),
+        ({"task": "tagging", "l2": -1.0}, "Received l2=-1.0"),
+        ({"task": "sentiment", "dropout": 1.0}, "Received dropout=1.0"),
+        ({"task": "forecast", "test_fraction": 1.5}, "Received test_fraction=1.5"),
+        ({"task": "sentiment", "bidirectional": "maybe"}, "Expected true or false"),
+        ({"early_stopping_patience": -1}, "Received early_stopping_patience=-1"),
     ],
 )
 def test_invalid_values_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("task", "dataset", "epochs", "batch_size"),
+    [
+        ("classify", "fashion_mnist", 6, 128),
+        ("sentiment", "rotten_tomatoes", 3, 64),
+        ("tagging", "wnut16", 12, 32),
+        ("forecast", "sunspots", 60, 32),
+    ],
+)
+def test_zero_and_empty_take_the_task_defaults(task, dataset, epochs, batch_size):
+    config = TrainConfig(task=task)
+    assert (config.dataset, config.epochs, config.batch_size) == (dataset, epochs, batch_size)
+    assert config.learning_rate > 0
+    assert TrainConfig(task=task, epochs=2).epochs == 2
+
+
+def test_an_option_of_another_task_is_an_error_naming_its_tasks():
+    with pytest.raises(
+        ValueError, match=r"`window` applies to task forecast, not task='sentiment'"
+    ):
+        TrainConfig(task="sentiment", window=10)
+    with pytest.raises(ValueError, match=r"`filters` applies to task classify, not task='tagging'"):
+        TrainConfig(task="tagging", filters="8,8")
+    with pytest.raises(
+        ValueError, match=r"`cell` applies to task sentiment or tagging or forecast"
+    ):
+        TrainConfig(task="classify", cell="gru")
+    # defaults given explicitly, as `mlflow run` passes them, are fine
+    TrainConfig(task="sentiment", filters="16,32", padding="same", window=24, char_features="true")
+
+
+def test_recurrent_options_reach_the_spec_and_tagging_is_bidirectional():
+    spec = TrainConfig(task="sentiment", cell="gru", units=8, layers=2, l1=0.01).recurrent_spec()
+    assert (spec.cell, spec.units, spec.layers, spec.l1, spec.bidirectional) == (
+        "gru",
+        8,
+        2,
+        0.01,
+        False,
+    )
+    assert TrainConfig(task="tagging").recurrent_spec().bidirectional
+    assert TrainConfig(task="forecast", bidirectional="true").recurrent_spec().bidirectional
+
+
+def test_params_spell_values_as_the_command_line_takes_them():
+    params = TrainConfig(task="forecast", columns="a,b", bidirectional="1").as_params()
+    assert params["columns"] == "a,b" and params["bidirectional"] == "true"
+    assert params["dataset"] == "sunspots" and params["epochs"] == "60"

@@ -9,14 +9,22 @@ import pytest
 import yaml
 
 from pipelines.cli import COMMANDS, build_parser, option_types
-from pipelines.config import parse_filters, parse_padding, parse_task
+from pipelines.config import parse_bool, parse_columns, parse_filters, parse_padding, parse_task
 from pipelines.gradient_flow import parse_layers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MLFLOW_TYPES = {
     "int": {int},
     "float": {float},
-    "string": {str, parse_filters, parse_padding, parse_layers, parse_task},
+    "string": {
+        str,
+        parse_bool,
+        parse_columns,
+        parse_filters,
+        parse_padding,
+        parse_layers,
+        parse_task,
+    },
 }
 ENTRY_POINTS = yaml.safe_load((REPO_ROOT / "MLproject").read_text())["entry_points"]
 

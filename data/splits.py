@@ -1,0 +1,77 @@
+"""Deterministic splits of one unsplit set into train, validation and test."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from data.validation import check_fraction
+
+
+def shuffled_split_indices(
+    n: int, validation_fraction: float, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded random train/validation/test indices of ``n`` examples.
+
+    The same ``(n, fractions, seed)`` always gives the same split; each part
+    is sorted so examples keep their file order within a split.
+
+    Args:
+        n: Number of examples.
+        validation_fraction: Share for validation, in ``(0, 1)``.
+        test_fraction: Share for test, in ``(0, 1)``.
+        seed: Seed of the permutation.
+
+    Returns:
+        ``(train, validation, test)`` index arrays.
+
+    Raises:
+        ValueError: If a fraction is out of range or a part would be empty.
+    """
+    check_fraction("validation_fraction", validation_fraction)
+    check_fraction("test_fraction", test_fraction)
+    n_test = int(round(n * test_fraction))
+    n_validation = int(round(n * validation_fraction))
+    n_train = n - n_test - n_validation
+    _check_sizes(n, n_train, n_validation, n_test)
+    order = np.random.default_rng(seed).permutation(n)
+    parts = (
+        order[:n_train],
+        order[n_train : n_train + n_validation],
+        order[n_train + n_validation :],
+    )
+    return tuple(np.sort(part) for part in parts)
+
+
+def chronological_split_indices(
+    n: int, validation_fraction: float, test_fraction: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train, validation and test as consecutive blocks: the test part is the tail.
+
+    Args:
+        n: Number of time steps.
+        validation_fraction: Share for validation (the block before the test tail).
+        test_fraction: Share for test (the last steps).
+
+    Returns:
+        ``(train, validation, test)`` index arrays, in time order.
+
+    Raises:
+        ValueError: If a fraction is out of range or a part would be empty.
+    """
+    check_fraction("validation_fraction", validation_fraction)
+    check_fraction("test_fraction", test_fraction)
+    n_test = int(round(n * test_fraction))
+    n_validation = int(round(n * validation_fraction))
+    _check_sizes(n, n - n_test - n_validation, n_validation, n_test)
+    train_end = n - n_test - n_validation
+    steps = np.arange(n)
+    return steps[:train_end], steps[train_end : n - n_test], steps[n - n_test :]
+
+
+def _check_sizes(n, n_train, n_validation, n_test):
+    if n_train < 1 or n_validation < 1 or n_test < 1:
+        raise ValueError(
+            f"{n} examples split into {max(n_train, 0)} train, {n_validation} validation and "
+            f"{n_test} test; each part needs at least one. Use more data or other "
+            "validation_fraction/test_fraction."
+        )

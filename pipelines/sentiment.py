@@ -1,0 +1,239 @@
+"""The sentiment task of the train pipeline: raw texts -> our recurrent classifier -> SavedModel.
+
+Data: Rotten Tomatoes snippets offline (default), any TFDS text dataset with
+``text``/``label`` features (``tfds:imdb_reviews``), or a CSV/TSV file of
+text and label columns. An unsplit set is split 80/10/10 (by the config's
+fractions) with a fixed seed, so the test set does not move with ``seed``.
+The vectorizer is adapted on the training split only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import mlflow
+import numpy as np
+import tensorflow as tf
+from mlflow.models import ModelSignature
+from mlflow.types import Schema, TensorSpec
+
+from data import DataLocations, load_dataset
+from data.specs import FULL, TEXT_CLASSIFICATION, TextSplit
+from data.splits import shuffled_split_indices
+from data.text import read_text_table
+from data.tfds_source import load_tfds_examples
+from models.sentiment import sentiment_classifier, text_vectorizer
+from pipelines.config import TrainConfig
+from pipelines.datasets import CATALOG, FILE, choose_dataset
+from pipelines.export import export_text_classifier
+from pipelines.fitting import adam, fit
+from pipelines.plots import confusion_matrix, confusion_matrix_figure, training_curves_figure
+from pipelines.tracking import TaskOutcome, log_export, log_keras_model, log_new_params
+
+SPLIT_SEED = 0  # fixed: the test set is the same whatever the training seed
+
+
+@dataclasses.dataclass(frozen=True)
+class TextData:
+    """The three splits of a text classification dataset.
+
+    Attributes:
+        name: Dataset name, for the model name.
+        class_names: Label names in label order.
+        train: Training split.
+        validation: Validation split.
+        test: Test split.
+    """
+
+    name: str
+    class_names: tuple[str, ...]
+    train: TextSplit
+    validation: TextSplit
+    test: TextSplit
+
+
+def _split_unsplit(full: TextSplit, config: TrainConfig):
+    train, validation, test = shuffled_split_indices(
+        len(full), config.validation_fraction, config.test_fraction, SPLIT_SEED
+    )
+    return full.subset(train), full.subset(validation), full.subset(test)
+
+
+def _tfds_text(name: str, config: TrainConfig, locations: DataLocations | None):
+    features, splits = load_tfds_examples(
+        name,
+        allow_download=locations.allow_download if locations else True,
+        probe=locations.probe if locations else None,
+    )
+    for column in (config.text_column, config.label_column):
+        if column not in features:
+            raise ValueError(
+                f"TFDS dataset {name!r} has no feature {column!r}; its features are "
+                f"{sorted(features.keys())}. Pass text_column=/label_column=."
+            )
+    label_feature = features[config.label_column]
+    class_names = tuple(getattr(label_feature, "names", None) or ())
+
+    def read(split: str) -> TextSplit:
+        texts, labels = [], []
+        for example in splits[split]:
+            label = int(example[config.label_column])
+            if label >= 0:  # e.g. imdb_reviews' unlabelled examples carry -1
+                texts.append(example[config.text_column].decode("utf-8"))
+                labels.append(label)
+        return TextSplit(np.array(texts, dtype=object), np.array(labels, dtype=np.int64))
+
+    missing = [split for split in ("train", "test") if split not in splits]
+    if missing:
+        raise ValueError(f"TFDS dataset {name!r} has no {missing} split; it has {list(splits)}.")
+    train, test = read("train"), read("test")
+    class_names = class_names or tuple(str(c) for c in sorted(set(train.labels.tolist())))
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(train))
+    n_validation = max(1, int(round(len(train) * config.validation_fraction)))
+    return (
+        class_names,
+        train.subset(np.sort(order[n_validation:])),
+        train.subset(np.sort(order[:n_validation])),
+        test,
+    )
+
+
+def load_text_data(config: TrainConfig, locations: DataLocations | None = None) -> TextData:
+    """The train/validation/test texts the config names, cut to ``max_examples``.
+
+    Raises:
+        ValueError: On a dataset of another task, a missing column, empty
+            texts only, or a label column with one class.
+        data.DatasetUnavailableError: If the data cannot be found.
+    """
+    choice = choose_dataset(
+        config.dataset, TEXT_CLASSIFICATION, "a CSV/TSV file with text and label columns"
+    )
+    if choice.kind == CATALOG:
+        spec, splits = load_dataset(choice.name, locations)
+        class_names, parts = spec.class_names, _split_unsplit(splits[FULL], config)
+    elif choice.kind == FILE:
+        full, class_names = read_text_table(choice.path, config.text_column, config.label_column)
+        parts = _split_unsplit(full, config)
+    else:
+        class_names, *parts = _tfds_text(choice.name, config, locations)
+    train, validation, test = parts
+    if config.max_examples:
+        train = train.subset(np.arange(min(config.max_examples, len(train))))
+        test = test.subset(np.arange(min(config.max_examples, len(test))))
+    if len(set(train.labels.tolist())) < 2:
+        raise ValueError(
+            f"The training split of {config.dataset!r} holds only one class; a classifier "
+            "needs at least two (use more examples)."
+        )
+    return TextData(choice.name, tuple(class_names), train, validation, test)
+
+
+def adapt_vectorizer(config: TrainConfig, data: TextData) -> keras.layers.TextVectorization:
+    """A `TextVectorization` adapted on the training texts only."""
+    vectorizer = text_vectorizer(config.vocabulary_size, config.sequence_length)
+    vectorizer.adapt(data.train.texts.astype(str), batch_size=1024)
+    return vectorizer
+
+
+def _batches(ids: np.ndarray, labels: np.ndarray, batch_size: int, seed: int | None):
+    dataset = tf.data.Dataset.from_tensor_slices((ids, labels))
+    if seed is not None:
+        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _vectorize(vectorizer, texts: np.ndarray) -> np.ndarray:
+    return np.concatenate(
+        [vectorizer(texts[i : i + 4096].astype(str)).numpy() for i in range(0, len(texts), 4096)]
+    )
+
+
+def _class_probabilities(scores: np.ndarray) -> np.ndarray:
+    return np.concatenate([1.0 - scores, scores], axis=-1) if scores.shape[-1] == 1 else scores
+
+
+def build_sentiment_model(config: TrainConfig, vocabulary_size: int, classes: int, name: str):
+    """The compiled classifier over token ids for a config."""
+    model = sentiment_classifier(
+        vocabulary_size,
+        classes,
+        embedding_dim=config.embedding_dim,
+        recurrent=config.recurrent_spec(),
+        dropout=config.dropout,
+        name=name,
+    )
+    model.compile(
+        optimizer=adam(config),
+        loss="binary_crossentropy" if classes == 2 else "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def _end_to_end(vectorizer, model: keras.Model) -> tuple[keras.Model, ModelSignature]:
+    texts = keras.Input(shape=(), dtype="string", name="texts")
+    scores = model(vectorizer(texts))
+    whole = keras.Model(texts, scores, name=model.name)
+    signature = ModelSignature(
+        inputs=Schema([TensorSpec(np.dtype(object), (-1,), "texts")]),
+        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, model.output_shape[-1]))]),
+    )
+    return whole, signature
+
+
+def train_sentiment(config: TrainConfig, locations: DataLocations | None = None) -> TaskOutcome:
+    """Trains, evaluates and exports a sentiment classifier inside the active MLflow run.
+
+    Logs per-epoch metrics, ``test_loss``/``test_accuracy``, the training
+    curves and confusion matrix, the SavedModel (raw strings in) and the
+    end-to-end Keras model.
+
+    Returns:
+        A `TaskOutcome`.
+    """
+    data = load_text_data(config, locations)
+    vectorizer = adapt_vectorizer(config, data)
+    ids = {
+        part: _vectorize(vectorizer, getattr(data, part).texts)
+        for part in ("train", "validation", "test")
+    }
+    keras.utils.set_random_seed(config.seed)
+    name = f"{data.name}_{'bi' if config.bidirectional else ''}{config.cell}"
+    model = build_sentiment_model(config, vectorizer.vocabulary_size(), len(data.class_names), name)
+    history = fit(
+        model,
+        _batches(ids["train"], data.train.labels, config.batch_size, config.seed),
+        _batches(ids["validation"], data.validation.labels, config.batch_size, None),
+        config,
+    )
+    log_new_params(
+        {
+            "model_parameters": model.count_params(),
+            "vocabulary_words": vectorizer.vocabulary_size(),
+            "train_examples": len(data.train),
+            "validation_examples": len(data.validation),
+            "test_examples": len(data.test),
+        }
+    )
+    probabilities = _class_probabilities(model.predict(ids["test"], batch_size=512, verbose=0))
+    labels = data.test.labels
+    picked = probabilities[np.arange(len(labels)), labels]
+    predictions = probabilities.argmax(axis=-1)
+    test_metrics = {
+        "test_loss": float(np.mean(-np.log(np.clip(picked, 1e-7, 1.0)))),
+        "test_accuracy": float(np.mean(predictions == labels)),
+    }
+    mlflow.log_metrics(test_metrics)
+    mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
+    matrix = confusion_matrix(labels, predictions, len(data.class_names))
+    mlflow.log_figure(
+        confusion_matrix_figure(matrix, data.class_names), "plots/confusion_matrix.png"
+    )
+    export_path = export_text_classifier(
+        vectorizer, model, config.export_dir, name, data.class_names
+    )
+    log_export(export_path)
+    log_keras_model(*_end_to_end(vectorizer, model))
+    return TaskOutcome(export_path, test_metrics)

@@ -1,0 +1,234 @@
+"""The tagging task of the train pipeline: CoNLL sentences -> bidirectional tagger -> SavedModel.
+
+Data: WNUT-16 tweets offline (default), a TFDS NER dataset with ``tokens``
+and ``ner`` features (``tfds:conll2003``), or a CoNLL-style file. Unsplit
+data is split with a fixed seed. Vocabularies (words seen twice, so the
+unknown-word vector is trained too; characters) and tags come from the
+training split only. Reported: entity precision/recall/F1 (exact span, as
+seqeval) and token accuracy, next to a most-frequent-tag-per-word baseline.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+
+import keras
+import mlflow
+import numpy as np
+import tensorflow as tf
+
+from data import DataLocations, load_dataset
+from data.conll import read_conll
+from data.specs import FULL, SEQUENCE_TAGGING, TaggedSplit
+from data.splits import shuffled_split_indices
+from data.tfds_source import load_tfds_examples
+from models.tagging import TaggingEncoder, sequence_tagger
+from pipelines.config import TrainConfig
+from pipelines.datasets import CATALOG, FILE, choose_dataset
+from pipelines.export import export_tagger
+from pipelines.fitting import adam, fit
+from pipelines.metrics import MostFrequentTagBaseline, entity_scores, token_accuracy
+from pipelines.plots import training_curves_figure
+from pipelines.tracking import TaskOutcome, log_export, log_new_params
+
+SPLIT_SEED = 0
+MIN_WORD_COUNT = 2
+MAX_WORD_LENGTH = 20
+TFDS_TOKENS, TFDS_TAGS = "tokens", "ner"
+
+
+@dataclasses.dataclass(frozen=True)
+class TaggedData:
+    """The three splits of a tagging dataset."""
+
+    name: str
+    train: TaggedSplit
+    validation: TaggedSplit
+    test: TaggedSplit
+
+
+def _tfds_tagged(name: str, validation_fraction: float, locations: DataLocations | None):
+    features, splits = load_tfds_examples(
+        name,
+        allow_download=locations.allow_download if locations else True,
+        probe=locations.probe if locations else None,
+    )
+    for key in (TFDS_TOKENS, TFDS_TAGS):
+        if key not in features:
+            raise ValueError(
+                f"TFDS dataset {name!r} has no {key!r} feature (features: "
+                f"{sorted(features.keys())}); tagging reads '{TFDS_TOKENS}' and '{TFDS_TAGS}'."
+            )
+    tag_names = features[TFDS_TAGS].feature.names
+
+    def read(split: str) -> TaggedSplit:
+        tokens, tags = [], []
+        for example in splits[split]:
+            words = tuple(token.decode("utf-8") for token in example[TFDS_TOKENS])
+            labels = tuple(tag_names[int(i)] for i in example[TFDS_TAGS])
+            if words and len(words) == len(labels):
+                tokens.append(words)
+                tags.append(labels)
+        return TaggedSplit(tuple(tokens), tuple(tags))
+
+    missing = [s for s in ("train", "test") if s not in splits]
+    if missing:
+        raise ValueError(f"TFDS dataset {name!r} has no {missing} split; it has {list(splits)}.")
+    train, test = read("train"), read("test")
+    for held_out in ("validation", "dev"):
+        if held_out in splits:
+            return train, read(held_out), test
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(train))
+    n_validation = max(1, int(round(len(train) * validation_fraction)))
+    return train.subset(np.sort(order[n_validation:])), train.subset(order[:n_validation]), test
+
+
+def load_tagged_data(config: TrainConfig, locations: DataLocations | None = None) -> TaggedData:
+    """The train/validation/test sentences the config names, cut to ``max_examples``.
+
+    Raises:
+        ValueError: On a dataset of another task or a file without sentences.
+        data.DatasetUnavailableError: If the data cannot be found.
+    """
+    choice = choose_dataset(
+        config.dataset, SEQUENCE_TAGGING, "a CoNLL file (token and tag per line)"
+    )
+    if choice.kind in (CATALOG, FILE):
+        if choice.kind == CATALOG:
+            full = load_dataset(choice.name, locations)[1][FULL]
+        else:
+            full = read_conll(choice.path)
+        parts = shuffled_split_indices(
+            len(full), config.validation_fraction, config.test_fraction, SPLIT_SEED
+        )
+        train, validation, test = (full.subset(indices) for indices in parts)
+    else:
+        train, validation, test = _tfds_tagged(choice.name, config.validation_fraction, locations)
+    if config.max_examples:
+        train = train.subset(np.arange(min(config.max_examples, len(train))))
+        test = test.subset(np.arange(min(config.max_examples, len(test))))
+    return TaggedData(choice.name, train, validation, test)
+
+
+def build_encoder(config: TrainConfig, train: TaggedSplit) -> TaggingEncoder:
+    """Word (seen at least twice) and character vocabularies of the training split."""
+    words = collections.Counter(token.lower() for sentence in train.tokens for token in sentence)
+    kept = [w for w, n in words.most_common(config.vocabulary_size - 2) if n >= MIN_WORD_COUNT]
+    chars: list[str] = []
+    if config.char_features:
+        counts = collections.Counter(c for sentence in train.tokens for t in sentence for c in t)
+        chars = [c for c, n in counts.most_common() if n >= MIN_WORD_COUNT]
+    return TaggingEncoder(kept, chars, MAX_WORD_LENGTH)
+
+
+def tag_vocabulary(train: TaggedSplit) -> tuple[str, ...]:
+    """The training split's tags, ``O`` first, then sorted."""
+    tags = {tag for sentence in train.tags for tag in sentence}
+    return tuple(sorted(tags, key=lambda tag: (tag != "O", tag)))
+
+
+def _encode(encoder: TaggingEncoder, split: TaggedSplit, tag_index: dict[str, int]):
+    encoded = encoder(tf.constant([" ".join(sentence) for sentence in split.tokens]))
+    features = {name: tensor.numpy() for name, tensor in encoded.items()}
+    length = features["word_ids"].shape[1]
+    labels = np.zeros((len(split), length), np.int64)
+    weights = np.zeros((len(split), length), np.float32)
+    for row, sentence_tags in enumerate(split.tags):
+        # tags unseen in training count as wrong answers the model cannot give: "O"
+        labels[row, : len(sentence_tags)] = [tag_index.get(tag, 0) for tag in sentence_tags]
+        weights[row, : len(sentence_tags)] = 1.0
+    return features, labels, weights
+
+
+def _batches(features, labels, weights, batch_size: int, seed: int | None):
+    dataset = tf.data.Dataset.from_tensor_slices((features, labels, weights))
+    if seed is not None:
+        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _model_inputs(features: dict):
+    return features if "char_ids" in features else features["word_ids"]
+
+
+def _predict_tags(model, features, split: TaggedSplit, tag_names) -> list[list[str]]:
+    probabilities = model.predict(_model_inputs(features), batch_size=256, verbose=0)
+    ids = probabilities.argmax(axis=-1)
+    return [
+        [tag_names[i] for i in ids[row, : len(sentence)]]
+        for row, sentence in enumerate(split.tokens)
+    ]
+
+
+def train_tagger(config: TrainConfig, locations: DataLocations | None = None) -> TaskOutcome:
+    """Trains, evaluates and exports a tagger inside the active MLflow run.
+
+    The loss and the accuracy metric weigh only real tokens (padding has
+    weight 0). Logs per-epoch metrics, test entity F1/precision/recall and
+    token accuracy for the model and the baseline, the training curves and
+    the SavedModel (raw sentences in, tags out).
+
+    Returns:
+        A `TaskOutcome`.
+    """
+    data = load_tagged_data(config, locations)
+    encoder = build_encoder(config, data.train)
+    tag_names = tag_vocabulary(data.train)
+    tag_index = {tag: i for i, tag in enumerate(tag_names)}
+    encoded = {
+        part: _encode(encoder, getattr(data, part), tag_index)
+        for part in ("train", "validation", "test")
+    }
+    keras.utils.set_random_seed(config.seed)
+    name = f"{data.name}_bi{config.cell}_tagger"
+    model = sequence_tagger(
+        encoder.vocabulary_size,
+        len(tag_names),
+        embedding_dim=config.embedding_dim,
+        char_vocabulary_size=encoder.char_vocabulary_size,
+        recurrent=config.recurrent_spec(),
+        name=name,
+    )
+    model.compile(
+        optimizer=adam(config),
+        loss="sparse_categorical_crossentropy",
+        weighted_metrics=["accuracy"],
+    )
+    features, labels, weights = encoded["train"]
+    history = fit(
+        model,
+        _batches(_model_inputs(features), labels, weights, config.batch_size, config.seed),
+        _batches(_model_inputs(encoded["validation"][0]), *encoded["validation"][1:], 256, None),
+        config,
+    )
+    log_new_params(
+        {
+            "model_parameters": model.count_params(),
+            "tags": len(tag_names),
+            "vocabulary_words": encoder.vocabulary_size,
+            "vocabulary_chars": encoder.char_vocabulary_size,
+            "train_sentences": len(data.train),
+            "validation_sentences": len(data.validation),
+            "test_sentences": len(data.test),
+        }
+    )
+    predicted = _predict_tags(model, encoded["test"][0], data.test, tag_names)
+    baseline = MostFrequentTagBaseline(data.train.tokens, data.train.tags).predict(data.test.tokens)
+    test_metrics = {
+        f"test_entity_{key}": value
+        for key, value in entity_scores(data.test.tags, predicted).items()
+    }
+    test_metrics["test_token_accuracy"] = token_accuracy(data.test.tags, predicted)
+    test_metrics.update(
+        {
+            f"baseline_entity_{key}": value
+            for key, value in entity_scores(data.test.tags, baseline).items()
+        }
+    )
+    test_metrics["baseline_token_accuracy"] = token_accuracy(data.test.tags, baseline)
+    mlflow.log_metrics(test_metrics)
+    mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
+    export_path = export_tagger(encoder, model, config.export_dir, name, tag_names)
+    log_export(export_path)
+    return TaskOutcome(export_path, test_metrics)

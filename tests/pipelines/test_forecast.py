@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from pipelines.config import TrainConfig
+from pipelines.forecast import load_series
+from pipelines.train import train
+
+
+def artifact_paths(client, run_id, path=""):
+    paths = []
+    for item in client.list_artifacts(run_id, path):
+        paths.extend(artifact_paths(client, run_id, item.path) if item.is_dir else [item.path])
+    return paths
+
+
+def write_seasonal_csv(path, steps=240):
+    t = np.arange(steps)
+    level = 100 + 10 * np.sin(2 * np.pi * t / 12) + 0.05 * t
+    rows = "\n".join(f"{i},{v:.4f},{i % 7}" for i, v in enumerate(level))
+    path.write_text("day,sales,weekday\n" + rows + "\n")
+    return path
+
+
+def test_forecaster_beats_naive_and_serves_raw_windows(
+    mlflow_store, tmp_path, serve_in_fresh_process
+):
+    path = write_seasonal_csv(tmp_path / "sales.csv")
+    config = TrainConfig(
+        task="forecast",
+        dataset=str(path),
+        time_column="day",
+        columns="sales",
+        window=12,
+        horizon=3,
+        epochs=30,
+        units=16,
+        learning_rate=1e-2,
+        seed=2,
+        export_dir=str(tmp_path / "exports"),
+    )
+    result = train(config)
+    client = MlflowClient(mlflow_store)
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    metrics = run.data.metrics
+    assert metrics["test_mase"] == pytest.approx(metrics["test_mae"] / metrics["naive_mae"])
+    assert metrics["test_mase"] < 0.5  # a clean sine: the naive forecast lags it
+    assert metrics["test_rmse"] >= metrics["test_mae"]
+    assert "plots/forecast.png" in artifact_paths(client, result.run_id)
+    assert run.data.params["target_column"] == "sales"
+
+    # Raw windows in, forecasts in the series' units out, at two phases of the cycle.
+    def level(t):
+        return 100 + 10 * np.sin(2 * np.pi * t / 12)
+
+    starts = np.array([0, 3])
+    windows = np.stack([level(np.arange(s, s + 12)) for s in starts])[..., np.newaxis]
+    served = serve_in_fresh_process(
+        result.export_path, windows.astype(np.float32), signature_input="windows"
+    )
+    assert served["forecast"].shape == (2, 3)
+    expected = np.stack([level(np.arange(s + 12, s + 15)) for s in starts])
+    np.testing.assert_allclose(served["forecast"], expected, atol=2.5)
+
+
+def test_catalog_series_and_their_defaults():
+    name, series, season = load_series(TrainConfig(task="forecast", dataset="co2"))
+    assert (name, series.columns, season) == ("co2", ("co2",), 52)
+    _, stocks, _ = load_series(TrainConfig(task="forecast", dataset="stocks", columns="MSFT,IBM"))
+    assert stocks.columns == ("MSFT", "IBM")
+
+
+def test_bad_series_inputs_are_named(tmp_path, mlflow_store):
+    path = write_seasonal_csv(tmp_path / "sales.csv", steps=20)
+    with pytest.raises(ValueError, match="needs time_column="):
+        load_series(TrainConfig(task="forecast", dataset=str(path)))
+    with pytest.raises(ValueError, match=r"no column 'price'; its header is \['day', 'sales'"):
+        load_series(
+            TrainConfig(task="forecast", dataset=str(path), time_column="day", columns="price")
+        )
+    with pytest.raises(ValueError, match=r"has 20 steps, fewer than window \+ horizon = 24 \+ 1"):
+        train(TrainConfig(task="forecast", dataset=str(path), time_column="day", columns="sales"))
+    client = MlflowClient(mlflow_store)
+    failed = client.search_runs([client.get_experiment_by_name("test").experiment_id])[0]
+    assert failed.info.status == "FAILED"
+    assert "fewer than window + horizon" in failed.data.tags["failure_reason"]
+    with pytest.raises(ValueError, match="not TFDS"):
+        load_series(TrainConfig(task="forecast", dataset="tfds:sunspots"))

@@ -1,0 +1,122 @@
+import time
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from data import DataLocations, DatasetUnavailableError
+from data.specs import TextSplit
+from pipelines.config import TrainConfig
+from pipelines.sentiment import TextData, adapt_vectorizer, load_text_data
+from pipelines.train import train
+
+
+def write_reviews(path, rows):
+    path.write_text("text,label\n" + "".join(f'"{t}",{y}\n' for t, y in rows), encoding="utf-8")
+    return path
+
+
+def synthetic_reviews(n, seed=0):
+    rng = np.random.default_rng(seed)
+    good, bad, filler = (
+        ["great", "superb", "moving"],
+        ["dull", "awful", "boring"],
+        ["film", "plot", "cast", "the", "a"],
+    )
+    rows = []
+    for i in range(n):
+        label = i % 2
+        words = list(rng.choice(filler, 5)) + [rng.choice(good if label else bad)]
+        rng.shuffle(words)
+        rows.append((" ".join(words), "pos" if label else "neg"))
+    return rows
+
+
+def test_sentiment_trains_logs_and_serves_raw_strings(
+    mlflow_store, tmp_path, serve_in_fresh_process
+):
+    path = write_reviews(tmp_path / "reviews.csv", synthetic_reviews(400))
+    config = TrainConfig(
+        task="sentiment",
+        dataset=str(path),
+        epochs=8,
+        batch_size=32,
+        learning_rate=1e-2,
+        units=16,
+        embedding_dim=16,
+        sequence_length=8,
+        seed=3,
+        export_dir=str(tmp_path / "exports"),
+    )
+    result = train(config)
+    run = MlflowClient(mlflow_store).get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["task"] == "sentiment" and run.data.params["cell"] == "lstm"
+    assert int(run.data.params["train_examples"]) == 320
+    assert int(run.data.params["test_examples"]) == 40
+    # One keyword decides the label: the LSTM must find it.
+    assert run.data.metrics["test_accuracy"] >= 0.9
+    assert result.export_path == tmp_path / "exports" / "reviews_lstm" / "1"
+
+    texts = np.array(["a superb film", "the plot was dull", "", "boring boring cast"])
+    served = serve_in_fresh_process(result.export_path, texts, signature_input="texts")
+    assert served["probabilities"].shape == (4, 2)
+    np.testing.assert_allclose(served["probabilities"].sum(axis=1), 1.0, rtol=1e-6)
+    assert served["class_name"][[0, 1, 3]].tolist() == [b"pos", b"neg", b"neg"]
+    assert np.isfinite(served["probabilities"][2]).all()  # empty text still gets an answer
+
+
+def test_vectorizer_sees_only_training_texts():
+    data = TextData(
+        "toy",
+        ("neg", "pos"),
+        TextSplit(np.array(["good film", "bad film"], dtype=object), np.array([1, 0])),
+        TextSplit(np.array(["validationword"], dtype=object), np.array([1])),
+        TextSplit(np.array(["testword film"], dtype=object), np.array([0])),
+    )
+    vectorizer = adapt_vectorizer(TrainConfig(task="sentiment", sequence_length=3), data)
+    assert set(vectorizer.get_vocabulary()) == {"", "[UNK]", "good", "bad", "film"}
+    np.testing.assert_array_equal(vectorizer(["testword film"]).numpy(), [[1, 2, 0]])
+
+
+def test_rotten_tomatoes_split_is_fixed_and_disjoint():
+    config = TrainConfig(task="sentiment")
+    data = load_text_data(config)
+    assert (len(data.train), len(data.validation), len(data.test)) == (10246, 1281, 1281)
+    assert data.class_names == ("rotten", "fresh")
+    again = load_text_data(TrainConfig(task="sentiment", seed=7))
+    np.testing.assert_array_equal(again.test.texts, data.test.texts)
+    assert not set(data.test.texts) & set(data.train.texts[:2000])
+
+
+def test_bad_text_data_is_named(tmp_path):
+    one_class = write_reviews(tmp_path / "one.csv", [("good", "pos"), ("fine", "pos")] * 20)
+    with pytest.raises(ValueError, match="label column 'label' .* has only one class"):
+        load_text_data(TrainConfig(task="sentiment", dataset=str(one_class)))
+    other_columns = tmp_path / "other.csv"
+    other_columns.write_text("review,stars\ngood,5\n")
+    with pytest.raises(ValueError, match=r"no column 'text', 'label'; its header is \['review'"):
+        load_text_data(TrainConfig(task="sentiment", dataset=str(other_columns)))
+    with pytest.raises(ValueError, match="'sunspots' is a time_series dataset.*rotten_tomatoes"):
+        load_text_data(TrainConfig(task="sentiment", dataset="sunspots"))
+    with pytest.raises(ValueError, match="neither a catalog dataset nor an existing file"):
+        load_text_data(TrainConfig(task="sentiment", dataset=str(tmp_path / "missing.csv")))
+
+
+def test_tfds_text_dataset_reads_labels_and_names():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=30):
+        data = load_text_data(TrainConfig(task="sentiment", dataset="tfds:imdb_reviews"))
+    assert data.class_names == ("neg", "pos")
+    assert (len(data.train), len(data.validation), len(data.test)) == (27, 3, 30)
+    assert all(isinstance(text, str) for text in data.test.texts)
+
+
+def test_unprepared_tfds_dataset_offline_fails_fast_with_the_remedy(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    locations = DataLocations(probe=lambda host: False)
+    start = time.perf_counter()
+    with pytest.raises(DatasetUnavailableError, match=r"tfds build imdb_reviews.*TFDS_DATA_DIR"):
+        load_text_data(TrainConfig(task="sentiment", dataset="tfds:imdb_reviews"), locations)
+    assert time.perf_counter() - start < 5
