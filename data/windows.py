@@ -47,6 +47,9 @@ class ForecastData:
         test: Test windows (the held-out tail).
         mean: Per-column mean of the training block.
         std: Per-column standard deviation of the training block (1 where 0).
+        change_std: Per-column standard deviation of one-step changes in the
+            training block (1 where 0): the scale of what a forecast adds to
+            the last value.
         columns: Column names; the target is ``columns[0]``.
     """
 
@@ -55,6 +58,7 @@ class ForecastData:
     test: Windows
     mean: np.ndarray
     std: np.ndarray
+    change_std: np.ndarray
     columns: tuple[str, ...]
 
 
@@ -150,6 +154,12 @@ def forecast_windows(
     mean = training_values.mean(axis=0)
     std = training_values.std(axis=0)
     std = np.where(std > 0, std, 1.0)
+    change_std = np.diff(training_values, axis=0).std(axis=0)
+    change_std = np.where(change_std > 0, change_std, 1.0)
     return ForecastData(
-        **blocks, mean=mean.astype(np.float32), std=std.astype(np.float32), columns=series.columns
+        **blocks,
+        mean=mean.astype(np.float32),
+        std=std.astype(np.float32),
+        change_std=change_std.astype(np.float32),
+        columns=series.columns,
     )

@@ -4,7 +4,9 @@ Normalization and its inverse live inside the model, so it takes raw
 windows and returns forecasts in the series' own units. By default the
 network predicts the change from the window's last value (a residual on the
 naive forecast), which keeps forecasts sensible when a trending series
-leaves the range seen in training.
+leaves the range seen in training; it then also sees each step relative to
+the last value, in units of a typical one-step change, so small weekly
+moves of a series with a large level (CO2) are not lost in normalization.
 """
 
 from __future__ import annotations
@@ -45,6 +47,31 @@ class LastValue(keras.layers.Layer):
         return {**super().get_config(), "index": self.index}
 
 
+@keras.saving.register_keras_serializable(package="convseq")
+class RelativeToLast(keras.layers.Layer):
+    """Each step minus the window's last step, divided by a per-feature scale.
+
+    Args:
+        scale: Per-feature divisor (a typical one-step change).
+    """
+
+    def __init__(self, scale=(1.0,), **kwargs):
+        super().__init__(**kwargs)
+        self.scale = [float(v) for v in np.asarray(scale, dtype="float64").reshape(-1)]
+        if not all(v > 0 for v in self.scale):
+            raise ValueError(
+                "Invalid value for argument `scale`. Expected positive values. "
+                f"Received scale={self.scale}."
+            )
+
+    def call(self, inputs):
+        scale = keras.ops.convert_to_tensor(self.scale, dtype=inputs.dtype)
+        return (inputs - inputs[:, -1:, :]) / scale
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
 def forecaster(
     window: int,
     features: int,
@@ -52,6 +79,7 @@ def forecaster(
     *,
     mean: Sequence[float],
     std: Sequence[float],
+    change_std: Sequence[float] | None = None,
     target_index: int = 0,
     recurrent: RecurrentSpec | None = None,
     predict_change: bool = True,
@@ -59,9 +87,11 @@ def forecaster(
 ) -> keras.Model:
     """A many-to-one (``horizon`` = 1) or many-to-many-over-time forecaster.
 
-    Layout: ``raw [batch, window, features] -> (x - mean) / std -> recurrent
-    stack (last state) -> dense(horizon) -> * std[target] -> + last target
-    value`` (``predict_change``) or ``+ mean[target]``.
+    Layout with ``predict_change``: ``raw [batch, window, features] ->
+    concat((x - mean) / std, (x - x_last) / change_std) -> recurrent stack
+    (last state) -> dense(horizon) -> * change_std[target] -> + last target
+    value``. Without: ``(x - mean) / std -> recurrent stack -> dense(horizon)
+    -> * std[target] + mean[target]``.
 
     Args:
         window: Input steps.
@@ -69,6 +99,8 @@ def forecaster(
         horizon: Steps forecast at once.
         mean: Per-feature mean of the training part.
         std: Per-feature standard deviation of the training part (> 0).
+        change_std: Per-feature standard deviation of one-step changes in
+            the training part (> 0); default ``std``.
         target_index: The feature being forecast.
         recurrent: The recurrent stack; default one LSTM of 64 units.
         predict_change: Predict the change from the last value (True) or the
@@ -92,11 +124,13 @@ def forecaster(
             f"`mean` and `std` need one value per feature ({features}); received "
             f"{mean.shape[0]} and {std.shape[0]}."
         )
-    if not np.all(std > 0):
-        raise ValueError(
-            f"Invalid value for argument `std`. Expected positive values (a constant column "
-            f"cannot be normalized). Received std={std.tolist()}."
-        )
+    change_std = std if change_std is None else np.asarray(change_std, "float32").reshape(-1)
+    for name, values in (("std", std), ("change_std", change_std)):
+        if values.shape != (features,) or not np.all(values > 0):
+            raise ValueError(
+                f"Invalid value for argument `{name}`. Expected {features} positive values "
+                f"(a constant column cannot be normalized). Received {name}={values.tolist()}."
+            )
     if isinstance(target_index, bool) or not 0 <= target_index < features:
         raise ValueError(
             f"Invalid value for argument `target_index`. Expected 0..{features - 1}. "
@@ -105,10 +139,13 @@ def forecaster(
     recurrent = recurrent or RecurrentSpec()
     raw = keras.Input(shape=(window, features), dtype="float32", name="window")
     x = keras.layers.Normalization(mean=mean, variance=np.square(std), name="normalize")(raw)
+    if predict_change:
+        relative = RelativeToLast(change_std, name="relative_to_last")(raw)
+        x = keras.layers.Concatenate(name="level_and_change")([x, relative])
     x = recurrent(x)
     x = keras.layers.Dense(horizon, name="normalized_forecast")(x)
     if predict_change:
-        x = keras.layers.Rescaling(float(std[target_index]), name="change")(x)
+        x = keras.layers.Rescaling(float(change_std[target_index]), name="change")(x)
         outputs = keras.layers.Add(name="forecast")([x, LastValue(target_index)(raw)])
     else:
         outputs = keras.layers.Rescaling(

@@ -123,6 +123,7 @@ def train_forecaster(config: TrainConfig, locations: DataLocations | None = None
         config.horizon,
         mean=data.mean,
         std=data.std,
+        change_std=data.change_std,
         recurrent=config.recurrent_spec(),
         name=model_name,
     )

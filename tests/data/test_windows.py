@@ -31,6 +31,7 @@ def test_blocks_are_chronological_and_statistics_come_from_training_only():
     assert data.test.targets[-1, 0] == 99 and len(data.test) == 20
     np.testing.assert_allclose(data.mean, [np.arange(60).mean()])
     np.testing.assert_allclose(data.std, [np.arange(60).std()], rtol=1e-6)
+    np.testing.assert_allclose(data.change_std, [1.0])  # constant steps: no spread, scale 1
     # the first validation window reads context from the training block
     np.testing.assert_array_equal(data.validation.inputs[0, :, 0], [55, 56, 57, 58, 59])
 
@@ -45,3 +46,15 @@ def test_a_block_without_windows_is_an_error():
         forecast_windows(
             series(30), window=5, horizon=6, validation_fraction=0.2, test_fraction=0.1
         )
+
+
+def test_change_scale_is_the_spread_of_one_step_changes():
+    values = np.array([0, 1, 3, 4, 6, 7, 9, 10, 12, 13], np.float32)[:, np.newaxis]
+    data = forecast_windows(
+        Series(np.arange(10).astype(str), values, ("v",)),
+        window=2,
+        horizon=1,
+        validation_fraction=0.2,
+        test_fraction=0.2,
+    )
+    np.testing.assert_allclose(data.change_std, [np.diff(values[:6, 0]).std()])

@@ -30,6 +30,16 @@ def test_level_mode_denormalizes_with_training_statistics():
     np.testing.assert_allclose(model(np.zeros((1, 5, 1), "float32")).numpy(), [[12.0, 9.0]])
 
 
+def test_change_mode_also_sees_steps_relative_to_the_last_in_change_units():
+    model = forecaster(
+        3, 1, 1, mean=[0.0], std=[1.0], change_std=[0.5], recurrent=RecurrentSpec(units=2)
+    )
+    relative = keras.Model(model.input, model.get_layer("relative_to_last").output)
+    window = np.array([[[10.0], [11.0], [12.0]]], "float32")
+    np.testing.assert_allclose(relative(window).numpy()[0, :, 0], [-4.0, -2.0, 0.0])
+    assert model.get_layer("level_and_change").output.shape == (None, 3, 2)
+
+
 def test_normalization_uses_the_given_statistics():
     model = forecaster(3, 1, 1, mean=[5.0], std=[2.0], recurrent=RecurrentSpec(units=2))
     normalize = keras.Model(model.input, model.get_layer("normalize").output)
@@ -50,6 +60,8 @@ def test_bad_arguments():
         forecaster(3, 1, 1, mean=[0.0], std=[0.0])
     with pytest.raises(ValueError, match="one value per feature \\(2\\)"):
         forecaster(3, 2, 1, mean=[0.0], std=[1.0])
+    with pytest.raises(ValueError, match="Received change_std=\\[0.0\\]"):
+        forecaster(3, 1, 1, mean=[0.0], std=[1.0], change_std=[0.0])
     with pytest.raises(ValueError, match="Received target_index=2"):
         forecaster(3, 2, 1, mean=[0, 0], std=[1, 1], target_index=2)
     with pytest.raises(ValueError, match="Received horizon=0"):

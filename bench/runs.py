@@ -1,0 +1,36 @@
+"""Helpers for benches that run whole ``train`` pipelines: a throwaway MLflow store."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+
+from pipelines.cli import data_locations_from_environment
+from pipelines.config import TrainConfig
+from pipelines.train import train
+
+
+@contextlib.contextmanager
+def scratch_store() -> Iterator[Path]:
+    """A temporary folder with its own SQLite MLflow store, active inside the block."""
+    previous = mlflow.get_tracking_uri()
+    with tempfile.TemporaryDirectory(prefix="convseq-bench-") as folder:
+        mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
+        mlflow.set_experiment("bench")
+        try:
+            yield Path(folder)
+        finally:
+            mlflow.set_tracking_uri(previous)
+
+
+def timed_train(folder: Path, **options) -> tuple[dict[str, float], float]:
+    """Runs ``train`` with ``options`` (exports under ``folder``); returns test metrics, seconds."""
+    config = TrainConfig(export_dir=str(folder / "exports"), **options)
+    start = time.perf_counter()
+    result = train(config, data_locations_from_environment())
+    return result.test_metrics, time.perf_counter() - start
