@@ -27,11 +27,13 @@ class Windows:
         inputs: ``float32 [n, window, features]`` raw values.
         targets: ``float32 [n, horizon]`` raw future values of the target.
         target_times: Time stamp of each example's first forecast step.
+        target_steps: Index in the series of each example's first forecast step.
     """
 
     inputs: np.ndarray
     targets: np.ndarray
     target_times: np.ndarray
+    target_steps: np.ndarray
 
     def __len__(self) -> int:
         return int(self.targets.shape[0])
@@ -87,10 +89,13 @@ def make_windows(
             np.zeros((0, window, features), np.float32),
             np.zeros((0, horizon), np.float32),
             np.zeros((0,), dtype=series.times.dtype),
+            np.zeros((0,), dtype=np.int64),
         )
     inputs = np.stack([series.values[s - window : s] for s in starts])
     targets = np.stack([series.values[s : s + horizon, 0] for s in starts])
-    return Windows(inputs.astype(np.float32), targets.astype(np.float32), series.times[starts])
+    return Windows(
+        inputs.astype(np.float32), targets.astype(np.float32), series.times[starts], starts
+    )
 
 
 def forecast_windows(

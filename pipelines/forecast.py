@@ -74,7 +74,9 @@ def _batches(windows: Windows, batch_size: int, seed: int | None):
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def _test_metrics(data: ForecastData, forecasts: np.ndarray, season: int, horizon: int):
+def _test_metrics(
+    data: ForecastData, forecasts: np.ndarray, series: Series, season: int, horizon: int
+):
     test = data.test
     metrics = {f"test_{k}": v for k, v in forecast_errors(test.targets, forecasts).items()}
     naive = naive_forecast(test.inputs, horizon)
@@ -83,8 +85,8 @@ def _test_metrics(data: ForecastData, forecasts: np.ndarray, season: int, horizo
     metrics["test_mase"] = (
         metrics["test_mae"] / naive_errors["mae"] if naive_errors["mae"] else float("inf")
     )
-    if season and season <= test.inputs.shape[1] and horizon <= season:
-        seasonal = seasonal_naive_forecast(test.inputs, horizon, season)
+    if season and test.target_steps.min() >= season:
+        seasonal = seasonal_naive_forecast(series.values[:, 0], test.target_steps, horizon, season)
         metrics["seasonal_naive_mae"] = forecast_errors(test.targets, seasonal)["mae"]
     return metrics, naive
 
@@ -146,7 +148,7 @@ def train_forecaster(config: TrainConfig, locations: DataLocations | None = None
         }
     )
     forecasts = model.predict(data.test.inputs, batch_size=256, verbose=0)
-    test_metrics, naive = _test_metrics(data, forecasts, season, config.horizon)
+    test_metrics, naive = _test_metrics(data, forecasts, series, season, config.horizon)
     mlflow.log_metrics(test_metrics)
     mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
     mlflow.log_figure(

@@ -95,19 +95,28 @@ def naive_forecast(inputs: np.ndarray, horizon: int, target_index: int = 0) -> n
 
 
 def seasonal_naive_forecast(
-    inputs: np.ndarray, horizon: int, season: int, target_index: int = 0
+    values: np.ndarray, target_steps: np.ndarray, horizon: int, season: int
 ) -> np.ndarray:
     """The value one season before each forecast step: ``y[t + h - season]``.
 
+    Read from the whole series, so it works whatever the window length.
+
+    Args:
+        values: The target series, ``[steps]``.
+        target_steps: Index of each example's first forecast step.
+        horizon: Forecast steps.
+        season: Seasonal period in steps.
+
+    Returns:
+        ``[n, horizon]`` forecasts.
+
     Raises:
-        ValueError: If the window is shorter than the season (or the horizon
-            longer than it), so those values are not in the input.
+        ValueError: If a forecast step has no value one season before it.
     """
-    window = inputs.shape[1]
-    if season > window or horizon > season:
+    steps = np.asarray(target_steps)[:, np.newaxis] + np.arange(horizon) - season
+    if steps.min() < 0:
         raise ValueError(
-            f"The seasonal naive forecast needs window >= season >= horizon; received "
-            f"window={window}, season={season}, horizon={horizon}."
+            f"The seasonal naive forecast needs a season ({season} steps) of history before "
+            f"every forecast step; the first is step {int(np.min(target_steps))}."
         )
-    steps = [window - season + h for h in range(horizon)]
-    return inputs[:, steps, target_index]
+    return np.asarray(values)[steps]

@@ -20,6 +20,7 @@ def test_windows_read_the_past_and_target_the_future():
     np.testing.assert_array_equal(windows.targets[:, 0], [3, 5, 7])
     np.testing.assert_array_equal(windows.targets[0], [3, 4])
     assert windows.target_times.tolist() == ["3", "5", "7"]
+    assert windows.target_steps.tolist() == [3, 5, 7]
 
 
 def test_blocks_are_chronological_and_statistics_come_from_training_only():

@@ -49,6 +49,7 @@ def test_forecaster_beats_naive_and_serves_raw_windows(
     assert metrics["test_rmse"] >= metrics["test_mae"]
     assert "plots/forecast.png" in artifact_paths(client, result.run_id)
     assert run.data.params["target_column"] == "sales"
+    assert "seasonal_naive_mae" not in metrics  # a CSV series has no known season
 
     # Raw windows in, forecasts in the series' units out, at two phases of the cycle.
     def level(t):
@@ -87,3 +88,19 @@ def test_bad_series_inputs_are_named(tmp_path, mlflow_store):
     assert "fewer than window + horizon" in failed.data.tags["failure_reason"]
     with pytest.raises(ValueError, match="not TFDS"):
         load_series(TrainConfig(task="forecast", dataset="tfds:sunspots"))
+
+
+def test_co2_reports_the_seasonal_naive_baseline(mlflow_store, tmp_path):
+    config = TrainConfig(
+        task="forecast",
+        dataset="co2",
+        window=8,
+        units=4,
+        epochs=1,
+        batch_size=256,
+        export_dir=str(tmp_path / "exports"),
+    )
+    metrics = train(config).test_metrics
+    # a year-old value misses the year's trend: worse than last week's value
+    assert metrics["seasonal_naive_mae"] > metrics["naive_mae"] > 0
+    assert 1.0 < metrics["seasonal_naive_mae"] < 3.0  # ppm
