@@ -76,6 +76,28 @@ def _take(split: ImageSplit, max_examples: int) -> ImageSplit:
     return ImageSplit(split.images[:max_examples], split.labels[:max_examples])
 
 
+def array_batches(arrays, batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """Batches of in-memory arrays (a tuple, or a dict for named model inputs).
+
+    Args:
+        arrays: What `tf.data.Dataset.from_tensor_slices` takes: ``(x, y)``,
+            ``(x, y, sample_weight)``, with ``x`` an array or a dict of arrays.
+        batch_size: Examples per batch.
+        shuffle_seed: Shuffle with this seed, a new order each epoch (the
+            same sequence of orders each run); None: keep the order.
+
+    Returns:
+        The batched, prefetched dataset.
+    """
+    check_positive_int("batch_size", batch_size)
+    dataset = tf.data.Dataset.from_tensor_slices(arrays)
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(
+            int(dataset.cardinality()), seed=shuffle_seed, reshuffle_each_iteration=True
+        )
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def _batched(split: ImageSplit, batch_size: int) -> tf.data.Dataset:
     dataset = tf.data.Dataset.from_tensor_slices((split.images, split.labels))
     return dataset.batch(batch_size).cache().prefetch(tf.data.AUTOTUNE)

@@ -27,12 +27,7 @@ def shuffled_split_indices(
     Raises:
         ValueError: If a fraction is out of range or a part would be empty.
     """
-    check_fraction("validation_fraction", validation_fraction)
-    check_fraction("test_fraction", test_fraction)
-    n_test = int(round(n * test_fraction))
-    n_validation = int(round(n * validation_fraction))
-    n_train = n - n_test - n_validation
-    _check_sizes(n, n_train, n_validation, n_test)
+    n_train, n_validation, _ = _part_sizes(n, validation_fraction, test_fraction)
     order = np.random.default_rng(seed).permutation(n)
     parts = (
         order[:n_train],
@@ -58,20 +53,36 @@ def chronological_split_indices(
     Raises:
         ValueError: If a fraction is out of range or a part would be empty.
     """
+    n_train, n_validation, _ = _part_sizes(n, validation_fraction, test_fraction)
+    steps = np.arange(n)
+    return (
+        steps[:n_train],
+        steps[n_train : n_train + n_validation],
+        steps[n_train + n_validation :],
+    )
+
+
+def held_out_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded ``(kept, held_out)`` indices: a validation split drawn from a training split.
+
+    At least one example is held out; both parts are sorted.
+    """
+    check_fraction("validation_fraction", fraction)
+    order = np.random.default_rng(seed).permutation(n)
+    n_held = max(1, int(round(n * fraction)))
+    return np.sort(order[n_held:]), np.sort(order[:n_held])
+
+
+def _part_sizes(n: int, validation_fraction: float, test_fraction: float) -> tuple[int, int, int]:
     check_fraction("validation_fraction", validation_fraction)
     check_fraction("test_fraction", test_fraction)
     n_test = int(round(n * test_fraction))
     n_validation = int(round(n * validation_fraction))
-    _check_sizes(n, n - n_test - n_validation, n_validation, n_test)
-    train_end = n - n_test - n_validation
-    steps = np.arange(n)
-    return steps[:train_end], steps[train_end : n - n_test], steps[n - n_test :]
-
-
-def _check_sizes(n, n_train, n_validation, n_test):
+    n_train = n - n_test - n_validation
     if n_train < 1 or n_validation < 1 or n_test < 1:
         raise ValueError(
             f"{n} examples split into {max(n_train, 0)} train, {n_validation} validation and "
             f"{n_test} test; each part needs at least one. Use more data or other "
             "validation_fraction/test_fraction."
         )
+    return n_train, n_validation, n_test

@@ -13,14 +13,14 @@ from __future__ import annotations
 import keras
 import mlflow
 import numpy as np
-import tensorflow as tf
 from mlflow.models import ModelSignature
 from mlflow.types import Schema, TensorSpec
 
 from data import DataLocations, load_dataset
+from data.pipeline import array_batches
 from data.specs import FULL, TIME_SERIES, Series
 from data.timeseries import read_series_csv
-from data.windows import ForecastData, Windows, forecast_windows
+from data.windows import ForecastData, forecast_windows
 from models.forecasting import forecaster
 from pipelines.config import TrainConfig
 from pipelines.datasets import CATALOG, TFDS, choose_dataset
@@ -65,13 +65,6 @@ def load_series(
         series = read_series_csv(choice.path, config.time_column, config.columns)
         season, columns = 0, config.columns or series.columns
     return choice.name, series.select(tuple(columns)), season
-
-
-def _batches(windows: Windows, batch_size: int, seed: int | None):
-    dataset = tf.data.Dataset.from_tensor_slices((windows.inputs, windows.targets))
-    if seed is not None:
-        dataset = dataset.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def _test_metrics(
@@ -132,8 +125,8 @@ def train_forecaster(config: TrainConfig, locations: DataLocations | None = None
     model.compile(optimizer=adam(config), loss="mse", metrics=["mae"])
     history = fit(
         model,
-        _batches(data.train, config.batch_size, config.seed),
-        _batches(data.validation, 256, None),
+        array_batches((data.train.inputs, data.train.targets), config.batch_size, config.seed),
+        array_batches((data.validation.inputs, data.validation.targets), 256),
         config,
     )
     log_new_params(

@@ -14,13 +14,13 @@ import dataclasses
 import keras
 import mlflow
 import numpy as np
-import tensorflow as tf
 from mlflow.models import ModelSignature
 from mlflow.types import Schema, TensorSpec
 
 from data import DataLocations, load_dataset
+from data.pipeline import array_batches
 from data.specs import FULL, TEXT_CLASSIFICATION, TextSplit
-from data.splits import shuffled_split_indices
+from data.splits import held_out_indices, shuffled_split_indices
 from data.text import read_text_table
 from data.tfds_source import load_tfds_examples
 from models.sentiment import sentiment_classifier, text_vectorizer
@@ -89,14 +89,8 @@ def _tfds_text(name: str, config: TrainConfig, locations: DataLocations | None):
         raise ValueError(f"TFDS dataset {name!r} has no {missing} split; it has {list(splits)}.")
     train, test = read("train"), read("test")
     class_names = class_names or tuple(str(c) for c in sorted(set(train.labels.tolist())))
-    order = np.random.default_rng(SPLIT_SEED).permutation(len(train))
-    n_validation = max(1, int(round(len(train) * config.validation_fraction)))
-    return (
-        class_names,
-        train.subset(np.sort(order[n_validation:])),
-        train.subset(np.sort(order[:n_validation])),
-        test,
-    )
+    kept, held_out = held_out_indices(len(train), config.validation_fraction, SPLIT_SEED)
+    return class_names, train.subset(kept), train.subset(held_out), test
 
 
 def load_text_data(config: TrainConfig, locations: DataLocations | None = None) -> TextData:
@@ -135,13 +129,6 @@ def adapt_vectorizer(config: TrainConfig, data: TextData) -> keras.layers.TextVe
     vectorizer = text_vectorizer(config.vocabulary_size, config.sequence_length)
     vectorizer.adapt(data.train.texts.astype(str), batch_size=1024)
     return vectorizer
-
-
-def _batches(ids: np.ndarray, labels: np.ndarray, batch_size: int, seed: int | None):
-    dataset = tf.data.Dataset.from_tensor_slices((ids, labels))
-    if seed is not None:
-        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def _vectorize(vectorizer, texts: np.ndarray) -> np.ndarray:
@@ -204,8 +191,8 @@ def train_sentiment(config: TrainConfig, locations: DataLocations | None = None)
     model = build_sentiment_model(config, vectorizer.vocabulary_size(), len(data.class_names), name)
     history = fit(
         model,
-        _batches(ids["train"], data.train.labels, config.batch_size, config.seed),
-        _batches(ids["validation"], data.validation.labels, config.batch_size, None),
+        array_batches((ids["train"], data.train.labels), config.batch_size, config.seed),
+        array_batches((ids["validation"], data.validation.labels), config.batch_size),
         config,
     )
     log_new_params(

@@ -20,8 +20,9 @@ import tensorflow as tf
 
 from data import DataLocations, load_dataset
 from data.conll import read_conll
+from data.pipeline import array_batches
 from data.specs import FULL, SEQUENCE_TAGGING, TaggedSplit
-from data.splits import shuffled_split_indices
+from data.splits import held_out_indices, shuffled_split_indices
 from data.tfds_source import load_tfds_examples
 from models.tagging import TaggingEncoder, sequence_tagger
 from pipelines.config import TrainConfig
@@ -79,9 +80,8 @@ def _tfds_tagged(name: str, validation_fraction: float, locations: DataLocations
     for held_out in ("validation", "dev"):
         if held_out in splits:
             return train, read(held_out), test
-    order = np.random.default_rng(SPLIT_SEED).permutation(len(train))
-    n_validation = max(1, int(round(len(train) * validation_fraction)))
-    return train.subset(np.sort(order[n_validation:])), train.subset(order[:n_validation]), test
+    kept, held_out = held_out_indices(len(train), validation_fraction, SPLIT_SEED)
+    return train.subset(kept), train.subset(held_out), test
 
 
 def load_tagged_data(config: TrainConfig, locations: DataLocations | None = None) -> TaggedData:
@@ -141,13 +141,6 @@ def _encode(encoder: TaggingEncoder, split: TaggedSplit, tag_index: dict[str, in
     return features, labels, weights
 
 
-def _batches(features, labels, weights, batch_size: int, seed: int | None):
-    dataset = tf.data.Dataset.from_tensor_slices((features, labels, weights))
-    if seed is not None:
-        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
 def _model_inputs(features: dict):
     return features if "char_ids" in features else features["word_ids"]
 
@@ -198,8 +191,8 @@ def train_tagger(config: TrainConfig, locations: DataLocations | None = None) ->
     features, labels, weights = encoded["train"]
     history = fit(
         model,
-        _batches(_model_inputs(features), labels, weights, config.batch_size, config.seed),
-        _batches(_model_inputs(encoded["validation"][0]), *encoded["validation"][1:], 256, None),
+        array_batches((_model_inputs(features), labels, weights), config.batch_size, config.seed),
+        array_batches((_model_inputs(encoded["validation"][0]), *encoded["validation"][1:]), 256),
         config,
     )
     log_new_params(

@@ -72,3 +72,18 @@ def test_invalid_arguments(kwargs, message):
 def test_missing_split():
     with pytest.raises(ValueError, match=r"\['test'\] are missing"):
         build_input_pipelines({TRAIN: make_splits()[TRAIN]}, batch_size=4)
+
+
+def test_array_batches_shuffle_by_seed_and_keep_dicts():
+    from data.pipeline import array_batches
+
+    x = {"ids": np.arange(10), "chars": np.arange(20).reshape(10, 2)}
+    y = np.arange(10) * 10
+    ordered = [b[1].numpy().tolist() for b in array_batches((x, y), 4)]
+    assert ordered == [[0, 10, 20, 30], [40, 50, 60, 70], [80, 90]]
+    first = [b[1].numpy().tolist() for b in array_batches((x, y), 4, shuffle_seed=3)]
+    again = [b[1].numpy().tolist() for b in array_batches((x, y), 4, shuffle_seed=3)]
+    assert first == again and first != ordered
+    batch = next(iter(array_batches((x, y), 4, shuffle_seed=3)))
+    np.testing.assert_array_equal(batch[0]["ids"].numpy() * 10, batch[1].numpy())
+    np.testing.assert_array_equal(batch[0]["chars"].numpy()[:, 0], batch[0]["ids"].numpy() * 2)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from data.splits import chronological_split_indices, shuffled_split_indices
+from data.splits import chronological_split_indices, held_out_indices, shuffled_split_indices
 
 
 def test_shuffled_split_is_a_seeded_partition():
@@ -30,3 +30,9 @@ def test_an_empty_part_is_an_error_with_the_sizes():
 def test_fractions_are_checked(fraction):
     with pytest.raises(ValueError, match="validation_fraction"):
         chronological_split_indices(10, fraction, 0.2)
+
+
+def test_held_out_indices_keep_at_least_one_aside():
+    kept, held = held_out_indices(10, 0.2, seed=1)
+    assert len(held) == 2 and sorted([*kept, *held]) == list(range(10))
+    assert len(held_out_indices(3, 0.01, seed=1)[1]) == 1
