@@ -93,7 +93,36 @@ def test_mlflow_run_train_entry_point(tmp_path, run_mlflow_project):
     assert run.info.status == "FINISHED"
     assert run.data.params["learning_rate"] == "3e-3"  # as mlflow run logged it
     assert run.data.params["filters"] == "8,16"
+    # batch_size 0 means the task's default: the value used is logged next to it
+    assert run.data.params["batch_size"] == "0"
+    assert run.data.params["resolved_batch_size"] == "128"
+    assert "resolved_learning_rate" not in run.data.params  # 3e-3 == 0.003
     assert len(client.get_metric_history(run.info.run_id, "val_accuracy")) == 2
     assert run.data.metrics["test_accuracy"] > 0.5
     assert (tmp_path / "ex" / "digits_cnn" / "1" / "saved_model.pb").is_file()
     assert f"run_id: {run.info.run_id}" in completed.stdout
+
+
+@pytest.mark.integration
+def test_mlflow_run_train_entry_point_takes_a_sequence_task(tmp_path, run_mlflow_project):
+    """`mlflow run . -e train -P task=forecast` trains the forecaster on the default series."""
+    completed, uri = run_mlflow_project(
+        "-e",
+        "train",
+        "-P",
+        "task=forecast",
+        "-P",
+        "epochs=3",
+        "-P",
+        "cell=gru",
+        "-P",
+        f"export_dir={tmp_path / 'ex'}",
+    )
+    client = MlflowClient(uri)
+    run = client.search_runs([client.get_experiment_by_name("Default").experiment_id])[0]
+    assert run.info.status == "FINISHED"
+    assert run.data.params["task"] == "forecast"
+    assert run.data.params["dataset"] in ("", "''")  # mlflow run logs it shell-quoted
+    assert run.data.params["resolved_dataset"] == "sunspots"
+    assert run.data.metrics["test_mae"] > 0 and "test_mase" in run.data.metrics
+    assert (tmp_path / "ex" / "sunspots_gru_forecaster" / "1" / "saved_model.pb").is_file()
