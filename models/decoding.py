@@ -1,0 +1,108 @@
+"""Decoding loops for `models.translation.Seq2Seq`: greedy and beam search, in TensorFlow ops.
+
+Both run as `tf.while_loop`s inside a `tf.function`, so they can ship inside
+an exported SavedModel. They return token ids ``[batch, max_length]``: the
+generated tokens up to and including the end token, 0 (padding) after it.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from models.validation import check_positive_int
+
+
+def _encode(seq2seq, source_ids):
+    encoded = seq2seq.encoder(source_ids, training=False)
+    return encoded[0], list(encoded[1:])
+
+
+def greedy_decode(seq2seq, source_ids, *, start_id: int, end_id: int, max_length: int):
+    """Picks the most probable next token at every step.
+
+    Args:
+        seq2seq: A `Seq2Seq`.
+        source_ids: ``int64 [batch, source_length]`` (0 = padding).
+        start_id: Id of the start token fed first.
+        end_id: Id of the end token; a sequence stops after it.
+        max_length: Most tokens generated per sequence.
+
+    Returns:
+        ``int64 [batch, max_length]`` token ids.
+    """
+    check_positive_int("max_length", max_length)
+    source_ids = tf.convert_to_tensor(source_ids, tf.int64)
+    outputs, states = _encode(seq2seq, source_ids)
+    batch = tf.shape(source_ids)[0]
+    tokens = tf.fill([batch, 1], tf.constant(start_id, tf.int64))
+    finished = tf.zeros([batch], tf.bool)
+    generated = tf.TensorArray(tf.int64, size=max_length)
+    for step in tf.range(max_length):
+        results = seq2seq.decoder_step([tokens, source_ids, outputs, *states], training=False)
+        probabilities, states = results[0], list(results[1:])
+        next_token = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
+        next_token = tf.where(finished, tf.zeros_like(next_token), next_token)
+        generated = generated.write(step, next_token)
+        finished = finished | tf.equal(next_token, end_id)
+        tokens = next_token[:, tf.newaxis]
+    return tf.transpose(generated.stack())
+
+
+def beam_search_decode(
+    seq2seq, source_ids, *, start_id: int, end_id: int, max_length: int, beam_width: int = 4
+):
+    """Keeps the ``beam_width`` most probable partial sequences at every step.
+
+    A finished beam (one that produced the end token) keeps its score and
+    only extends with padding. The result is the highest-scoring beam by
+    total log-probability; ``beam_width=1`` equals `greedy_decode`.
+
+    Args:
+        seq2seq: A `Seq2Seq`.
+        source_ids: ``int64 [batch, source_length]``.
+        start_id: Id of the start token.
+        end_id: Id of the end token.
+        max_length: Most tokens generated per sequence.
+        beam_width: Beams kept per sequence.
+
+    Returns:
+        ``int64 [batch, max_length]`` token ids of the best beam.
+    """
+    check_positive_int("max_length", max_length)
+    check_positive_int("beam_width", beam_width)
+    source_ids = tf.convert_to_tensor(source_ids, tf.int64)
+    batch = tf.shape(source_ids)[0]
+    k = beam_width
+    outputs, states = _encode(seq2seq, source_ids)
+    # every beam of a sequence starts from the same encoding: [batch * k, ...]
+    sources = tf.repeat(source_ids, k, axis=0)
+    outputs = tf.repeat(outputs, k, axis=0)
+    states = [tf.repeat(state, k, axis=0) for state in states]
+    # only beam 0 is live at first, so the k beams do not start as copies
+    scores = tf.tile(tf.concat([[0.0], tf.fill([k - 1], -1e9)], 0)[tf.newaxis], [batch, 1])
+    finished = tf.zeros([batch, k], tf.bool)
+    history = tf.zeros([batch, k, max_length], tf.int64)
+    tokens = tf.fill([batch * k, 1], tf.constant(start_id, tf.int64))
+    positions = tf.range(max_length)
+    for step in tf.range(max_length):
+        results = seq2seq.decoder_step([tokens, sources, outputs, *states], training=False)
+        probabilities, new_states = results[0], list(results[1:])
+        vocabulary = tf.shape(probabilities)[-1]
+        log_probabilities = tf.math.log(tf.maximum(probabilities, 1e-12))
+        log_probabilities = tf.reshape(log_probabilities, [batch, k, vocabulary])
+        # a finished beam continues only with padding, at no cost
+        pad_only = tf.concat(
+            [tf.zeros([batch, k, 1]), tf.fill([batch, k, vocabulary - 1], -1e9)], axis=-1
+        )
+        log_probabilities = tf.where(finished[..., tf.newaxis], pad_only, log_probabilities)
+        candidates = tf.reshape(scores[..., tf.newaxis] + log_probabilities, [batch, -1])
+        scores, best = tf.math.top_k(candidates, k=k)
+        beam = tf.cast(best // vocabulary, tf.int32)
+        token = tf.cast(best % vocabulary, tf.int64)
+        history = tf.gather(history, beam, batch_dims=1)
+        history = tf.where(positions == step, token[..., tf.newaxis], history)
+        finished = tf.gather(finished, beam, batch_dims=1) | tf.equal(token, end_id)
+        flat_beam = tf.reshape(beam + tf.range(batch)[:, tf.newaxis] * k, [-1])
+        states = [tf.gather(state, flat_beam) for state in new_states]
+        tokens = tf.reshape(token, [-1, 1])
+    return history[:, 0]
