@@ -24,9 +24,10 @@ from data.sources import (
     keras_fashion_mnist,
     sklearn_digits,
 )
-from data.specs import SPECS, TEST, TRAIN, DatasetSpec
+from data.specs import FULL, SPECS, TEST, TRAIN, DatasetSpec
 from data.text import ROTTEN_TOMATOES_FILE, rotten_tomatoes
 from data.timeseries import CO2_FILE, STOCKS_FILE, SUNSPOTS_FILE, co2, stocks, sunspots
+from data.translation import number_words_task
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,12 @@ _SOURCES: dict[str, Callable[[DataLocations], list[Source]]] = {
     "sunspots": _package_file_sources(SUNSPOTS_FILE, sunspots),
     "co2": _package_file_sources(CO2_FILE, co2),
     "stocks": _package_file_sources(STOCKS_FILE, stocks),
+    "number_words": lambda locations: [
+        FunctionSource(
+            "generated integers and their English words",
+            lambda: {FULL: number_words_task()},
+        )
+    ],
 }
 
 

@@ -18,9 +18,17 @@ import numpy as np
 
 from data.errors import SourceUnavailableError
 from data.idx import read_idx
-from data.specs import TEST, TRAIN, ImageSplit, Series, TaggedSplit, TextSplit
+from data.specs import (
+    TEST,
+    TRAIN,
+    ImageSplit,
+    ParallelSplit,
+    Series,
+    TaggedSplit,
+    TextSplit,
+)
 
-Splits = dict[str, ImageSplit | TextSplit | TaggedSplit | Series]
+Splits = dict[str, ImageSplit | TextSplit | TaggedSplit | Series | ParallelSplit]
 
 
 class Source(abc.ABC):

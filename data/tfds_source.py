@@ -54,8 +54,9 @@ def load_tfds_examples(
         probe: ``(host) -> bool``; default `data.sources.host_reachable`.
 
     Returns:
-        ``(features, splits)``: the dataset's `tfds.features.FeaturesDict`
-        (label names live there) and split name -> iterator of examples
+        ``(info, splits)``: the dataset's `tfds.core.DatasetInfo` (its
+        ``features`` hold label names, ``supervised_keys`` the input and
+        target feature names) and split name -> iterator of examples
         (``{"text": b"...", "label": 1}``).
 
     Raises:
@@ -94,4 +95,4 @@ def load_tfds_examples(
 def _all_splits(builder, tfds) -> tuple[object, dict[str, Iterator[dict]]]:
     splits = list(builder.info.splits.keys()) or ["train", "test"]
     datasets = {split: tfds.as_numpy(builder.as_dataset(split=split)) for split in splits}
-    return builder.info.features, datasets
+    return builder.info, datasets

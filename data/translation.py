@@ -9,13 +9,13 @@ test numbers are never seen in training.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
+from data.specs import ParallelSplit
 from data.validation import check_positive_int
 
 logger = logging.getLogger(__name__)
@@ -25,26 +25,6 @@ _ONES = (
     "fifteen sixteen seventeen eighteen nineteen"
 ).split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-
-
-@dataclasses.dataclass(frozen=True)
-class ParallelSplit:
-    """Source and target sentences, aligned by position.
-
-    Attributes:
-        sources: ``object`` array of source strings.
-        targets: ``object`` array of target strings.
-    """
-
-    sources: np.ndarray
-    targets: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.sources.shape[0])
-
-    def subset(self, indices: np.ndarray) -> ParallelSplit:
-        """The pairs at ``indices``, in that order."""
-        return ParallelSplit(self.sources[indices], self.targets[indices])
 
 
 def number_words(number: int) -> str:

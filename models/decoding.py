@@ -1,8 +1,10 @@
 """Decoding loops for `models.translation.Seq2Seq`: greedy and beam search, in TensorFlow ops.
 
 Both run as `tf.while_loop`s inside a `tf.function`, so they can ship inside
-an exported SavedModel. They return token ids ``[batch, max_length]``: the
-generated tokens up to and including the end token, 0 (padding) after it.
+an exported SavedModel; trace them with an unknown batch size
+(``tf.TensorSpec((None, None), tf.int64)``), as beam search reshapes by it.
+They return token ids ``[batch, max_length]``: the generated tokens up to
+and including the end token, 0 (padding) after it.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def parse_padding(text: str | int) -> str | int:
 
 
 IMAGE_TASKS = ("classify", "transfer")
-SEQUENCE_TASKS = ("sentiment", "tagging", "forecast")
+SEQUENCE_TASKS = ("sentiment", "tagging", "forecast", "translation")
 TASKS = IMAGE_TASKS + SEQUENCE_TASKS
 
 # What 0 / "" mean for `dataset`, `epochs`, `batch_size` and `learning_rate`:
@@ -65,6 +65,12 @@ TASK_DEFAULTS = {
     },
     "tagging": {"dataset": "wnut16", "epochs": 12, "batch_size": 32, "learning_rate": 3e-3},
     "forecast": {"dataset": "sunspots", "epochs": 60, "batch_size": 32, "learning_rate": 2e-3},
+    "translation": {
+        "dataset": "number_words",
+        "epochs": 10,
+        "batch_size": 64,
+        "learning_rate": 3e-3,
+    },
 }
 
 
@@ -170,6 +176,8 @@ class TrainConfig:
         horizon: Forecast: steps predicted at once.
         window_stride: Forecast: steps between training windows.
         time_column: Forecast: time column of a CSV file.
+        attention: Translation: ``none``, ``luong`` or ``bahdanau``.
+        beam_width: Translation: beams kept while decoding (1: greedy).
         columns: Forecast: value columns, target first (``""``: the dataset's).
     """
 
@@ -237,17 +245,21 @@ class TrainConfig:
         False,
         "run the recurrent layers both ways: true or false (tagging is always bidirectional)",
         cli_type=parse_bool,
-        tasks=("sentiment", "forecast"),
+        tasks=("sentiment", "forecast", "translation"),
     )
     dropout: float = _field(0.0, "dropout on recurrent layer inputs", tasks=SEQUENCE_TASKS)
     recurrent_dropout: float = _field(0.0, "dropout on the recurrent state", tasks=SEQUENCE_TASKS)
     l1: float = _field(0.0, "L1 penalty on kernel and recurrent weights", tasks=SEQUENCE_TASKS)
     l2: float = _field(0.0, "L2 penalty on kernel and recurrent weights", tasks=SEQUENCE_TASKS)
-    embedding_dim: int = _field(64, "size of word vectors", tasks=("sentiment", "tagging"))
-    vocabulary_size: int = _field(
-        20000, "most frequent training words kept", tasks=("sentiment", "tagging")
+    embedding_dim: int = _field(
+        64, "size of word vectors", tasks=("sentiment", "tagging", "translation")
     )
-    sequence_length: int = _field(64, "tokens per text, cut or padded", tasks=("sentiment",))
+    vocabulary_size: int = _field(
+        20000, "most frequent training words kept", tasks=("sentiment", "tagging", "translation")
+    )
+    sequence_length: int = _field(
+        64, "tokens per text, cut or padded", tasks=("sentiment", "translation")
+    )
     text_column: str = _field("text", "text column of a CSV/TSV file", tasks=("sentiment",))
     label_column: str = _field("label", "label column of a CSV/TSV file", tasks=("sentiment",))
     char_features: bool = _field(
@@ -260,6 +272,14 @@ class TrainConfig:
     horizon: int = _field(1, "steps forecast at once", tasks=("forecast",))
     window_stride: int = _field(1, "steps between training windows", tasks=("forecast",))
     time_column: str = _field("", "time column of a forecast CSV file", tasks=("forecast",))
+    attention: str = _field(
+        "luong",
+        "translation: attention over the source: none, luong or bahdanau",
+        tasks=("translation",),
+    )
+    beam_width: int = _field(
+        1, "translation: beams kept while decoding (1: greedy)", tasks=("translation",)
+    )
     columns: tuple[str, ...] = _field(
         (),
         "value columns, comma-separated, target first (empty: the dataset's)",
@@ -338,6 +358,16 @@ class TrainConfig:
             )
         if self.task in SEQUENCE_TASKS:
             self.recurrent_spec()  # checks cell, units, dropout, l1, l2
+        if self.attention not in ("none", "luong", "bahdanau"):
+            raise ValueError(
+                "Invalid value for argument `attention`. Expected one of none, luong, bahdanau. "
+                f"Received attention={self.attention!r}."
+            )
+        if self.task == "translation" and self.cell == "simple_rnn":
+            raise ValueError(
+                "Invalid value for argument `cell`. Translation takes lstm or gru (the decoder "
+                "needs a gated cell to carry the encoder state). Received cell='simple_rnn'."
+            )
         if not self.export_dir:
             raise ValueError("Invalid value for argument `export_dir`. Expected a folder path.")
 

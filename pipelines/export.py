@@ -227,3 +227,48 @@ def export_forecaster(model: keras.Model, export_dir: str | os.PathLike, model_n
         return {"forecast": tf.cast(model(windows, training=False), tf.float32)}
 
     return export_endpoint([model], serve, export_dir, model_name)
+
+
+def export_translator(
+    seq2seq,
+    source_vectorizer: keras.layers.Layer,
+    target_vocabulary: Sequence[str],
+    decode,
+    end_token: str,
+    export_dir: str | os.PathLike,
+    model_name: str,
+) -> Path:
+    """Exports an encoder-decoder whose decoding loop runs inside the SavedModel.
+
+    ``serve`` takes ``texts``: ``string [batch]`` raw source sentences and
+    returns ``translation`` (``string [batch]``, tokens joined by spaces, up
+    to the end token) and ``token_ids`` (``int64 [batch, max_length]``).
+
+    Args:
+        seq2seq: The `models.translation.Seq2Seq`.
+        source_vectorizer: The adapted source `TextVectorization`.
+        target_vocabulary: Target token of each id.
+        decode: ``source_ids -> token ids``: greedy or beam search, traced
+            into the graph.
+        end_token: The end token, dropped from the text.
+        export_dir: Root folder of exports.
+        model_name: Subfolder per model.
+
+    Returns:
+        The new version's folder.
+    """
+    vocabulary = tf.constant(list(target_vocabulary))
+    end_id = list(target_vocabulary).index(end_token)
+
+    @tf.function(input_signature=[tf.TensorSpec((None,), tf.string, name="texts")])
+    def serve(texts):
+        token_ids = decode(source_vectorizer(texts))
+        ended = tf.cumsum(tf.cast(tf.equal(token_ids, end_id), tf.int32), axis=1) > 0
+        keep = tf.logical_and(tf.logical_not(ended), token_ids > 0)
+        words = tf.where(keep, tf.gather(vocabulary, token_ids), "")
+        joined = tf.strings.reduce_join(words, axis=1, separator=" ")
+        translation = tf.strings.strip(tf.strings.regex_replace(joined, " +", " "))
+        return {"translation": translation, "token_ids": token_ids}
+
+    tracked = [source_vectorizer, seq2seq.training, seq2seq.encoder, seq2seq.decoder_step]
+    return export_endpoint(tracked, serve, export_dir, model_name)

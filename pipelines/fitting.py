@@ -40,6 +40,7 @@ def fit(
     *,
     initial_epoch: int = 0,
     epochs: int | None = None,
+    extra_callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> dict[str, list[float]]:
     """Fits on tf.data pipelines (already shuffled, seeded) and returns the history.
 
@@ -50,6 +51,7 @@ def fit(
         config: Gives epochs and early stopping.
         initial_epoch: Epoch to start counting from (a second phase).
         epochs: Epoch to stop at (default ``config.epochs``).
+        extra_callbacks: Task-specific callbacks run after the shared ones.
 
     Returns:
         Metric name -> one value per epoch run.
@@ -59,7 +61,7 @@ def fit(
         validation_data=validation,
         initial_epoch=initial_epoch,
         epochs=epochs or config.epochs,
-        callbacks=callbacks(config),
+        callbacks=callbacks(config) + list(extra_callbacks or []),
         shuffle=False,  # the input pipeline shuffles, seeded
         verbose=2,
     ).history

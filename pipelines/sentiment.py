@@ -61,11 +61,12 @@ def _split_unsplit(full: TextSplit, config: TrainConfig):
 
 
 def _tfds_text(name: str, config: TrainConfig, locations: DataLocations | None):
-    features, splits = load_tfds_examples(
+    info, splits = load_tfds_examples(
         name,
         allow_download=locations.allow_download if locations else True,
         probe=locations.probe if locations else None,
     )
+    features = info.features
     for column in (config.text_column, config.label_column):
         if column not in features:
             raise ValueError(

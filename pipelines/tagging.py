@@ -50,11 +50,12 @@ class TaggedData:
 
 
 def _tfds_tagged(name: str, validation_fraction: float, locations: DataLocations | None):
-    features, splits = load_tfds_examples(
+    info, splits = load_tfds_examples(
         name,
         allow_download=locations.allow_download if locations else True,
         probe=locations.probe if locations else None,
     )
+    features = info.features
     for key in (TFDS_TOKENS, TFDS_TAGS):
         if key not in features:
             raise ValueError(

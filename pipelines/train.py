@@ -192,6 +192,10 @@ def _task_runner(task: str) -> Callable[[TrainConfig, DataLocations | None], Tas
         from pipelines.tagging import train_tagger
 
         return train_tagger
+    if task == "translation":
+        from pipelines.translation import train_translator
+
+        return train_translator
     from pipelines.forecast import train_forecaster
 
     return train_forecaster

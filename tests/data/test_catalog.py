@@ -59,7 +59,7 @@ def test_specs_are_consistent_with_the_catalog():
 
 def test_unknown_dataset_lists_the_catalog():
     with pytest.raises(
-        ValueError, match=r"Expected one of \['co2', 'digits', 'fashion_mnist', 'rotten_tomatoes'"
+        ValueError, match=r"Expected one of \['co2', 'digits', 'fashion_mnist', 'number_words'"
     ):
         get_spec("mnist2")
 

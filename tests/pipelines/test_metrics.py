@@ -57,3 +57,21 @@ def test_forecast_errors_and_naive_baselines():
     )
     with pytest.raises(ValueError, match=r"a season \(13 steps\) .* the first is step 12"):
         seasonal_naive_forecast(values, np.array([12]), 1, season=13)
+
+
+def test_corpus_bleu_matches_hand_computed_values():
+    from pipelines.metrics import corpus_bleu
+
+    reference = "the cat is on the mat".split()
+    assert corpus_bleu([[reference]], [reference]) == pytest.approx(1.0)
+    # "the the the the": unigram precision clipped to 2/4 (the reference has two "the")
+    assert corpus_bleu([[reference]], [["the"] * 4], max_order=1) == pytest.approx(
+        0.5 * np.exp(1 - 6 / 4)
+    )
+    # BLEU-2 of a 4-word hypothesis: p1 = 4/4, p2 = 2/3, brevity exp(1 - 6/4)
+    hypothesis = "the cat on the".split()
+    expected = np.exp(1 - 6 / 4) * np.sqrt(1.0 * 2 / 3)
+    assert corpus_bleu([[reference]], [hypothesis], max_order=2) == pytest.approx(expected)
+    # the closest reference length sets the brevity penalty; no 4-gram match gives 0
+    assert corpus_bleu([[reference, "the cat".split()]], [["the", "cat"]], max_order=2) == 1.0
+    assert corpus_bleu([[reference]], [hypothesis]) == 0.0
