@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 from data.catalog import dataset_names, get_spec
@@ -17,13 +18,19 @@ class DatasetChoice:
 
     Attributes:
         kind: `CATALOG`, `TFDS` or `FILE`.
-        name: Catalog or TFDS name, or the file's stem (for model names).
+        name: Catalog name, TFDS name (``"ted_hrlr_translate/pt_to_en"``) or
+            the file's stem.
         path: The file, for `FILE`.
     """
 
     kind: str
     name: str
     path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        """The name with characters unfit for folder and model names replaced by ``_``."""
+        return re.sub(r"[^0-9A-Za-z_]+", "_", self.name)
 
 
 def choose_dataset(dataset: str, task_kind: str, file_hint: str) -> DatasetChoice:
@@ -43,7 +50,7 @@ def choose_dataset(dataset: str, task_kind: str, file_hint: str) -> DatasetChoic
     """
     name = tfds_name(dataset)
     if name:
-        return DatasetChoice(TFDS, name.replace("/", "_").replace(":", "_"), None)
+        return DatasetChoice(TFDS, name, None)
     path = Path(dataset).expanduser()
     if path.is_file():
         return DatasetChoice(FILE, path.name.split(".")[0] or "data", path)

@@ -64,7 +64,7 @@ def load_series(
             )
         series = read_series_csv(choice.path, config.time_column, config.columns)
         season, columns = 0, config.columns or series.columns
-    return choice.name, series.select(tuple(columns)), season
+    return choice.label, series.select(tuple(columns)), season
 
 
 def _test_metrics(

@@ -122,7 +122,7 @@ def load_text_data(config: TrainConfig, locations: DataLocations | None = None) 
             f"The training split of {config.dataset!r} holds only one class; a classifier "
             "needs at least two (use more examples)."
         )
-    return TextData(choice.name, tuple(class_names), train, validation, test)
+    return TextData(choice.label, tuple(class_names), train, validation, test)
 
 
 def adapt_vectorizer(config: TrainConfig, data: TextData) -> keras.layers.TextVectorization:

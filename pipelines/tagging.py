@@ -109,7 +109,7 @@ def load_tagged_data(config: TrainConfig, locations: DataLocations | None = None
     if config.max_examples:
         train = train.subset(np.arange(min(config.max_examples, len(train))))
         test = test.subset(np.arange(min(config.max_examples, len(test))))
-    return TaggedData(choice.name, train, validation, test)
+    return TaggedData(choice.label, train, validation, test)
 
 
 def build_encoder(config: TrainConfig, train: TaggedSplit) -> TaggingEncoder:

@@ -116,7 +116,7 @@ def load_parallel_data(config: TrainConfig, locations: DataLocations | None = No
     if config.max_examples:
         train = train.subset(np.arange(min(config.max_examples, len(train))))
         test = test.subset(np.arange(min(config.max_examples, len(test))))
-    return ParallelData(choice.name, train, validation, test)
+    return ParallelData(choice.label, train, validation, test)
 
 
 @dataclasses.dataclass

@@ -99,3 +99,21 @@ def test_bad_translation_inputs_are_named(tmp_path):
         TrainConfig(task="translation", cell="simple_rnn")
     with pytest.raises(ValueError, match="Received attention='dot'"):
         TrainConfig(task="translation", attention="dot")
+
+
+def test_a_tfds_translation_dataset_reads_its_supervised_keys():
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    def as_dataset(self, split, **kwargs):
+        return tf.data.Dataset.from_tensor_slices(
+            {"pt": ["olá mundo", "bom dia", ""], "en": ["hello world", "good morning", "x"]}
+        )
+
+    with tfds.testing.mock_data(as_dataset_fn=as_dataset):
+        data = load_parallel_data(
+            TrainConfig(task="translation", dataset="tfds:ted_hrlr_translate/pt_to_en")
+        )
+    assert data.name == "ted_hrlr_translate_pt_to_en"
+    assert data.test.sources.tolist() == ["olá mundo", "bom dia"]  # the empty pair is dropped
+    assert data.test.targets.tolist() == ["hello world", "good morning"]
