@@ -172,6 +172,26 @@ class ParallelSplit:
         return ParallelSplit(self.sources[indices], self.targets[indices])
 
 
+@dataclasses.dataclass(frozen=True)
+class CaptionSplit:
+    """Images with one or more captions each.
+
+    Attributes:
+        images: ``uint8 [n, height, width, 3]``.
+        captions: For each image, its captions.
+    """
+
+    images: np.ndarray
+    captions: tuple[tuple[str, ...], ...]
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def subset(self, indices: np.ndarray) -> CaptionSplit:
+        """The images at ``indices``, in that order."""
+        return CaptionSplit(self.images[indices], tuple(self.captions[i] for i in indices))
+
+
 FASHION_MNIST = DatasetSpec(
     name="fashion_mnist",
     task=IMAGE_CLASSIFICATION,

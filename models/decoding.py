@@ -1,4 +1,10 @@
-"""Decoding loops for `models.translation.Seq2Seq`: greedy and beam search, in TensorFlow ops.
+"""Decoding loops for encoder-decoders: greedy and beam search, in TensorFlow ops.
+
+They work with any object shaped like `models.translation.Seq2Seq`: an
+``encoder`` mapping the source (token ids, or images for captioning) to
+``[*context, *states]`` and a ``decoder_step`` mapping ``[token_ids [b, 1],
+*context, *states]`` to ``[probabilities [b, vocabulary], *new_states]``,
+with ``state_count`` states.
 
 Both run as `tf.while_loop`s inside a `tf.function`, so they can ship inside
 an exported SavedModel; trace them with an unknown batch size
@@ -14,17 +20,19 @@ import tensorflow as tf
 from models.validation import check_positive_int
 
 
-def _encode(seq2seq, source_ids):
-    encoded = seq2seq.encoder(source_ids, training=False)
-    return encoded[0], list(encoded[1:])
+def _encode(model, sources):
+    """``(context, states)``: what every step reads, and the first decoder states."""
+    encoded = list(model.encoder(sources, training=False))
+    split = len(encoded) - model.state_count
+    return encoded[:split], encoded[split:]
 
 
-def greedy_decode(seq2seq, source_ids, *, start_id: int, end_id: int, max_length: int):
+def greedy_decode(model, sources, *, start_id: int, end_id: int, max_length: int):
     """Picks the most probable next token at every step.
 
     Args:
-        seq2seq: A `Seq2Seq`.
-        source_ids: ``int64 [batch, source_length]`` (0 = padding).
+        model: A `models.translation.Seq2Seq` or alike.
+        sources: What the encoder takes, e.g. ``int64 [batch, source_length]``.
         start_id: Id of the start token fed first.
         end_id: Id of the end token; a sequence stops after it.
         max_length: Most tokens generated per sequence.
@@ -33,14 +41,13 @@ def greedy_decode(seq2seq, source_ids, *, start_id: int, end_id: int, max_length
         ``int64 [batch, max_length]`` token ids.
     """
     check_positive_int("max_length", max_length)
-    source_ids = tf.convert_to_tensor(source_ids, tf.int64)
-    outputs, states = _encode(seq2seq, source_ids)
-    batch = tf.shape(source_ids)[0]
+    context, states = _encode(model, sources)
+    batch = tf.shape(context[0])[0]
     tokens = tf.fill([batch, 1], tf.constant(start_id, tf.int64))
     finished = tf.zeros([batch], tf.bool)
     generated = tf.TensorArray(tf.int64, size=max_length)
     for step in tf.range(max_length):
-        results = seq2seq.decoder_step([tokens, source_ids, outputs, *states], training=False)
+        results = model.decoder_step([tokens, *context, *states], training=False)
         probabilities, states = results[0], list(results[1:])
         next_token = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
         next_token = tf.where(finished, tf.zeros_like(next_token), next_token)
@@ -51,7 +58,7 @@ def greedy_decode(seq2seq, source_ids, *, start_id: int, end_id: int, max_length
 
 
 def beam_search_decode(
-    seq2seq, source_ids, *, start_id: int, end_id: int, max_length: int, beam_width: int = 4
+    model, sources, *, start_id: int, end_id: int, max_length: int, beam_width: int = 4
 ):
     """Keeps the ``beam_width`` most probable partial sequences at every step.
 
@@ -60,8 +67,8 @@ def beam_search_decode(
     total log-probability; ``beam_width=1`` equals `greedy_decode`.
 
     Args:
-        seq2seq: A `Seq2Seq`.
-        source_ids: ``int64 [batch, source_length]``.
+        model: A `models.translation.Seq2Seq` or alike.
+        sources: What the encoder takes, e.g. ``int64 [batch, source_length]``.
         start_id: Id of the start token.
         end_id: Id of the end token.
         max_length: Most tokens generated per sequence.
@@ -72,13 +79,11 @@ def beam_search_decode(
     """
     check_positive_int("max_length", max_length)
     check_positive_int("beam_width", beam_width)
-    source_ids = tf.convert_to_tensor(source_ids, tf.int64)
-    batch = tf.shape(source_ids)[0]
     k = beam_width
-    outputs, states = _encode(seq2seq, source_ids)
+    context, states = _encode(model, sources)
+    batch = tf.shape(context[0])[0]
     # every beam of a sequence starts from the same encoding: [batch * k, ...]
-    sources = tf.repeat(source_ids, k, axis=0)
-    outputs = tf.repeat(outputs, k, axis=0)
+    context = [tf.repeat(tensor, k, axis=0) for tensor in context]
     states = [tf.repeat(state, k, axis=0) for state in states]
     # only beam 0 is live at first, so the k beams do not start as copies
     scores = tf.tile(tf.concat([[0.0], tf.fill([k - 1], -1e9)], 0)[tf.newaxis], [batch, 1])
@@ -87,7 +92,7 @@ def beam_search_decode(
     tokens = tf.fill([batch * k, 1], tf.constant(start_id, tf.int64))
     positions = tf.range(max_length)
     for step in tf.range(max_length):
-        results = seq2seq.decoder_step([tokens, sources, outputs, *states], training=False)
+        results = model.decoder_step([tokens, *context, *states], training=False)
         probabilities, new_states = results[0], list(results[1:])
         vocabulary = tf.shape(probabilities)[-1]
         log_probabilities = tf.math.log(tf.maximum(probabilities, 1e-12))

@@ -5,7 +5,8 @@
 - ``training``: ``(source_ids, decoder_input_ids) -> next-token probabilities``
   (teacher forcing: the decoder reads the reference shifted right, starting
   with the start token);
-- ``encoder``: ``source_ids -> (encoder_outputs, *states)``;
+- ``encoder``: ``source_ids -> (source_ids, encoder_outputs, *states)`` (the
+  ids pass through: the attention masks padding with them);
 - ``decoder_step``: ``(token_ids [b, 1], source_ids, encoder_outputs,
   *states) -> (probabilities [b, vocabulary], *new_states)``, which the
   decoding loops in `models.decoding` call once per generated token.
@@ -37,7 +38,7 @@ class Seq2Seq:
 
     Attributes:
         training: Teacher-forced model for `fit`.
-        encoder: Source ids to encoder outputs and initial decoder states.
+        encoder: Source ids to ``[source_ids, encoder_outputs, *states]``.
         decoder_step: One decoding step.
         state_count: Number of state tensors (2 for LSTM, 1 for GRU).
     """
@@ -125,7 +126,9 @@ def seq2seq(
         source_vocabulary_size, embedding_dim, mask_zero=True, name="source_embedding"
     )
     encoder_outputs, states = _encoder_states(recurrent, source_embedding(source_ids))
-    encoder = keras.Model(source_ids, [encoder_outputs, *states], name=f"{name}_encoder")
+    encoder = keras.Model(
+        source_ids, [source_ids, encoder_outputs, *states], name=f"{name}_encoder"
+    )
 
     target_embedding = keras.layers.Embedding(
         target_vocabulary_size, embedding_dim, mask_zero=True, name="target_embedding"

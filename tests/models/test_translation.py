@@ -31,9 +31,10 @@ def test_one_decoder_step_equals_the_first_teacher_forced_position(attention, ce
     forced = model.training([source, ids([[START, 8, 9], [START, 10, 0]])]).numpy()
     assert forced.shape == (2, 3, 30)
     encoded = model.encoder(source)
-    step = model.decoder_step([ids([[START], [START]]), source, encoded[0], *encoded[1:]])
+    np.testing.assert_array_equal(encoded[0].numpy(), source.numpy())
+    step = model.decoder_step([ids([[START], [START]]), *encoded])
     np.testing.assert_allclose(step[0].numpy(), forced[:, 0], atol=1e-6)
-    assert len(step) == 1 + model.state_count == len(encoded)
+    assert len(step) == 1 + model.state_count == len(encoded) - 1
 
 
 def test_source_padding_changes_nothing():
