@@ -229,30 +229,37 @@ def export_forecaster(model: keras.Model, export_dir: str | os.PathLike, model_n
     return export_endpoint([model], serve, export_dir, model_name)
 
 
-def export_translator(
+def export_text_generator(
     seq2seq,
-    source_vectorizer: keras.layers.Layer,
+    preprocess,
+    input_spec: tf.TensorSpec,
     target_vocabulary: Sequence[str],
     decode,
     end_token: str,
     export_dir: str | os.PathLike,
     model_name: str,
+    output_name: str,
 ) -> Path:
     """Exports an encoder-decoder whose decoding loop runs inside the SavedModel.
 
-    ``serve`` takes ``texts``: ``string [batch]`` raw source sentences and
-    returns ``translation`` (``string [batch]``, tokens joined by spaces, up
-    to the end token) and ``token_ids`` (``int64 [batch, max_length]``).
+    ``serve`` takes one input (``input_spec``: raw source texts for
+    translation, uint8 images for captioning), runs ``preprocess`` and
+    ``decode`` and returns ``output_name`` (``string [batch]``: tokens joined
+    by spaces, up to the end token) and ``token_ids`` (``int64 [batch,
+    max_length]``).
 
     Args:
-        seq2seq: The `models.translation.Seq2Seq`.
-        source_vectorizer: The adapted source `TextVectorization`.
-        target_vocabulary: Target token of each id.
-        decode: ``source_ids -> token ids``: greedy or beam search, traced
-            into the graph.
+        seq2seq: The `models.translation.Seq2Seq` (or alike).
+        preprocess: Raw input -> what the encoder takes (a Keras layer or a
+            function of TensorFlow ops).
+        input_spec: The raw input's `tf.TensorSpec` (its name is the
+            signature's input name).
+        target_vocabulary: Token of each id.
+        decode: ``encoder input -> token ids``: greedy or beam search.
         end_token: The end token, dropped from the text.
         export_dir: Root folder of exports.
         model_name: Subfolder per model.
+        output_name: Name of the text output (``"translation"``, ``"caption"``).
 
     Returns:
         The new version's folder.
@@ -260,15 +267,17 @@ def export_translator(
     vocabulary = tf.constant(list(target_vocabulary))
     end_id = list(target_vocabulary).index(end_token)
 
-    @tf.function(input_signature=[tf.TensorSpec((None,), tf.string, name="texts")])
-    def serve(texts):
-        token_ids = decode(source_vectorizer(texts))
+    @tf.function(input_signature=[input_spec])
+    def serve(inputs):
+        token_ids = decode(preprocess(inputs))
         ended = tf.cumsum(tf.cast(tf.equal(token_ids, end_id), tf.int32), axis=1) > 0
         keep = tf.logical_and(tf.logical_not(ended), token_ids > 0)
         words = tf.where(keep, tf.gather(vocabulary, token_ids), "")
         joined = tf.strings.reduce_join(words, axis=1, separator=" ")
-        translation = tf.strings.strip(tf.strings.regex_replace(joined, " +", " "))
-        return {"translation": translation, "token_ids": token_ids}
+        text = tf.strings.strip(tf.strings.regex_replace(joined, " +", " "))
+        return {output_name: text, "token_ids": token_ids}
 
-    tracked = [source_vectorizer, seq2seq.training, seq2seq.encoder, seq2seq.decoder_step]
+    tracked = [seq2seq.training, seq2seq.encoder, seq2seq.decoder_step]
+    if isinstance(preprocess, keras.layers.Layer):
+        tracked.insert(0, preprocess)
     return export_endpoint(tracked, serve, export_dir, model_name)

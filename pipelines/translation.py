@@ -33,7 +33,7 @@ from models.decoding import beam_search_decode, greedy_decode
 from models.translation import seq2seq
 from pipelines.config import TrainConfig
 from pipelines.datasets import CATALOG, FILE, choose_dataset
-from pipelines.export import export_translator
+from pipelines.export import export_text_generator
 from pipelines.fitting import adam, fit
 from pipelines.metrics import corpus_bleu
 from pipelines.plots import training_curves_figure
@@ -274,14 +274,16 @@ def train_translator(config: TrainConfig, locations: DataLocations | None = None
     }
     mlflow.log_metrics(test_metrics)
     mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
-    export_path = export_translator(
+    export_path = export_text_generator(
         model,
         vectorizers.source,
+        tf.TensorSpec((None,), tf.string, name="texts"),
         vectorizers.target_vocabulary,
         decoder(model, vectorizers, config),
         END,
         config.export_dir,
         name,
+        "translation",
     )
     log_export(export_path)
     return TaskOutcome(export_path, test_metrics)

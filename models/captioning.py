@@ -1,0 +1,144 @@
+"""One-to-many: an image -> a CNN feature vector -> our LSTM/GRU decoder -> a caption.
+
+``captioner`` returns a `models.translation.Seq2Seq` (same three models, so
+the greedy and beam-search loops of `models.decoding` generate captions):
+
+- ``training``: ``(images uint8, decoder_input_ids) -> next-word probabilities``;
+- ``encoder``: ``images -> (features, *states)``: the image vector and the
+  decoder's first state, both computed from the CNN features;
+- ``decoder_step``: ``(token_ids [b, 1], features, *states) ->
+  (probabilities, *new_states)``.
+
+The image vector is also concatenated to every word embedding, so the
+decoder can look at the picture at each step. The CNN is a small stack of
+our ``Conv2D``/``MaxPool2D`` blocks, or any base without its top (e.g. a
+frozen VGG16 from `models.vgg16`).
+"""
+
+from __future__ import annotations
+
+import keras
+
+from models.layers.conv import Conv2D
+from models.layers.pooling import MaxPool2D
+from models.layers.rnn import GRU, LSTM
+from models.recurrent import RecurrentSpec
+from models.translation import Seq2Seq
+from models.validation import check_positive_int
+
+_DECODERS = {"lstm": LSTM, "gru": GRU}
+
+
+@keras.saving.register_keras_serializable(package="convseq")
+class RepeatOverSteps(keras.layers.Layer):
+    """``[vector [b, F], sequence [b, T, ...]] -> vector repeated over T: [b, T, F]``."""
+
+    def call(self, inputs):
+        vector, sequence = inputs
+        shape = keras.ops.shape(sequence)
+        expanded = keras.ops.expand_dims(vector, 1)
+        return keras.ops.broadcast_to(expanded, (shape[0], shape[1], vector.shape[-1]))
+
+    def compute_output_shape(self, input_shapes):
+        vector, sequence = input_shapes
+        return (sequence[0], sequence[1], vector[-1])
+
+    def compute_mask(self, inputs, mask=None):
+        return None if mask is None else mask[1]
+
+
+def small_image_encoder(input_shape, filters=(32, 64, 64), name="image_encoder") -> keras.Model:
+    """``uint8 images -> /255 -> [Conv3x3 + ReLU -> MaxPool2]*n -> flatten``, our layers."""
+    images = keras.Input(input_shape, dtype="uint8", name="images")
+    x = keras.layers.Rescaling(1.0 / 255.0)(images)
+    for index, count in enumerate(filters, start=1):
+        x = Conv2D(count, 3, padding="same", activation="relu", name=f"block{index}_conv1")(x)
+        x = MaxPool2D(2, name=f"block{index}_pool")(x)
+    return keras.Model(images, keras.layers.Flatten()(x), name=name)
+
+
+def captioner(
+    image_shape: tuple[int, int, int],
+    vocabulary_size: int,
+    *,
+    embedding_dim: int = 64,
+    recurrent: RecurrentSpec | None = None,
+    image_encoder: keras.Model | None = None,
+    name: str = "captioner",
+) -> Seq2Seq:
+    """Builds an image captioner whose decoder is our LSTM or GRU.
+
+    Args:
+        image_shape: ``(height, width, 3)`` of the uint8 images.
+        vocabulary_size: Size of the caption id space (padding, unknown,
+            start and end included).
+        embedding_dim: Size of word vectors.
+        recurrent: Decoder cell and units (``layers``/``bidirectional`` do not
+            apply to a decoder). Default: an LSTM of 64 units.
+        image_encoder: A model from uint8 images to a feature vector or map;
+            default `small_image_encoder`.
+        name: Prefix of the models' names.
+
+    Returns:
+        A `Seq2Seq`; compile ``training`` before fitting.
+
+    Raises:
+        ValueError: On a bad argument.
+    """
+    check_positive_int("vocabulary_size", vocabulary_size)
+    check_positive_int("embedding_dim", embedding_dim)
+    recurrent = recurrent or RecurrentSpec()
+    if recurrent.cell not in _DECODERS:
+        raise ValueError(
+            f"Invalid value for argument `cell`. A caption decoder takes one of "
+            f"{list(_DECODERS)}. Received cell={recurrent.cell!r}."
+        )
+    units = recurrent.units
+    state_count = 2 if recurrent.cell == "lstm" else 1
+    image_encoder = image_encoder or small_image_encoder(image_shape)
+
+    images = keras.Input(image_shape, dtype="uint8", name="images")
+    encoded = image_encoder(images)
+    if len(encoded.shape) == 4:
+        encoded = keras.layers.GlobalAveragePooling2D(name="feature_pool")(encoded)
+    features = keras.layers.Dense(units, activation="relu", name="image_features")(encoded)
+    states = [
+        keras.layers.Dense(units, activation="tanh", name=f"initial_state_{i}")(features)
+        for i in range(state_count)
+    ]
+    encoder = keras.Model(images, [features, *states], name=f"{name}_encoder")
+
+    embedding = keras.layers.Embedding(
+        vocabulary_size, embedding_dim, mask_zero=True, name="word_embedding"
+    )
+    decoder_rnn = _DECODERS[recurrent.cell](
+        units,
+        return_sequences=True,
+        return_state=True,
+        dropout=recurrent.dropout,
+        recurrent_dropout=recurrent.recurrent_dropout,
+        name="decoder",
+    )
+    project = keras.layers.Dense(vocabulary_size, activation="softmax", name="next_word")
+
+    def decode(token_ids, image_features, initial_states):
+        words = embedding(token_ids)
+        repeated = RepeatOverSteps(name="image_at_every_step")([image_features, words])
+        inputs = keras.layers.Concatenate(name="word_and_image")([words, repeated])
+        results = decoder_rnn(inputs, initial_state=initial_states)
+        return project(results[0]), list(results[1:])
+
+    decoder_input_ids = keras.Input((None,), dtype="int64", name="decoder_input_ids")
+    probabilities, _ = decode(decoder_input_ids, features, states)
+    training = keras.Model([images, decoder_input_ids], probabilities, name=name)
+
+    step_tokens = keras.Input((1,), dtype="int64", name="token_ids")
+    step_features = keras.Input((units,), name="features")
+    step_states = [keras.Input((units,), name=f"state_{i}") for i in range(state_count)]
+    step_probabilities, new_states = decode(step_tokens, step_features, step_states)
+    decoder_step = keras.Model(
+        [step_tokens, step_features, *step_states],
+        [keras.ops.squeeze(step_probabilities, axis=1), *new_states],
+        name=f"{name}_decoder_step",
+    )
+    return Seq2Seq(training, encoder, decoder_step, state_count)
