@@ -15,8 +15,6 @@ translations are logged as text after every epoch.
 from __future__ import annotations
 
 import dataclasses
-import re
-import string
 
 import keras
 import mlflow
@@ -29,26 +27,28 @@ from data.specs import FULL, TRANSLATION, ParallelSplit
 from data.splits import held_out_indices, shuffled_split_indices
 from data.tfds_source import load_tfds_examples
 from data.translation import read_parallel_tsv
-from models.decoding import beam_search_decode, greedy_decode
 from models.translation import seq2seq
 from pipelines.config import TrainConfig
 from pipelines.datasets import CATALOG, FILE, choose_dataset
 from pipelines.export import export_text_generator
 from pipelines.fitting import adam, fit
+from pipelines.generation import (
+    END,
+    SAMPLES,
+    SampleLog,
+    generate,
+    longest,
+    make_decoder,
+    standardize,
+    target_vectorizer,
+    teacher_forcing,
+    tokens_of,
+)
 from pipelines.metrics import corpus_bleu
 from pipelines.plots import training_curves_figure
 from pipelines.tracking import TaskOutcome, log_export, log_new_params
 
 SPLIT_SEED = 0
-START, END = "[start]", "[end]"
-SAMPLES = 5
-_STRIP = re.escape("".join(c for c in string.punctuation + "¿¡" if c not in "[]"))
-
-
-@keras.saving.register_keras_serializable(package="convseq")
-def standardize(texts):
-    """Lower-cases and strips punctuation except the ``[`` ``]`` of the start/end tokens."""
-    return tf.strings.regex_replace(tf.strings.lower(texts), f"[{_STRIP}]", "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,105 +119,17 @@ def load_parallel_data(config: TrainConfig, locations: DataLocations | None = No
     return ParallelData(choice.label, train, validation, test)
 
 
-@dataclasses.dataclass
-class Vectorizers:
-    """Source and target `TextVectorization`s adapted on the training pairs."""
-
-    source: keras.layers.TextVectorization
-    target: keras.layers.TextVectorization
-
-    @property
-    def target_vocabulary(self) -> list[str]:
-        """Target token of each id."""
-        return self.target.get_vocabulary()
-
-    def token_id(self, token: str) -> int:
-        """The target id of ``token``."""
-        return self.target_vocabulary.index(token)
-
-
-def _longest(texts: np.ndarray, cap: int, extra: int = 0) -> int:
-    lengths = [len(standardize(str(t)).numpy().split()) for t in texts[:20000]]
-    return max(1, min(max(lengths) + extra, cap))
-
-
-def adapt_vectorizers(config: TrainConfig, train: ParallelSplit) -> Vectorizers:
-    """Vectorizers whose vocabularies and lengths come from the training pairs only."""
-    wrapped = np.array([f"{START} {t} {END}" for t in train.targets], dtype=object)
+def adapt_vectorizers(config: TrainConfig, train: ParallelSplit):
+    """``(source, target)`` vectorizers: vocabularies and lengths from the training pairs only."""
     source = keras.layers.TextVectorization(
         max_tokens=config.vocabulary_size,
         standardize=standardize,
-        output_sequence_length=_longest(train.sources, config.sequence_length),
+        output_sequence_length=longest(train.sources, config.sequence_length),
         name="source_vectorizer",
     )
-    target = keras.layers.TextVectorization(
-        max_tokens=config.vocabulary_size,
-        standardize=standardize,
-        # one more than the longest wrapped target: inputs and labels are shifted copies
-        output_sequence_length=_longest(wrapped, config.sequence_length + 2, extra=1),
-        name="target_vectorizer",
-    )
     source.adapt(train.sources.astype(str), batch_size=1024)
-    target.adapt(wrapped.astype(str), batch_size=1024)
-    return Vectorizers(source, target)
-
-
-def _teacher_forcing(vectorizers: Vectorizers, split: ParallelSplit):
-    sources = vectorizers.source(split.sources.astype(str)).numpy()
-    wrapped = [f"{START} {t} {END}" for t in split.targets]
-    targets = vectorizers.target(np.array(wrapped)).numpy()
-    decoder_inputs, labels = targets[:, :-1], targets[:, 1:]
-    return (sources, decoder_inputs), labels, (labels > 0).astype(np.float32)
-
-
-def decoder(model, vectorizers: Vectorizers, config: TrainConfig):
-    """``source_ids -> token ids`` by greedy (beam_width 1) or beam search."""
-    settings = {
-        "start_id": vectorizers.token_id(START),
-        "end_id": vectorizers.token_id(END),
-        "max_length": vectorizers.target.get_config()["output_sequence_length"] - 1,
-    }
-    if config.beam_width > 1:
-        return lambda ids: beam_search_decode(model, ids, beam_width=config.beam_width, **settings)
-    return lambda ids: greedy_decode(model, ids, **settings)
-
-
-def decode_texts(model, vectorizers: Vectorizers, config: TrainConfig, texts) -> list[list[str]]:
-    """Translations of raw source texts, as token lists (up to, without, the end token)."""
-    decode = tf.function(
-        decoder(model, vectorizers, config),
-        input_signature=[tf.TensorSpec((None, None), tf.int64)],
-    )
-    vocabulary = vectorizers.target_vocabulary
-    results = []
-    for start in range(0, len(texts), 512):
-        ids = decode(vectorizers.source(np.asarray(texts[start : start + 512]).astype(str)))
-        for row in ids.numpy():
-            tokens = []
-            for token_id in row:
-                if token_id in (0, vectorizers.token_id(END)):
-                    break
-                tokens.append(vocabulary[token_id])
-            results.append(tokens)
-    return results
-
-
-class TranslationSamples(keras.callbacks.Callback):
-    """Logs a few validation translations as ``samples/epoch_NNN.txt`` after every epoch."""
-
-    def __init__(self, translate, sources, references):
-        super().__init__()
-        self.translate = translate
-        self.sources = sources
-        self.references = references
-
-    def on_epoch_end(self, epoch, logs=None):
-        predictions = self.translate(self.sources)
-        lines = [
-            f"source: {s}\nreference: {r}\nprediction: {' '.join(p)}\n"
-            for s, r, p in zip(self.sources, self.references, predictions)
-        ]
-        mlflow.log_text("\n".join(lines), f"samples/epoch_{epoch + 1:03d}.txt")
+    target = target_vectorizer(train.targets, config.vocabulary_size, config.sequence_length)
+    return source, target
 
 
 def train_translator(config: TrainConfig, locations: DataLocations | None = None) -> TaskOutcome:
@@ -227,47 +139,55 @@ def train_translator(config: TrainConfig, locations: DataLocations | None = None
         A `TaskOutcome` with ``test_exact_match`` and ``test_bleu``.
     """
     data = load_parallel_data(config, locations)
-    vectorizers = adapt_vectorizers(config, data.train)
-    train_inputs, train_labels, train_weights = _teacher_forcing(vectorizers, data.train)
-    validation = _teacher_forcing(vectorizers, data.validation)
+    source, target = adapt_vectorizers(config, data.train)
+
+    def forced(split: ParallelSplit):
+        decoder_inputs, labels, weights = teacher_forcing(target, split.targets)
+        return (source(split.sources.astype(str)).numpy(), decoder_inputs), labels, weights
+
     keras.utils.set_random_seed(config.seed)
     attention = None if config.attention == "none" else config.attention
     name = f"{data.name}_{config.cell}_{config.attention}_seq2seq"
     model = seq2seq(
-        vectorizers.source.vocabulary_size(),
-        vectorizers.target.vocabulary_size(),
+        source.vocabulary_size(),
+        target.vocabulary_size(),
         embedding_dim=config.embedding_dim,
         recurrent=config.recurrent_spec(),
         attention=attention,
         name=name,
     )
     model.training.compile(optimizer=adam(config), loss="sparse_categorical_crossentropy")
+    decode = make_decoder(model, target, config.beam_width)
 
     def translate(texts):
-        return decode_texts(model, vectorizers, config, texts)
+        return generate(
+            decode,
+            target,
+            np.asarray(texts).astype(str),
+            tf.TensorSpec((None, None), tf.int64),
+            preprocess=source,
+        )
 
-    samples = TranslationSamples(
-        translate, data.validation.sources[:SAMPLES], data.validation.targets[:SAMPLES]
-    )
+    shown = data.validation.sources[:SAMPLES]
     history = fit(
         model.training,
-        array_batches((train_inputs, train_labels, train_weights), config.batch_size, config.seed),
-        array_batches(validation, 256),
+        array_batches(forced(data.train), config.batch_size, config.seed),
+        array_batches(forced(data.validation), 256),
         config,
-        extra_callbacks=[samples],
+        extra_callbacks=[SampleLog(translate, shown, shown, data.validation.targets[:SAMPLES])],
     )
     log_new_params(
         {
             "model_parameters": model.training.count_params(),
-            "source_vocabulary": vectorizers.source.vocabulary_size(),
-            "target_vocabulary": vectorizers.target.vocabulary_size(),
+            "source_vocabulary": source.vocabulary_size(),
+            "target_vocabulary": target.vocabulary_size(),
             "train_pairs": len(data.train),
             "validation_pairs": len(data.validation),
             "test_pairs": len(data.test),
         }
     )
     predictions = translate(data.test.sources)
-    references = [standardize(str(t)).numpy().decode().split() for t in data.test.targets]
+    references = [tokens_of(t) for t in data.test.targets]
     test_metrics = {
         "test_exact_match": float(np.mean([p == r for p, r in zip(predictions, references)])),
         "test_bleu": corpus_bleu([[r] for r in references], predictions),
@@ -276,10 +196,10 @@ def train_translator(config: TrainConfig, locations: DataLocations | None = None
     mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
     export_path = export_text_generator(
         model,
-        vectorizers.source,
+        source,
         tf.TensorSpec((None,), tf.string, name="texts"),
-        vectorizers.target_vocabulary,
-        decoder(model, vectorizers, config),
+        target.get_vocabulary(),
+        decode,
         END,
         config.export_dir,
         name,

@@ -3,8 +3,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from pipelines.config import TrainConfig
+from pipelines.generation import standardize
 from pipelines.train import train
-from pipelines.translation import load_parallel_data, standardize
+from pipelines.translation import load_parallel_data
 
 
 def test_translation_trains_logs_samples_and_serves_raw_strings(
