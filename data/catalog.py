@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from data.captions import shape_scenes
 from data.conll import WNUT16_FILE, wnut16
 from data.errors import DatasetUnavailableError, SourceUnavailableError
 from data.sources import (
@@ -105,6 +106,9 @@ _SOURCES: dict[str, Callable[[DataLocations], list[Source]]] = {
     "sunspots": _package_file_sources(SUNSPOTS_FILE, sunspots),
     "co2": _package_file_sources(CO2_FILE, co2),
     "stocks": _package_file_sources(STOCKS_FILE, stocks),
+    "shapes": lambda locations: [
+        FunctionSource("generated scenes of coloured shapes and their captions", shape_scenes)
+    ],
     "number_words": lambda locations: [
         FunctionSource(
             "generated integers and their English words",

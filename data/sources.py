@@ -21,6 +21,7 @@ from data.idx import read_idx
 from data.specs import (
     TEST,
     TRAIN,
+    CaptionSplit,
     ImageSplit,
     ParallelSplit,
     Series,
@@ -28,7 +29,7 @@ from data.specs import (
     TextSplit,
 )
 
-Splits = dict[str, ImageSplit | TextSplit | TaggedSplit | Series | ParallelSplit]
+Splits = dict[str, ImageSplit | TextSplit | TaggedSplit | Series | ParallelSplit | CaptionSplit]
 
 
 class Source(abc.ABC):

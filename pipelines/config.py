@@ -49,7 +49,7 @@ def parse_padding(text: str | int) -> str | int:
 
 
 IMAGE_TASKS = ("classify", "transfer")
-SEQUENCE_TASKS = ("sentiment", "tagging", "forecast", "translation")
+SEQUENCE_TASKS = ("sentiment", "tagging", "forecast", "translation", "captioning")
 TASKS = IMAGE_TASKS + SEQUENCE_TASKS
 
 # What 0 / "" mean for `dataset`, `epochs`, `batch_size` and `learning_rate`:
@@ -65,6 +65,7 @@ TASK_DEFAULTS = {
     },
     "tagging": {"dataset": "wnut16", "epochs": 12, "batch_size": 32, "learning_rate": 3e-3},
     "forecast": {"dataset": "sunspots", "epochs": 60, "batch_size": 32, "learning_rate": 2e-3},
+    "captioning": {"dataset": "shapes", "epochs": 12, "batch_size": 64, "learning_rate": 3e-3},
     "translation": {
         "dataset": "number_words",
         "epochs": 10,
@@ -193,7 +194,7 @@ class TrainConfig:
     image_size: int = _field(
         0,
         "resize images to this square size (0: the dataset's own; transfer: at least 32)",
-        tasks=IMAGE_TASKS,
+        tasks=(*IMAGE_TASKS, "captioning"),
     )
     epochs: int = _field(0, "passes over the training split (0: the task's default)")
     batch_size: int = _field(0, "examples per training step (0: the task's default)")
@@ -252,13 +253,15 @@ class TrainConfig:
     l1: float = _field(0.0, "L1 penalty on kernel and recurrent weights", tasks=SEQUENCE_TASKS)
     l2: float = _field(0.0, "L2 penalty on kernel and recurrent weights", tasks=SEQUENCE_TASKS)
     embedding_dim: int = _field(
-        64, "size of word vectors", tasks=("sentiment", "tagging", "translation")
+        64, "size of word vectors", tasks=("sentiment", "tagging", "translation", "captioning")
     )
     vocabulary_size: int = _field(
-        20000, "most frequent training words kept", tasks=("sentiment", "tagging", "translation")
+        20000,
+        "most frequent training words kept",
+        tasks=("sentiment", "tagging", "translation", "captioning"),
     )
     sequence_length: int = _field(
-        64, "tokens per text, cut or padded", tasks=("sentiment", "translation")
+        64, "tokens per text, cut or padded", tasks=("sentiment", "translation", "captioning")
     )
     text_column: str = _field("text", "text column of a CSV/TSV file", tasks=("sentiment",))
     label_column: str = _field("label", "label column of a CSV/TSV file", tasks=("sentiment",))
@@ -278,7 +281,9 @@ class TrainConfig:
         tasks=("translation",),
     )
     beam_width: int = _field(
-        1, "translation: beams kept while decoding (1: greedy)", tasks=("translation",)
+        1,
+        "translation, captioning: beams kept while decoding (1: greedy)",
+        tasks=("translation", "captioning"),
     )
     columns: tuple[str, ...] = _field(
         (),
@@ -363,10 +368,16 @@ class TrainConfig:
                 "Invalid value for argument `attention`. Expected one of none, luong, bahdanau. "
                 f"Received attention={self.attention!r}."
             )
-        if self.task == "translation" and self.cell == "simple_rnn":
+        if self.task in ("translation", "captioning") and self.cell == "simple_rnn":
             raise ValueError(
-                "Invalid value for argument `cell`. Translation takes lstm or gru (the decoder "
-                "needs a gated cell to carry the encoder state). Received cell='simple_rnn'."
+                f"Invalid value for argument `cell`. Task {self.task} takes lstm or gru (the "
+                "decoder needs a gated cell to carry its state). Received cell='simple_rnn'."
+            )
+        if self.task == "captioning" and (self.layers != 1 or self.bidirectional):
+            raise ValueError(
+                "A caption decoder is one unidirectional layer: leave `layers` at 1 and "
+                f"`bidirectional` false. Received layers={self.layers}, "
+                f"bidirectional={self.bidirectional}."
             )
         if not self.export_dir:
             raise ValueError("Invalid value for argument `export_dir`. Expected a folder path.")

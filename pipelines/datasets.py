@@ -33,13 +33,16 @@ class DatasetChoice:
         return re.sub(r"[^0-9A-Za-z_]+", "_", self.name)
 
 
-def choose_dataset(dataset: str, task_kind: str, file_hint: str) -> DatasetChoice:
+def choose_dataset(
+    dataset: str, task_kind: str, file_hint: str, folders: bool = False
+) -> DatasetChoice:
     """Resolves ``dataset`` for a task whose catalog datasets have ``task_kind``.
 
     Args:
         dataset: The option's value.
         task_kind: The `data.specs` task the catalog entry must have.
         file_hint: What a file for this task looks like, for the error message.
+        folders: Whether a folder (not only a file) can be the dataset.
 
     Returns:
         A `DatasetChoice`.
@@ -52,8 +55,8 @@ def choose_dataset(dataset: str, task_kind: str, file_hint: str) -> DatasetChoic
     if name:
         return DatasetChoice(TFDS, name, None)
     path = Path(dataset).expanduser()
-    if path.is_file():
-        return DatasetChoice(FILE, path.name.split(".")[0] or "data", path)
+    if path.is_file() or (folders and path.is_dir()):
+        return DatasetChoice(FILE, path.resolve().name.split(".")[0] or "data", path)
     fitting = [n for n in dataset_names() if get_spec(n).task == task_kind]
     if dataset in dataset_names() and get_spec(dataset).task == task_kind:
         return DatasetChoice(CATALOG, dataset)

@@ -192,6 +192,10 @@ def _task_runner(task: str) -> Callable[[TrainConfig, DataLocations | None], Tas
         from pipelines.tagging import train_tagger
 
         return train_tagger
+    if task == "captioning":
+        from pipelines.captioning import train_captioner
+
+        return train_captioner
     if task == "translation":
         from pipelines.translation import train_translator
 

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+from PIL import Image
+
+from pipelines.captioning import load_caption_data
+from pipelines.config import TrainConfig
+from pipelines.train import train
+
+COLOURS = {"red": (220, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 220)}
+
+
+def write_colour_folder(folder, per_colour=20):
+    rng = np.random.default_rng(0)
+    rows = ["image,caption"]
+    for name, rgb in COLOURS.items():
+        for i in range(per_colour):
+            pixels = np.clip(np.array(rgb) + rng.integers(-20, 20, (16, 16, 3)), 0, 255)
+            file = f"{name}_{i}.png"
+            Image.fromarray(pixels.astype(np.uint8)).save(folder / file)
+            rows.append(f"{file},a {name} picture")
+            rows.append(f"{file},all {name}")
+    rows.append("missing.png,never read")
+    (folder / "captions.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_captioner_trains_logs_samples_and_serves_raw_images(
+    mlflow_store, tmp_path, serve_in_fresh_process
+):
+    (tmp_path / "colours").mkdir()
+    folder = write_colour_folder(tmp_path / "colours")
+    config = TrainConfig(
+        task="captioning",
+        dataset=str(folder),
+        image_size=16,
+        epochs=10,
+        units=16,
+        embedding_dim=8,
+        learning_rate=1e-2,
+        batch_size=16,
+        seed=0,
+        validation_fraction=0.2,
+        test_fraction=0.2,
+        export_dir=str(tmp_path / "exports"),
+    )
+    result = train(config)
+    client = MlflowClient(mlflow_store)
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    metrics = run.data.metrics
+    assert metrics["test_exact_match"] == 1.0  # one of each image's two captions
+    assert metrics["test_bleu_1"] >= 0.9
+    assert int(run.data.params["train_images"]) == 36
+    assert len(client.list_artifacts(result.run_id, "samples")) == 10
+
+    # raw uint8 images of another size: resized inside the SavedModel
+    images = np.stack([np.full((24, 20, 3), rgb, np.uint8) for rgb in COLOURS.values()])
+    served = serve_in_fresh_process(result.export_path, images, signature_input="images")
+    for caption, colour in zip(served["caption"], COLOURS):
+        assert colour in caption.decode()
+
+
+def test_shape_scenes_split_and_bad_sources(tmp_path):
+    data = load_caption_data(TrainConfig(task="captioning"))
+    assert (len(data.train), len(data.validation), len(data.test)) == (4558, 506, 424)
+    train = {c for captions in data.train.captions for c in captions}
+    assert not train & {c for captions in data.test.captions for c in captions}
+    with pytest.raises(ValueError, match="TFDS is not offered yet"):
+        load_caption_data(TrainConfig(task="captioning", dataset="tfds:coco_captions"))
+    with pytest.raises(FileNotFoundError, match="has no captions.csv"):
+        load_caption_data(TrainConfig(task="captioning", dataset=str(tmp_path)))
+    with pytest.raises(ValueError, match="caption decoder is one unidirectional layer"):
+        TrainConfig(task="captioning", layers=2)
