@@ -57,6 +57,32 @@ def small_image_encoder(input_shape, filters=(32, 64, 64), name="image_encoder")
     return keras.Model(images, keras.layers.Flatten()(x), name=name)
 
 
+def frozen_vgg16_encoder(
+    input_shape, weights=None, weights_cache_dir=None, name="vgg16_image_encoder"
+) -> keras.Model:
+    """``uint8 images -> VGG preprocessing -> frozen VGG16 conv base`` (the transfer work's base).
+
+    Args:
+        input_shape: ``(height, width, 3)``, at least 32 pixels.
+        weights: ``None``, ``"imagenet"`` or a weights file (see `models.vgg16`).
+        weights_cache_dir: Keras's cache folder for ``"imagenet"``.
+        name: Model name.
+    """
+    from models.layers.preprocessing import VGGPreprocess
+    from models.vgg import vgg16
+
+    base = vgg16(
+        include_top=False,
+        weights=weights,
+        input_shape=tuple(input_shape),
+        weights_cache_dir=weights_cache_dir,
+    )
+    base.trainable = False
+    images = keras.Input(input_shape, dtype="uint8", name="images")
+    features = base(VGGPreprocess(name="vgg_preprocess")(images), training=False)
+    return keras.Model(images, features, name=name)
+
+
 def captioner(
     image_shape: tuple[int, int, int],
     vocabulary_size: int,

@@ -1,8 +1,9 @@
 """The captioning task of the train pipeline: images -> CNN + our LSTM decoder -> SavedModel.
 
 Data: generated scenes of coloured shapes offline (default: "a red circle
-above a blue square"; test combinations never seen in training), or a
-folder of images with a ``captions.csv`` (``image,caption`` rows, several per
+above a blue square"; test combinations never seen in training), a TFDS
+dataset of images and captions (``tfds:coco_captions``), or a folder of
+images with a ``captions.csv`` (``image,caption`` rows, several per
 image allowed; missing and undecodable images are skipped with a count).
 The caption vectorizer is adapted on the training captions only. Reported:
 BLEU-1..4 (all of an image's captions are references) and exact match
@@ -24,7 +25,8 @@ from data.captions import read_caption_folder
 from data.pipeline import array_batches
 from data.specs import CAPTIONING, TEST, TRAIN, CaptionSplit
 from data.splits import held_out_indices, shuffled_split_indices
-from models.captioning import captioner
+from data.tfds_source import load_tfds_examples
+from models.captioning import captioner, frozen_vgg16_encoder
 from pipelines.config import TrainConfig
 from pipelines.datasets import CATALOG, TFDS, choose_dataset
 from pipelines.export import export_text_generator
@@ -45,6 +47,7 @@ from pipelines.tracking import TaskOutcome, log_export, log_new_params
 
 SPLIT_SEED = 0
 FOLDER_IMAGE_SIZE = 64
+MIN_VGG_SIZE = 32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,12 +60,48 @@ class CaptionData:
     test: CaptionSplit
 
 
+def _tfds_captions(name: str, config: TrainConfig, locations: DataLocations | None):
+    """A TFDS dataset with ``image`` and ``captions/text`` features (``coco_captions``)."""
+    info, splits = load_tfds_examples(
+        name,
+        allow_download=locations.allow_download if locations else True,
+        probe=locations.probe if locations else None,
+    )
+    features = info.features
+    if "image" not in features or "captions" not in features:
+        raise ValueError(
+            f"TFDS dataset {name!r} has no 'image' and 'captions' features (features: "
+            f"{sorted(features.keys())}); captioning reads datasets like tfds:coco_captions."
+        )
+    size = config.image_size or FOLDER_IMAGE_SIZE
+
+    def read(split: str) -> CaptionSplit:
+        images, captions = [], []
+        for example in splits[split]:
+            texts = example["captions"]["text"]
+            texts = tuple(t.decode("utf-8").strip() for t in np.atleast_1d(texts))
+            if not any(texts):
+                continue
+            resized = tf.image.resize(example["image"], (size, size))
+            images.append(tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy())
+            captions.append(tuple(t for t in texts if t))
+        if not images:
+            raise ValueError(f"The {split} split of TFDS dataset {name!r} has no captioned image.")
+        return CaptionSplit(np.stack(images), tuple(captions))
+
+    train, test = read("train"), read("test" if "test" in splits else "val")
+    if "val" in splits and "test" in splits:
+        return train, read("val"), test
+    kept, held_out = held_out_indices(len(train), config.validation_fraction, SPLIT_SEED)
+    return train.subset(kept), train.subset(held_out), test
+
+
 def load_caption_data(config: TrainConfig, locations: DataLocations | None = None) -> CaptionData:
     """The train/validation/test images and captions the config names.
 
     Raises:
-        ValueError: On a dataset of another task, a TFDS name (not offered
-            yet), or a folder without usable images.
+        ValueError: On a dataset of another task, a TFDS dataset without
+            images and captions, or a folder without usable images.
         FileNotFoundError: If a folder has no ``captions.csv``.
     """
     choice = choose_dataset(
@@ -72,12 +111,8 @@ def load_caption_data(config: TrainConfig, locations: DataLocations | None = Non
         folders=True,
     )
     if choice.kind == TFDS:
-        raise ValueError(
-            "Invalid value for argument `dataset`. Captioning reads the generated 'shapes' "
-            f"scenes or a folder with captions.csv; TFDS is not offered yet. Received "
-            f"dataset={config.dataset!r}."
-        )
-    if choice.kind == CATALOG:
+        train, validation, test = _tfds_captions(choice.name, config, locations)
+    elif choice.kind == CATALOG:
         splits = load_dataset(choice.name, locations)[1]
         kept, held_out = held_out_indices(
             len(splits[TRAIN]), config.validation_fraction, SPLIT_SEED
@@ -117,12 +152,24 @@ def train_captioner(config: TrainConfig, locations: DataLocations | None = None)
     )
     image_shape = data.train.images.shape[1:]
     keras.utils.set_random_seed(config.seed)
-    name = f"{data.name}_{config.cell}_captioner"
+    name = f"{data.name}_{config.image_encoder}_{config.cell}_captioner"
+    image_encoder = None
+    if config.image_encoder == "vgg16":
+        if min(image_shape[:2]) < MIN_VGG_SIZE:
+            raise ValueError(
+                f"image_encoder=vgg16 needs images of at least {MIN_VGG_SIZE} pixels; these are "
+                f"{image_shape[0]}x{image_shape[1]}. Pass image_size={MIN_VGG_SIZE} or more."
+            )
+        base_weights = None if config.base_weights.lower() == "none" else config.base_weights
+        image_encoder = frozen_vgg16_encoder(
+            image_shape, base_weights, locations.keras_home if locations else None
+        )
     model = captioner(
         image_shape,
         vectorizer.vocabulary_size(),
         embedding_dim=config.embedding_dim,
         recurrent=config.recurrent_spec(),
+        image_encoder=image_encoder,
         name=name,
     )
     model.training.compile(optimizer=adam(config), loss="sparse_categorical_crossentropy")
@@ -150,6 +197,9 @@ def train_captioner(config: TrainConfig, locations: DataLocations | None = None)
     log_new_params(
         {
             "model_parameters": model.training.count_params(),
+            "trainable_parameters": sum(
+                int(np.prod(w.shape)) for w in model.training.trainable_weights
+            ),
             "caption_vocabulary": vectorizer.vocabulary_size(),
             "train_images": len(data.train),
             "validation_images": len(data.validation),

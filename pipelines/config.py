@@ -177,6 +177,8 @@ class TrainConfig:
         horizon: Forecast: steps predicted at once.
         window_stride: Forecast: steps between training windows.
         time_column: Forecast: time column of a CSV file.
+        image_encoder: Captioning: ``small`` (our CNN, trained with the
+            decoder) or ``vgg16`` (a frozen VGG16 base, ``base_weights``).
         attention: Translation: ``none``, ``luong`` or ``bahdanau``.
         beam_width: Translation: beams kept while decoding (1: greedy).
         columns: Forecast: value columns, target first (``""``: the dataset's).
@@ -228,7 +230,10 @@ class TrainConfig:
         0, "stop after this many epochs without a better val_loss, keep the best weights (0: off)"
     )
     base_weights: str = _field(
-        "none", "transfer base weights: none, imagenet or a file path", tasks=("transfer",)
+        "none",
+        "VGG16 base weights (transfer, captioning with image_encoder=vgg16): none, imagenet "
+        "or a file path",
+        tasks=("transfer", "captioning"),
     )
     fine_tune_blocks: int = _field(
         0, "transfer: unfreeze this many top base blocks (0: none)", tasks=("transfer",)
@@ -275,6 +280,11 @@ class TrainConfig:
     horizon: int = _field(1, "steps forecast at once", tasks=("forecast",))
     window_stride: int = _field(1, "steps between training windows", tasks=("forecast",))
     time_column: str = _field("", "time column of a forecast CSV file", tasks=("forecast",))
+    image_encoder: str = _field(
+        "small",
+        "captioning: small (our CNN, trained) or vgg16 (frozen base)",
+        tasks=("captioning",),
+    )
     attention: str = _field(
         "luong",
         "translation: attention over the source: none, luong or bahdanau",
@@ -363,6 +373,11 @@ class TrainConfig:
             )
         if self.task in SEQUENCE_TASKS:
             self.recurrent_spec()  # checks cell, units, dropout, l1, l2
+        if self.image_encoder not in ("small", "vgg16"):
+            raise ValueError(
+                "Invalid value for argument `image_encoder`. Expected small or vgg16. "
+                f"Received image_encoder={self.image_encoder!r}."
+            )
         if self.attention not in ("none", "luong", "bahdanau"):
             raise ValueError(
                 "Invalid value for argument `attention`. Expected one of none, luong, bahdanau. "

@@ -66,9 +66,66 @@ def test_shape_scenes_split_and_bad_sources(tmp_path):
     assert (len(data.train), len(data.validation), len(data.test)) == (4558, 506, 424)
     train = {c for captions in data.train.captions for c in captions}
     assert not train & {c for captions in data.test.captions for c in captions}
-    with pytest.raises(ValueError, match="TFDS is not offered yet"):
-        load_caption_data(TrainConfig(task="captioning", dataset="tfds:coco_captions"))
     with pytest.raises(FileNotFoundError, match="has no captions.csv"):
         load_caption_data(TrainConfig(task="captioning", dataset=str(tmp_path)))
     with pytest.raises(ValueError, match="caption decoder is one unidirectional layer"):
         TrainConfig(task="captioning", layers=2)
+
+
+def test_a_tfds_captions_dataset_reads_images_and_every_caption():
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    def as_dataset(self, split, **kwargs):
+        images = np.zeros((3, 20, 30, 3), np.uint8)
+        images[1] += 255
+        return tf.data.Dataset.from_tensor_slices(
+            {
+                "image": images,
+                "captions": {
+                    "text": [["a dark room", "black"], ["a white wall", "white"], ["", ""]]
+                },
+            }
+        )
+
+    with tfds.testing.mock_data(as_dataset_fn=as_dataset):
+        data = load_caption_data(
+            TrainConfig(task="captioning", dataset="tfds:coco_captions", image_size=8)
+        )
+    assert data.test.images.shape == (2, 8, 8, 3)  # the image without captions is dropped
+    assert data.test.captions == (("a dark room", "black"), ("a white wall", "white"))
+    assert data.test.images[1].min() == 255
+
+
+def test_a_frozen_vgg16_base_can_encode_the_images(mlflow_store, tmp_path):
+    (tmp_path / "colours").mkdir()
+    folder = write_colour_folder(tmp_path / "colours", per_colour=4)
+    config = TrainConfig(
+        task="captioning",
+        dataset=str(folder),
+        image_size=32,
+        image_encoder="vgg16",
+        epochs=1,
+        units=8,
+        embedding_dim=4,
+        export_dir=str(tmp_path / "exports"),
+        validation_fraction=0.2,
+        test_fraction=0.2,
+    )
+    result = train(config)
+    run = MlflowClient(mlflow_store).get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    assert result.export_path.parent.name == "colours_vgg16_lstm_captioner"
+    # the VGG16 base (14.7 M weights) stays frozen: only the head and decoder train
+    assert int(run.data.params["model_parameters"]) > 14_700_000
+    assert int(run.data.params["trainable_parameters"]) < 100_000
+    with pytest.raises(ValueError, match="image_encoder=vgg16 needs images of at least 32"):
+        train(
+            TrainConfig(
+                task="captioning",
+                dataset=str(folder),
+                image_size=16,
+                image_encoder="vgg16",
+                export_dir=str(tmp_path / "exports"),
+            )
+        )
