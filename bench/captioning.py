@@ -22,6 +22,8 @@ VARIANTS = {
     "beam4": {"beam_width": 4},
     "gru": {"cell": "gru"},
     "units128": {"units": 128},
+    "units128_30epochs": {"units": 128, "epochs": 30},
+    "30epochs": {"epochs": 30},
 }
 
 

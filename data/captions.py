@@ -1,10 +1,11 @@
 """Captioned images: a folder with a captions CSV, and generated scenes of coloured shapes.
 
 The generated scenes need real one-to-many generation offline: two shapes
-on a dark canvas and the sentence that describes them ("a red circle above
-a blue square"). Every colour, shape and relation appears in training, but
-the test scenes show combinations (first object, relation, second object)
-never seen in training.
+on a dark canvas and the sentences that describe them ("a red circle above
+a blue square", and equally "a blue square below a red circle": both are
+references). Every colour, shape and relation appears in training, but the
+test scenes show combinations of objects and arrangement never seen in
+training.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ COLOURS = {
     "yellow": (230, 210, 40),
 }
 SHAPES = ("circle", "square", "triangle")
-RELATIONS = ("above", "below", "left of", "right of")
+AXES = ("vertical", "horizontal")
 
 
 def _draw(canvas: np.ndarray, shape: str, colour, centre, radius: int) -> None:
@@ -45,44 +46,50 @@ def _draw(canvas: np.ndarray, shape: str, colour, centre, radius: int) -> None:
     canvas[mask] = colour
 
 
-def _centres(relation: str, size: int, radius: int, rng) -> tuple[tuple[int, int], tuple[int, int]]:
+def _centres(axis: str, size: int, radius: int, rng) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Centres of the first object (top or left) and the second (bottom or right)."""
     low, high = radius + 1, size - radius - 1
     half = size // 2
     along = rng.integers(low, high, size=2)
     first = rng.integers(low, max(low + 1, half - radius // 2))
     second = rng.integers(min(high - 1, half + radius // 2), high)
-    if relation == "above":
+    if axis == "vertical":
         return (first, along[0]), (second, along[1])
-    if relation == "below":
-        return (second, along[0]), (first, along[1])
-    if relation == "left of":
-        return (along[0], first), (along[1], second)
-    return (along[0], second), (along[1], first)
+    return (along[0], first), (along[1], second)
 
 
 def scene_combinations() -> list[tuple[str, str, str, str, str]]:
-    """Every (colour, shape, relation, colour, shape) with two different objects."""
+    """Every scene: (colour, shape) on top or left, axis, (colour, shape) below or right.
+
+    Two different objects, ``axis`` ``"vertical"`` or ``"horizontal"``.
+    """
     objects = list(itertools.product(COLOURS, SHAPES))
     return [
-        (c1, s1, relation, c2, s2)
-        for (c1, s1), relation, (c2, s2) in itertools.product(objects, RELATIONS, objects)
+        (c1, s1, axis, c2, s2)
+        for (c1, s1), axis, (c2, s2) in itertools.product(objects, AXES, objects)
         if (c1, s1) != (c2, s2)
     ]
 
 
-def caption_of(combination) -> str:
-    """``"a red circle above a blue square"``."""
-    c1, s1, relation, c2, s2 = combination
-    return f"a {c1} {s1} {relation} a {c2} {s2}"
+def captions_of(scene) -> tuple[str, str]:
+    """Both true captions of a scene: from the first object, and from the second.
+
+    Example:
+        >>> captions_of(("red", "circle", "vertical", "blue", "square"))
+        ('a red circle above a blue square', 'a blue square below a red circle')
+    """
+    c1, s1, axis, c2, s2 = scene
+    forward, backward = ("above", "below") if axis == "vertical" else ("left of", "right of")
+    return f"a {c1} {s1} {forward} a {c2} {s2}", f"a {c2} {s2} {backward} a {c1} {s1}"
 
 
-def render_scene(combination, size: int = 32, rng=None) -> np.ndarray:
-    """One ``uint8 [size, size, 3]`` image of a combination, positions and sizes drawn at random."""
+def render_scene(scene, size: int = 32, rng=None) -> np.ndarray:
+    """One ``uint8 [size, size, 3]`` image of a scene, positions and sizes drawn at random."""
     rng = rng or np.random.default_rng()
-    c1, s1, relation, c2, s2 = combination
+    c1, s1, axis, c2, s2 = scene
     radius = max(2, int(size * rng.uniform(0.12, 0.16)))
     canvas = np.full((size, size, 3), 15, np.uint8)
-    first, second = _centres(relation, size, radius, rng)
+    first, second = _centres(axis, size, radius, rng)
     _draw(canvas, s1, COLOURS[c1], first, radius)
     _draw(canvas, s2, COLOURS[c2], second, radius)
     noise = rng.integers(0, 12, size=canvas.shape, dtype=np.uint8)
@@ -90,7 +97,7 @@ def render_scene(combination, size: int = 32, rng=None) -> np.ndarray:
 
 
 def shape_scenes(
-    images_per_combination: int = 12,
+    images_per_combination: int = 16,
     test_share: float = 0.2,
     size: int = 32,
     seed: int = 0,
@@ -105,7 +112,7 @@ def shape_scenes(
         seed: Seed of the split and of the drawing.
 
     Returns:
-        ``{"train": ..., "test": ...}`` `CaptionSplit`s, one caption per image.
+        ``{"train": ..., "test": ...}`` `CaptionSplit`s, two captions per image.
     """
     check_positive_int("images_per_combination", images_per_combination)
     rng = np.random.default_rng(seed)
@@ -118,7 +125,7 @@ def shape_scenes(
         per = images_per_combination if name == "train" else max(1, images_per_combination // 3)
         chosen = [combinations[i] for i in indices for _ in range(per)]
         images = np.stack([render_scene(c, size, rng) for c in chosen])
-        splits[name] = CaptionSplit(images, tuple((caption_of(c),) for c in chosen))
+        splits[name] = CaptionSplit(images, tuple(captions_of(c) for c in chosen))
     return splits
 
 

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from data.captions import (
-    caption_of,
+    captions_of,
     read_caption_folder,
     render_scene,
     scene_combinations,
@@ -15,15 +15,16 @@ from data.captions import (
 
 def test_scene_combinations_and_captions():
     combinations = scene_combinations()
-    assert len(combinations) == 12 * 4 * 11  # ordered pairs of different objects, 4 relations
-    assert caption_of(("red", "circle", "left of", "blue", "square")) == (
-        "a red circle left of a blue square"
+    assert len(combinations) == 12 * 11 * 2  # ordered pairs of different objects, 2 axes
+    assert captions_of(("red", "circle", "horizontal", "blue", "square")) == (
+        "a red circle left of a blue square",
+        "a blue square right of a red circle",
     )
 
 
 def test_rendered_scene_puts_the_first_object_where_the_relation_says():
     rng = np.random.default_rng(0)
-    image = render_scene(("red", "square", "above", "blue", "square"), size=32, rng=rng)
+    image = render_scene(("red", "square", "vertical", "blue", "square"), size=32, rng=rng)
     assert image.shape == (32, 32, 3) and image.dtype == np.uint8
     red = (image[..., 0] > 150) & (image[..., 2] < 100)
     blue = (image[..., 2] > 150) & (image[..., 0] < 100)
@@ -35,8 +36,8 @@ def test_test_combinations_never_occur_in_training():
     splits = shape_scenes(images_per_combination=3, size=24, seed=1)
     train = {c for captions in splits["train"].captions for c in captions}
     test = {c for captions in splits["test"].captions for c in captions}
-    assert len(test) == round(528 * 0.2) and not train & test
-    assert len(splits["train"]) == 3 * (528 - len(test))
+    assert len(test) == 2 * round(264 * 0.2) and not train & test
+    assert len(splits["train"]) == 3 * (264 - len(test) // 2)
     words = {w for c in test for w in c.split()}
     assert words <= {w for c in train for w in c.split()}  # every word was seen
 

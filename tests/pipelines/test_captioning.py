@@ -63,7 +63,7 @@ def test_captioner_trains_logs_samples_and_serves_raw_images(
 
 def test_shape_scenes_split_and_bad_sources(tmp_path):
     data = load_caption_data(TrainConfig(task="captioning"))
-    assert (len(data.train), len(data.validation), len(data.test)) == (4558, 506, 424)
+    assert (len(data.train), len(data.validation), len(data.test)) == (3038, 338, 265)
     train = {c for captions in data.train.captions for c in captions}
     assert not train & {c for captions in data.test.captions for c in captions}
     with pytest.raises(FileNotFoundError, match="has no captions.csv"):

@@ -59,6 +59,7 @@ def test_invalid_values_are_named(kwargs, message):
         ("tagging", "wnut16", 12, 32),
         ("forecast", "sunspots", 60, 32),
         ("translation", "number_words", 10, 64),
+        ("captioning", "shapes", 12, 64),
     ],
 )
 def test_zero_and_empty_take_the_task_defaults(task, dataset, epochs, batch_size):
