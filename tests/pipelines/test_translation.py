@@ -96,7 +96,7 @@ def test_bad_translation_inputs_are_named(tmp_path):
     path.write_text("no tab\n\n", encoding="utf-8")
     with pytest.raises(ValueError, match="no source<TAB>target line"):
         load_parallel_data(TrainConfig(task="translation", dataset=str(path)))
-    with pytest.raises(ValueError, match="Translation takes lstm or gru"):
+    with pytest.raises(ValueError, match="Task translation takes lstm or gru"):
         TrainConfig(task="translation", cell="simple_rnn")
     with pytest.raises(ValueError, match="Received attention='dot'"):
         TrainConfig(task="translation", attention="dot")
