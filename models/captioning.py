@@ -4,9 +4,10 @@
 the greedy and beam-search loops of `models.decoding` generate captions):
 
 - ``training``: ``(images uint8, decoder_input_ids) -> next-word probabilities``;
-- ``encoder``: ``images -> (features, *states)``: the image vector and the
-  decoder's first state, both computed from the CNN features;
-- ``decoder_step``: ``(token_ids [b, 1], features, *states) ->
+- ``encoder``: ``images -> (features, [positions,] *states)``: the image
+  vector, the per-position features attention reads, and the decoder's
+  first state;
+- ``decoder_step``: ``(token_ids [b, 1], features, [positions,] *states) ->
   (probabilities, *new_states)``.
 
 The image vector is also concatenated to every word embedding, so the
@@ -23,7 +24,7 @@ from models.layers.conv import Conv2D
 from models.layers.pooling import MaxPool2D
 from models.layers.rnn import GRU, LSTM
 from models.recurrent import RecurrentSpec
-from models.translation import Seq2Seq
+from models.translation import Seq2Seq, check_attention
 from models.validation import check_positive_int
 
 _DECODERS = {"lstm": LSTM, "gru": GRU}
@@ -48,13 +49,13 @@ class RepeatOverSteps(keras.layers.Layer):
 
 
 def small_image_encoder(input_shape, filters=(32, 64, 64), name="image_encoder") -> keras.Model:
-    """``uint8 images -> /255 -> [Conv3x3 + ReLU -> MaxPool2]*n -> flatten``, our layers."""
+    """``uint8 images -> /255 -> [Conv3x3 + ReLU -> MaxPool2]*n``: a feature map, our layers."""
     images = keras.Input(input_shape, dtype="uint8", name="images")
     x = keras.layers.Rescaling(1.0 / 255.0)(images)
     for index, count in enumerate(filters, start=1):
         x = Conv2D(count, 3, padding="same", activation="relu", name=f"block{index}_conv1")(x)
         x = MaxPool2D(2, name=f"block{index}_pool")(x)
-    return keras.Model(images, keras.layers.Flatten()(x), name=name)
+    return keras.Model(images, x, name=name)
 
 
 def frozen_vgg16_encoder(
@@ -90,6 +91,7 @@ def captioner(
     embedding_dim: int = 64,
     recurrent: RecurrentSpec | None = None,
     image_encoder: keras.Model | None = None,
+    attention: str | None = "luong",
     name: str = "captioner",
 ) -> Seq2Seq:
     """Builds an image captioner whose decoder is our LSTM or GRU.
@@ -101,8 +103,12 @@ def captioner(
         embedding_dim: Size of word vectors.
         recurrent: Decoder cell and units (``layers``/``bidirectional`` do not
             apply to a decoder). Default: an LSTM of 64 units.
-        image_encoder: A model from uint8 images to a feature vector or map;
-            default `small_image_encoder`.
+        image_encoder: A model from uint8 images to a feature map (or a
+            vector); default `small_image_encoder`.
+        attention: ``"luong"`` (default) or ``"bahdanau"``: at each word the
+            decoder attends over the feature map's positions ("show, attend
+            and tell"), which binds each word to one object; None: the
+            flattened map only.
         name: Prefix of the models' names.
 
     Returns:
@@ -123,16 +129,27 @@ def captioner(
     state_count = 2 if recurrent.cell == "lstm" else 1
     image_encoder = image_encoder or small_image_encoder(image_shape)
 
+    check_attention(attention)
     images = keras.Input(image_shape, dtype="uint8", name="images")
     encoded = image_encoder(images)
     if len(encoded.shape) == 4:
-        encoded = keras.layers.GlobalAveragePooling2D(name="feature_pool")(encoded)
+        grid = keras.layers.Reshape((-1, encoded.shape[-1]), name="positions")(encoded)
+        encoded = keras.layers.Flatten(name="flatten")(encoded)
+    else:
+        grid = keras.layers.Reshape((1, encoded.shape[-1]), name="positions")(encoded)
     features = keras.layers.Dense(units, activation="relu", name="image_features")(encoded)
+    grid = keras.layers.Dense(units, activation="relu", name="position_features")(grid)
     states = [
         keras.layers.Dense(units, activation="tanh", name=f"initial_state_{i}")(features)
         for i in range(state_count)
     ]
-    encoder = keras.Model(images, [features, *states], name=f"{name}_encoder")
+    context = [features, grid] if attention else [features]
+    encoder = keras.Model(images, [*context, *states], name=f"{name}_encoder")
+    if attention == "luong":
+        attend = keras.layers.Attention(score_mode="dot", name="attention")
+    elif attention == "bahdanau":
+        attend = keras.layers.AdditiveAttention(name="attention")
+    combine = keras.layers.Dense(units, activation="tanh", name="attention_combine")
 
     embedding = keras.layers.Embedding(
         vocabulary_size, embedding_dim, mask_zero=True, name="word_embedding"
@@ -147,23 +164,29 @@ def captioner(
     )
     project = keras.layers.Dense(vocabulary_size, activation="softmax", name="next_word")
 
-    def decode(token_ids, image_features, initial_states):
+    def decode(token_ids, step_context, initial_states):
         words = embedding(token_ids)
-        repeated = RepeatOverSteps(name="image_at_every_step")([image_features, words])
+        repeated = RepeatOverSteps(name="image_at_every_step")([step_context[0], words])
         inputs = keras.layers.Concatenate(name="word_and_image")([words, repeated])
         results = decoder_rnn(inputs, initial_state=initial_states)
-        return project(results[0]), list(results[1:])
+        sequence = results[0]
+        if attention:
+            looked_at = attend([sequence, step_context[1]])
+            sequence = combine(keras.layers.Concatenate()([sequence, looked_at]))
+        return project(sequence), list(results[1:])
 
     decoder_input_ids = keras.Input((None,), dtype="int64", name="decoder_input_ids")
-    probabilities, _ = decode(decoder_input_ids, features, states)
+    probabilities, _ = decode(decoder_input_ids, context, states)
     training = keras.Model([images, decoder_input_ids], probabilities, name=name)
 
     step_tokens = keras.Input((1,), dtype="int64", name="token_ids")
-    step_features = keras.Input((units,), name="features")
+    step_context = [keras.Input((units,), name="features")]
+    if attention:
+        step_context.append(keras.Input((grid.shape[1], units), name="position_features"))
     step_states = [keras.Input((units,), name=f"state_{i}") for i in range(state_count)]
-    step_probabilities, new_states = decode(step_tokens, step_features, step_states)
+    step_probabilities, new_states = decode(step_tokens, step_context, step_states)
     decoder_step = keras.Model(
-        [step_tokens, step_features, *step_states],
+        [step_tokens, *step_context, *step_states],
         [keras.ops.squeeze(step_probabilities, axis=1), *new_states],
         name=f"{name}_decoder_step",
     )

@@ -49,7 +49,8 @@ class Seq2Seq:
     state_count: int
 
 
-def _check_attention(attention):
+def check_attention(attention):
+    """Raises `ValueError` unless ``attention`` is None, ``"luong"`` or ``"bahdanau"``."""
     if attention not in ATTENTION:
         raise ValueError(
             f"Invalid value for argument `attention`. Expected one of {list(ATTENTION)}. "
@@ -111,7 +112,7 @@ def seq2seq(
     check_positive_int("source_vocabulary_size", source_vocabulary_size)
     check_positive_int("target_vocabulary_size", target_vocabulary_size)
     check_positive_int("embedding_dim", embedding_dim)
-    _check_attention(attention)
+    check_attention(attention)
     recurrent = recurrent or RecurrentSpec()
     if recurrent.cell not in _DECODER_LAYERS:
         raise ValueError(

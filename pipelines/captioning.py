@@ -170,6 +170,7 @@ def train_captioner(config: TrainConfig, locations: DataLocations | None = None)
         embedding_dim=config.embedding_dim,
         recurrent=config.recurrent_spec(),
         image_encoder=image_encoder,
+        attention=None if config.attention == "none" else config.attention,
         name=name,
     )
     model.training.compile(optimizer=adam(config), loss="sparse_categorical_crossentropy")

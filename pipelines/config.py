@@ -287,8 +287,9 @@ class TrainConfig:
     )
     attention: str = _field(
         "luong",
-        "translation: attention over the source: none, luong or bahdanau",
-        tasks=("translation",),
+        "translation: over the source words; captioning: over image positions. none, luong "
+        "or bahdanau",
+        tasks=("translation", "captioning"),
     )
     beam_width: int = _field(
         1,

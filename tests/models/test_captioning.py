@@ -10,15 +10,18 @@ from models.recurrent import RecurrentSpec
 START, END = 1, 2
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_one_decoder_step_equals_the_first_teacher_forced_position(cell):
+@pytest.mark.parametrize(("cell", "attention"), [("lstm", "luong"), ("gru", "bahdanau")])
+def test_one_decoder_step_equals_the_first_teacher_forced_position(cell, attention):
     keras.utils.set_random_seed(0)
-    model = captioner((16, 16, 3), 12, embedding_dim=4, recurrent=RecurrentSpec(cell, 6))
+    model = captioner(
+        (16, 16, 3), 12, embedding_dim=4, recurrent=RecurrentSpec(cell, 6), attention=attention
+    )
     images = tf.constant(np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3)), tf.uint8)
     forced = model.training([images, tf.constant([[START, 5, 6], [START, 7, 0]], tf.int64)])
     assert forced.shape == (2, 3, 12)
     encoded = model.encoder(images)
-    assert len(encoded) == 1 + model.state_count
+    assert len(encoded) == 2 + model.state_count  # image vector, 2x2 positions, states
+    assert encoded[1].shape == (2, 4, 6)
     step = model.decoder_step([tf.constant([[START], [START]], tf.int64), *encoded])
     np.testing.assert_allclose(step[0].numpy(), forced.numpy()[:, 0], atol=1e-6)
     assert greedy_decode(model, images, start_id=START, end_id=END, max_length=4).shape == (2, 4)
@@ -45,7 +48,7 @@ def test_small_encoder_uses_our_conv_layers():
         "models.layers.conv",
         "models.layers.conv",
     ]
-    assert encoder.output_shape == (None, 4 * 4 * 8)
+    assert encoder.output_shape == (None, 4, 4, 8)
 
 
 def test_bad_arguments():
@@ -53,3 +56,14 @@ def test_bad_arguments():
         captioner((8, 8, 3), 10, recurrent=RecurrentSpec("simple_rnn"))
     with pytest.raises(ValueError, match="Received vocabulary_size=0"):
         captioner((8, 8, 3), 0)
+
+
+def test_without_attention_the_decoder_reads_only_the_image_vector():
+    model = captioner(
+        (16, 16, 3), 12, embedding_dim=4, recurrent=RecurrentSpec("gru", 6), attention=None
+    )
+    images = tf.zeros((1, 16, 16, 3), tf.uint8)
+    encoded = model.encoder(images)
+    assert len(encoded) == 2  # image vector, state
+    step = model.decoder_step([tf.constant([[START]], tf.int64), *encoded])
+    assert step[0].shape == (1, 12)
