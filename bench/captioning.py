@@ -24,6 +24,8 @@ VARIANTS = {
     "units128": {"units": 128},
     "units128_30epochs": {"units": 128, "epochs": 30},
     "30epochs": {"epochs": 30},
+    "dropout": {"dropout": 0.3, "epochs": 20},
+    "no_attention": {"attention": "none"},
 }
 
 
