@@ -24,11 +24,17 @@ from data import DataLocations, load_dataset
 from data.captions import read_caption_folder
 from data.pipeline import array_batches
 from data.specs import CAPTIONING, TEST, TRAIN, CaptionSplit
-from data.splits import held_out_indices, shuffled_split_indices
 from data.tfds_source import load_tfds_examples
 from models.captioning import captioner, frozen_vgg16_encoder
 from pipelines.config import TrainConfig
-from pipelines.datasets import CATALOG, TFDS, choose_dataset
+from pipelines.datasets import (
+    CATALOG,
+    TFDS,
+    choose_dataset,
+    cut_to,
+    draw_validation,
+    split_three_ways,
+)
 from pipelines.export import export_text_generator
 from pipelines.fitting import adam, fit
 from pipelines.generation import (
@@ -45,7 +51,6 @@ from pipelines.metrics import corpus_bleu
 from pipelines.plots import training_curves_figure
 from pipelines.tracking import TaskOutcome, log_export, log_new_params
 
-SPLIT_SEED = 0
 FOLDER_IMAGE_SIZE = 64
 MIN_VGG_SIZE = 32
 
@@ -92,8 +97,7 @@ def _tfds_captions(name: str, config: TrainConfig, locations: DataLocations | No
     train, test = read("train"), read("test" if "test" in splits else "val")
     if "val" in splits and "test" in splits:
         return train, read("val"), test
-    kept, held_out = held_out_indices(len(train), config.validation_fraction, SPLIT_SEED)
-    return train.subset(kept), train.subset(held_out), test
+    return (*draw_validation(train, config.validation_fraction), test)
 
 
 def load_caption_data(config: TrainConfig, locations: DataLocations | None = None) -> CaptionData:
@@ -114,20 +118,14 @@ def load_caption_data(config: TrainConfig, locations: DataLocations | None = Non
         train, validation, test = _tfds_captions(choice.name, config, locations)
     elif choice.kind == CATALOG:
         splits = load_dataset(choice.name, locations)[1]
-        kept, held_out = held_out_indices(
-            len(splits[TRAIN]), config.validation_fraction, SPLIT_SEED
-        )
-        train, validation = splits[TRAIN].subset(kept), splits[TRAIN].subset(held_out)
+        train, validation = draw_validation(splits[TRAIN], config.validation_fraction)
         test = splits[TEST]
     else:
         full = read_caption_folder(choice.path, config.image_size or FOLDER_IMAGE_SIZE)
-        parts = shuffled_split_indices(
-            len(full), config.validation_fraction, config.test_fraction, SPLIT_SEED
+        train, validation, test = split_three_ways(
+            full, config.validation_fraction, config.test_fraction
         )
-        train, validation, test = (full.subset(indices) for indices in parts)
-    if config.max_examples:
-        train = train.subset(np.arange(min(config.max_examples, len(train))))
-        test = test.subset(np.arange(min(config.max_examples, len(test))))
+    train, test = cut_to(config.max_examples, train, test)
     return CaptionData(choice.label, train, validation, test)
 
 

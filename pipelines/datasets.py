@@ -1,4 +1,4 @@
-"""What the ``dataset`` option names: a catalog entry, a TFDS dataset or a local file."""
+"""What the ``dataset`` option names (catalog entry, TFDS dataset or local file); its splits."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import dataclasses
 import re
 from pathlib import Path
 
+import numpy as np
+
 from data.catalog import dataset_names, get_spec
+from data.splits import held_out_indices, shuffled_split_indices
 from data.tfds_source import tfds_name
 
 CATALOG, TFDS, FILE = "catalog", "tfds", "file"
@@ -69,3 +72,25 @@ def choose_dataset(
         f"Invalid value for argument `dataset`: {dataset!r} {reason}. This task takes one of "
         f"{fitting}, tfds:<name>, or {file_hint}."
     )
+
+
+SPLIT_SEED = 0  # fixed: test sets do not move with the training seed
+
+
+def split_three_ways(full, validation_fraction: float, test_fraction: float):
+    """``(train, validation, test)`` of an unsplit set, drawn with the fixed `SPLIT_SEED`."""
+    parts = shuffled_split_indices(len(full), validation_fraction, test_fraction, SPLIT_SEED)
+    return tuple(full.subset(indices) for indices in parts)
+
+
+def draw_validation(train, validation_fraction: float):
+    """``(train, validation)``: a validation split held out of a training split (`SPLIT_SEED`)."""
+    kept, held_out = held_out_indices(len(train), validation_fraction, SPLIT_SEED)
+    return train.subset(kept), train.subset(held_out)
+
+
+def cut_to(max_examples: int, *splits):
+    """Each split cut to its first ``max_examples`` examples (0: unchanged)."""
+    if not max_examples:
+        return splits
+    return tuple(split.subset(np.arange(min(max_examples, len(split)))) for split in splits)

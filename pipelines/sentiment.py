@@ -20,18 +20,22 @@ from mlflow.types import Schema, TensorSpec
 from data import DataLocations, load_dataset
 from data.pipeline import array_batches
 from data.specs import FULL, TEXT_CLASSIFICATION, TextSplit
-from data.splits import held_out_indices, shuffled_split_indices
 from data.text import read_text_table
 from data.tfds_source import load_tfds_examples
 from models.sentiment import sentiment_classifier, text_vectorizer
 from pipelines.config import TrainConfig
-from pipelines.datasets import CATALOG, FILE, choose_dataset
+from pipelines.datasets import (
+    CATALOG,
+    FILE,
+    choose_dataset,
+    cut_to,
+    draw_validation,
+    split_three_ways,
+)
 from pipelines.export import export_text_classifier
 from pipelines.fitting import adam, fit
 from pipelines.plots import confusion_matrix, confusion_matrix_figure, training_curves_figure
 from pipelines.tracking import TaskOutcome, log_export, log_keras_model, log_new_params
-
-SPLIT_SEED = 0  # fixed: the test set is the same whatever the training seed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,10 +58,7 @@ class TextData:
 
 
 def _split_unsplit(full: TextSplit, config: TrainConfig):
-    train, validation, test = shuffled_split_indices(
-        len(full), config.validation_fraction, config.test_fraction, SPLIT_SEED
-    )
-    return full.subset(train), full.subset(validation), full.subset(test)
+    return split_three_ways(full, config.validation_fraction, config.test_fraction)
 
 
 def _tfds_text(name: str, config: TrainConfig, locations: DataLocations | None):
@@ -90,8 +91,7 @@ def _tfds_text(name: str, config: TrainConfig, locations: DataLocations | None):
         raise ValueError(f"TFDS dataset {name!r} has no {missing} split; it has {list(splits)}.")
     train, test = read("train"), read("test")
     class_names = class_names or tuple(str(c) for c in sorted(set(train.labels.tolist())))
-    kept, held_out = held_out_indices(len(train), config.validation_fraction, SPLIT_SEED)
-    return class_names, train.subset(kept), train.subset(held_out), test
+    return class_names, *draw_validation(train, config.validation_fraction), test
 
 
 def load_text_data(config: TrainConfig, locations: DataLocations | None = None) -> TextData:
@@ -114,9 +114,7 @@ def load_text_data(config: TrainConfig, locations: DataLocations | None = None) 
     else:
         class_names, *parts = _tfds_text(choice.name, config, locations)
     train, validation, test = parts
-    if config.max_examples:
-        train = train.subset(np.arange(min(config.max_examples, len(train))))
-        test = test.subset(np.arange(min(config.max_examples, len(test))))
+    train, test = cut_to(config.max_examples, train, test)
     if len(set(train.labels.tolist())) < 2:
         raise ValueError(
             f"The training split of {config.dataset!r} holds only one class; a classifier "

@@ -22,18 +22,23 @@ from data import DataLocations, load_dataset
 from data.conll import read_conll
 from data.pipeline import array_batches
 from data.specs import FULL, SEQUENCE_TAGGING, TaggedSplit
-from data.splits import held_out_indices, shuffled_split_indices
 from data.tfds_source import load_tfds_examples
 from models.tagging import TaggingEncoder, sequence_tagger
 from pipelines.config import TrainConfig
-from pipelines.datasets import CATALOG, FILE, choose_dataset
+from pipelines.datasets import (
+    CATALOG,
+    FILE,
+    choose_dataset,
+    cut_to,
+    draw_validation,
+    split_three_ways,
+)
 from pipelines.export import export_tagger
 from pipelines.fitting import adam, fit
 from pipelines.metrics import MostFrequentTagBaseline, entity_scores, token_accuracy
 from pipelines.plots import training_curves_figure
 from pipelines.tracking import TaskOutcome, log_export, log_new_params
 
-SPLIT_SEED = 0
 MIN_WORD_COUNT = 2
 MAX_WORD_LENGTH = 20
 TFDS_TOKENS, TFDS_TAGS = "tokens", "ner"
@@ -81,8 +86,7 @@ def _tfds_tagged(name: str, validation_fraction: float, locations: DataLocations
     for held_out in ("validation", "dev"):
         if held_out in splits:
             return train, read(held_out), test
-    kept, held_out = held_out_indices(len(train), validation_fraction, SPLIT_SEED)
-    return train.subset(kept), train.subset(held_out), test
+    return (*draw_validation(train, validation_fraction), test)
 
 
 def load_tagged_data(config: TrainConfig, locations: DataLocations | None = None) -> TaggedData:
@@ -100,15 +104,12 @@ def load_tagged_data(config: TrainConfig, locations: DataLocations | None = None
             full = load_dataset(choice.name, locations)[1][FULL]
         else:
             full = read_conll(choice.path)
-        parts = shuffled_split_indices(
-            len(full), config.validation_fraction, config.test_fraction, SPLIT_SEED
+        train, validation, test = split_three_ways(
+            full, config.validation_fraction, config.test_fraction
         )
-        train, validation, test = (full.subset(indices) for indices in parts)
     else:
         train, validation, test = _tfds_tagged(choice.name, config.validation_fraction, locations)
-    if config.max_examples:
-        train = train.subset(np.arange(min(config.max_examples, len(train))))
-        test = test.subset(np.arange(min(config.max_examples, len(test))))
+    train, test = cut_to(config.max_examples, train, test)
     return TaggedData(choice.label, train, validation, test)
 
 

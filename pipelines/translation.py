@@ -24,12 +24,18 @@ import tensorflow as tf
 from data import DataLocations, load_dataset
 from data.pipeline import array_batches
 from data.specs import FULL, TRANSLATION, ParallelSplit
-from data.splits import held_out_indices, shuffled_split_indices
 from data.tfds_source import load_tfds_examples
 from data.translation import read_parallel_tsv
 from models.translation import seq2seq
 from pipelines.config import TrainConfig
-from pipelines.datasets import CATALOG, FILE, choose_dataset
+from pipelines.datasets import (
+    CATALOG,
+    FILE,
+    choose_dataset,
+    cut_to,
+    draw_validation,
+    split_three_ways,
+)
 from pipelines.export import export_text_generator
 from pipelines.fitting import adam, fit
 from pipelines.generation import (
@@ -47,8 +53,6 @@ from pipelines.generation import (
 from pipelines.metrics import corpus_bleu
 from pipelines.plots import training_curves_figure
 from pipelines.tracking import TaskOutcome, log_export, log_new_params
-
-SPLIT_SEED = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,8 +92,7 @@ def _tfds_parallel(name: str, validation_fraction: float, locations: DataLocatio
     train, test = read("train"), read("test")
     if "validation" in splits:
         return train, read("validation"), test
-    kept, held_out = held_out_indices(len(train), validation_fraction, SPLIT_SEED)
-    return train.subset(kept), train.subset(held_out), test
+    return (*draw_validation(train, validation_fraction), test)
 
 
 def load_parallel_data(config: TrainConfig, locations: DataLocations | None = None) -> ParallelData:
@@ -107,15 +110,12 @@ def load_parallel_data(config: TrainConfig, locations: DataLocations | None = No
             full = load_dataset(choice.name, locations)[1][FULL]
         else:
             full = read_parallel_tsv(choice.path)
-        parts = shuffled_split_indices(
-            len(full), config.validation_fraction, config.test_fraction, SPLIT_SEED
+        train, validation, test = split_three_ways(
+            full, config.validation_fraction, config.test_fraction
         )
-        train, validation, test = (full.subset(indices) for indices in parts)
     else:
         train, validation, test = _tfds_parallel(choice.name, config.validation_fraction, locations)
-    if config.max_examples:
-        train = train.subset(np.arange(min(config.max_examples, len(train))))
-        test = test.subset(np.arange(min(config.max_examples, len(test))))
+    train, test = cut_to(config.max_examples, train, test)
     return ParallelData(choice.label, train, validation, test)
 
 

@@ -19,7 +19,7 @@ def write_colour_folder(folder, per_colour=20):
             file = f"{name}_{i}.png"
             Image.fromarray(pixels.astype(np.uint8)).save(folder / file)
             rows.append(f"{file},a {name} picture")
-            rows.append(f"{file},all {name}")
+            rows.append(f"{file},a {name} image")
     rows.append("missing.png,never read")
     (folder / "captions.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return folder
