@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from runs import scratch_store, timed_train
+from runs import run_variants
 
 VARIANTS = {
     "default": {},
@@ -34,14 +34,15 @@ def main() -> None:
     parser.add_argument("--variants", default="default")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    results = {}
-    with scratch_store() as folder:
-        for variant in args.variants.split(","):
-            metrics, seconds = timed_train(
-                folder, task="captioning", seed=args.seed, **VARIANTS[variant]
-            )
-            results[variant] = {key: round(value, 4) for key, value in metrics.items()}
-            results[variant]["seconds"] = round(seconds, 1)
+    results = {
+        variant: {
+            **{key: round(value, 4) for key, value in metrics.items()},
+            "seconds": round(seconds, 1),
+        }
+        for variant, (metrics, seconds) in run_variants(
+            "captioning", VARIANTS, args.variants, args.seed
+        ).items()
+    }
     print(json.dumps({"bench": "captioning", "dataset": "shapes", "variants": results}))
 
 

@@ -34,3 +34,18 @@ def timed_train(folder: Path, **options) -> tuple[dict[str, float], float]:
     start = time.perf_counter()
     result = train(config, data_locations_from_environment())
     return result.test_metrics, time.perf_counter() - start
+
+
+def run_variants(
+    task: str, variants: dict[str, dict], names: str, seed: int
+) -> dict[str, tuple[dict[str, float], float]]:
+    """Trains ``task`` once per comma-separated variant name, in one throwaway store.
+
+    Returns:
+        Variant name -> (test metrics, seconds).
+    """
+    with scratch_store() as folder:
+        return {
+            name: timed_train(folder, task=task, seed=seed, **variants[name])
+            for name in names.split(",")
+        }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from runs import scratch_store, timed_train
+from runs import run_variants
 
 VARIANTS = {
     "lstm": {},
@@ -31,17 +31,16 @@ def main() -> None:
     parser.add_argument("--variants", default="lstm,bilstm,gru,simple_rnn")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    results = {}
-    with scratch_store() as folder:
-        for variant in args.variants.split(","):
-            metrics, seconds = timed_train(
-                folder, task="sentiment", seed=args.seed, **VARIANTS[variant]
-            )
-            results[variant] = {
-                "test_accuracy": round(metrics["test_accuracy"], 4),
-                "test_loss": round(metrics["test_loss"], 4),
-                "seconds": round(seconds, 1),
-            }
+    results = {
+        variant: {
+            "test_accuracy": round(metrics["test_accuracy"], 4),
+            "test_loss": round(metrics["test_loss"], 4),
+            "seconds": round(seconds, 1),
+        }
+        for variant, (metrics, seconds) in run_variants(
+            "sentiment", VARIANTS, args.variants, args.seed
+        ).items()
+    }
     default = results.get("lstm")
     print(
         json.dumps(

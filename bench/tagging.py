@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from runs import scratch_store, timed_train
+from runs import run_variants
 
 VARIANTS = {
     "lstm": {},
@@ -30,25 +30,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     results, baseline = {}, {}
-    with scratch_store() as folder:
-        for variant in args.variants.split(","):
-            metrics, seconds = timed_train(
-                folder, task="tagging", seed=args.seed, **VARIANTS[variant]
-            )
-            results[variant] = {
-                key.removeprefix("test_"): round(value, 4)
-                for key, value in metrics.items()
-                if key.startswith("test_")
-            }
-            results[variant]["seconds"] = round(seconds, 1)
-            results[variant]["beats_baseline_f1"] = (
-                metrics["test_entity_f1"] > metrics["baseline_entity_f1"]
-            )
-            baseline = {
-                key.removeprefix("baseline_"): round(value, 4)
-                for key, value in metrics.items()
-                if key.startswith("baseline_")
-            }
+    for variant, (metrics, seconds) in run_variants(
+        "tagging", VARIANTS, args.variants, args.seed
+    ).items():
+        results[variant] = {
+            key.removeprefix("test_"): round(value, 4)
+            for key, value in metrics.items()
+            if key.startswith("test_")
+        }
+        results[variant]["seconds"] = round(seconds, 1)
+        results[variant]["beats_baseline_f1"] = (
+            metrics["test_entity_f1"] > metrics["baseline_entity_f1"]
+        )
+        baseline = {  # the same for every variant: it does not depend on the model
+            key.removeprefix("baseline_"): round(value, 4)
+            for key, value in metrics.items()
+            if key.startswith("baseline_")
+        }
     print(
         json.dumps(
             {"bench": "tagging", "dataset": "wnut16", "variants": results, "baseline": baseline}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from runs import scratch_store, timed_train
+from runs import run_variants
 
 VARIANTS = {
     "default": {},
@@ -34,17 +34,16 @@ def main() -> None:
     parser.add_argument("--variants", default="default,beam4,no_attention")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    results = {}
-    with scratch_store() as folder:
-        for variant in args.variants.split(","):
-            metrics, seconds = timed_train(
-                folder, task="translation", seed=args.seed, **VARIANTS[variant]
-            )
-            results[variant] = {
-                "test_exact_match": round(metrics["test_exact_match"], 4),
-                "test_bleu": round(metrics["test_bleu"], 4),
-                "seconds": round(seconds, 1),
-            }
+    results = {
+        variant: {
+            "test_exact_match": round(metrics["test_exact_match"], 4),
+            "test_bleu": round(metrics["test_bleu"], 4),
+            "seconds": round(seconds, 1),
+        }
+        for variant, (metrics, seconds) in run_variants(
+            "translation", VARIANTS, args.variants, args.seed
+        ).items()
+    }
     default = results.get("default")
     print(
         json.dumps(

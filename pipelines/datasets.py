@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data.catalog import dataset_names, get_spec
+from data.catalog import dataset_names, get_spec, load_dataset
+from data.specs import FULL
 from data.splits import held_out_indices, shuffled_split_indices
 from data.tfds_source import tfds_name
 
@@ -94,3 +95,25 @@ def cut_to(max_examples: int, *splits):
     if not max_examples:
         return splits
     return tuple(split.subset(np.arange(min(max_examples, len(split)))) for split in splits)
+
+
+def unsplit_or_tfds_splits(choice: DatasetChoice, config, locations, read_file, read_tfds):
+    """``(train, validation, test)`` for the tasks whose local data is one unsplit set.
+
+    A catalog set (its `FULL` split) or a file read by ``read_file(path)`` is
+    split with `split_three_ways`; a TFDS dataset comes from
+    ``read_tfds()``, which keeps its own splits. Train and test are then cut
+    to ``config.max_examples``.
+    """
+    if choice.kind == TFDS:
+        train, validation, test = read_tfds()
+    else:
+        if choice.kind == CATALOG:
+            full = load_dataset(choice.name, locations)[1][FULL]
+        else:
+            full = read_file(choice.path)
+        train, validation, test = split_three_ways(
+            full, config.validation_fraction, config.test_fraction
+        )
+    train, test = cut_to(config.max_examples, train, test)
+    return train, validation, test

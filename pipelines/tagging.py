@@ -18,20 +18,17 @@ import mlflow
 import numpy as np
 import tensorflow as tf
 
-from data import DataLocations, load_dataset
+from data import DataLocations
 from data.conll import read_conll
 from data.pipeline import array_batches
-from data.specs import FULL, SEQUENCE_TAGGING, TaggedSplit
+from data.specs import SEQUENCE_TAGGING, TaggedSplit
 from data.tfds_source import load_tfds_examples
 from models.tagging import TaggingEncoder, sequence_tagger
 from pipelines.config import TrainConfig
 from pipelines.datasets import (
-    CATALOG,
-    FILE,
     choose_dataset,
-    cut_to,
     draw_validation,
-    split_three_ways,
+    unsplit_or_tfds_splits,
 )
 from pipelines.export import export_tagger
 from pipelines.fitting import adam, fit
@@ -99,17 +96,13 @@ def load_tagged_data(config: TrainConfig, locations: DataLocations | None = None
     choice = choose_dataset(
         config.dataset, SEQUENCE_TAGGING, "a CoNLL file (token and tag per line)"
     )
-    if choice.kind in (CATALOG, FILE):
-        if choice.kind == CATALOG:
-            full = load_dataset(choice.name, locations)[1][FULL]
-        else:
-            full = read_conll(choice.path)
-        train, validation, test = split_three_ways(
-            full, config.validation_fraction, config.test_fraction
-        )
-    else:
-        train, validation, test = _tfds_tagged(choice.name, config.validation_fraction, locations)
-    train, test = cut_to(config.max_examples, train, test)
+    train, validation, test = unsplit_or_tfds_splits(
+        choice,
+        config,
+        locations,
+        read_conll,
+        lambda: _tfds_tagged(choice.name, config.validation_fraction, locations),
+    )
     return TaggedData(choice.label, train, validation, test)
 
 

@@ -21,20 +21,17 @@ import mlflow
 import numpy as np
 import tensorflow as tf
 
-from data import DataLocations, load_dataset
+from data import DataLocations
 from data.pipeline import array_batches
-from data.specs import FULL, TRANSLATION, ParallelSplit
+from data.specs import TRANSLATION, ParallelSplit
 from data.tfds_source import load_tfds_examples
 from data.translation import read_parallel_tsv
 from models.translation import seq2seq
 from pipelines.config import TrainConfig
 from pipelines.datasets import (
-    CATALOG,
-    FILE,
     choose_dataset,
-    cut_to,
     draw_validation,
-    split_three_ways,
+    unsplit_or_tfds_splits,
 )
 from pipelines.export import export_text_generator
 from pipelines.fitting import adam, fit
@@ -105,17 +102,13 @@ def load_parallel_data(config: TrainConfig, locations: DataLocations | None = No
     choice = choose_dataset(
         config.dataset, TRANSLATION, "a tab-separated file of source<TAB>target lines"
     )
-    if choice.kind in (CATALOG, FILE):
-        if choice.kind == CATALOG:
-            full = load_dataset(choice.name, locations)[1][FULL]
-        else:
-            full = read_parallel_tsv(choice.path)
-        train, validation, test = split_three_ways(
-            full, config.validation_fraction, config.test_fraction
-        )
-    else:
-        train, validation, test = _tfds_parallel(choice.name, config.validation_fraction, locations)
-    train, test = cut_to(config.max_examples, train, test)
+    train, validation, test = unsplit_or_tfds_splits(
+        choice,
+        config,
+        locations,
+        read_parallel_tsv,
+        lambda: _tfds_parallel(choice.name, config.validation_fraction, locations),
+    )
     return ParallelData(choice.label, train, validation, test)
 
 
