@@ -47,12 +47,21 @@ def _draw(canvas: np.ndarray, shape: str, colour, centre, radius: int) -> None:
 
 
 def _centres(axis: str, size: int, radius: int, rng) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Centres of the first object (top or left) and the second (bottom or right)."""
+    """Centres of the first object (top or left) and the second (bottom or right).
+
+    Along the named axis the centres are at least two radii apart (the
+    shapes never overlap); along the other they stay within a third of a
+    radius of a shared line. So the displacement is clearly vertical or
+    horizontal: a diagonal pair would fit "above" and "left of" alike, and
+    no caption could be right.
+    """
     low, high = radius + 1, size - radius - 1
     half = size // 2
-    along = rng.integers(low, high, size=2)
-    first = rng.integers(low, max(low + 1, half - radius // 2))
-    second = rng.integers(min(high - 1, half + radius // 2), high)
+    shared = rng.integers(low, high)
+    jitter = max(1, radius // 3)
+    along = np.clip(shared + rng.integers(-jitter, jitter + 1, size=2), low, high - 1)
+    first = rng.integers(low, max(low + 1, half - radius + 1))
+    second = rng.integers(min(high - 1, half + radius), high)
     if axis == "vertical":
         return (first, along[0]), (second, along[1])
     return (along[0], first), (along[1], second)

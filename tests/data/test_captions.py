@@ -32,6 +32,20 @@ def test_rendered_scene_puts_the_first_object_where_the_relation_says():
     assert np.argwhere(red)[:, 0].mean() < np.argwhere(blue)[:, 0].mean()  # red is higher
 
 
+@pytest.mark.parametrize("axis", ["vertical", "horizontal"])
+def test_the_named_relation_is_the_only_one_the_picture_shows(axis):
+    # A diagonal pair would fit "above" and "left of" alike; across 200 draws
+    # the displacement along the named axis is always at least twice the other.
+    rng = np.random.default_rng(3)
+    main, other = (0, 1) if axis == "vertical" else (1, 0)
+    for _ in range(200):
+        image = render_scene(("red", "circle", axis, "blue", "square"), size=32, rng=rng)
+        red = np.argwhere((image[..., 0] > 150) & (image[..., 2] < 100)).mean(axis=0)
+        blue = np.argwhere((image[..., 2] > 150) & (image[..., 0] < 100)).mean(axis=0)
+        shift = blue - red
+        assert shift[main] > 0 and abs(shift[main]) >= 2 * abs(shift[other])
+
+
 def test_test_combinations_never_occur_in_training():
     splits = shape_scenes(images_per_combination=3, size=24, seed=1)
     train = {c for captions in splits["train"].captions for c in captions}
