@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 
 from models.applications import (
     WindowLayer,
@@ -32,30 +33,79 @@ def _check_filters(filters: Sequence[int]) -> tuple[int, ...]:
     return values
 
 
+def _per_block(name: str, value, blocks: int) -> tuple:
+    """One value per block: a scalar repeated, or a sequence of exactly ``blocks`` values."""
+    if isinstance(value, (str, int, np.integer)):
+        return (value,) * blocks
+    try:
+        values = tuple(value)
+    except TypeError:
+        values = ()
+    if len(values) != blocks:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected one value, or one per conv block "
+            f"({blocks}). Received {name}={value!r}."
+        )
+    return values
+
+
+def _block_padding(padding) -> str | int:
+    mode = normalize_padding(padding, 2)
+    if isinstance(mode, str):
+        return mode
+    if mode[0] != mode[1]:
+        raise ValueError(
+            "Invalid value for argument `padding`. small_cnn pads both spatial dimensions "
+            f"alike: expected 'valid', 'same' or one integer. Received padding={padding!r}."
+        )
+    return mode[0]
+
+
 def small_cnn_plan(
     filters: Sequence[int],
-    kernel_size: int = 3,
-    strides: int = 1,
-    padding: str | int = "same",
-    pool_size: int = 2,
+    kernel_size: int | Sequence[int] = 3,
+    strides: int | Sequence[int] = 1,
+    padding: str | int | Sequence[str | int] = "same",
+    pool_size: int | Sequence[int] = 2,
 ) -> tuple[WindowLayer, ...]:
-    """The conv/pool layers of `small_cnn`: ``blockN_conv1`` then ``blockN_pool``."""
+    """The conv/pool layers of `small_cnn`: ``blockN_conv1`` then ``blockN_pool``.
+
+    ``kernel_size``, ``strides``, ``padding`` and ``pool_size`` take one value
+    for every block or a sequence with one value per block; a pool size of 0
+    leaves the block without pooling.
+
+    Raises:
+        ValueError: On a bad value or a sequence whose length is not the
+            number of blocks.
+    """
+    filters = _check_filters(filters)
+    blocks = len(filters)
+    kernels = _per_block("kernel_size", kernel_size, blocks)
+    stride_values = _per_block("strides", strides, blocks)
+    paddings = [_block_padding(p) for p in _per_block("padding", padding, blocks)]
+    pools = _per_block("pool_size", pool_size, blocks)
     plan = []
-    for block, block_filters in enumerate(_check_filters(filters), start=1):
-        plan.append(
-            WindowLayer(f"block{block}_conv1", kernel_size, strides, padding, block_filters)
-        )
-        plan.append(WindowLayer(f"block{block}_pool", pool_size, pool_size, "valid"))
+    for index, (count, kernel, stride, pad, pool) in enumerate(
+        zip(filters, kernels, stride_values, paddings, pools), start=1
+    ):
+        plan.append(WindowLayer(f"block{index}_conv1", kernel, stride, pad, count))
+        if isinstance(pool, bool) or not isinstance(pool, (int, np.integer)) or pool < 0:
+            raise ValueError(
+                "Invalid value for argument `pool_size`. Expected an integer >= 0 (0: no "
+                f"pooling in that block), or one per block. Received pool_size={pool_size!r}."
+            )
+        if pool:
+            plan.append(WindowLayer(f"block{index}_pool", int(pool), int(pool), "valid"))
     return tuple(plan)
 
 
 def cnn_feature_map_sizes(
     input_shape: Sequence[int],
     filters: Sequence[int] = (32, 64),
-    kernel_size: int = 3,
-    strides: int = 1,
-    padding: str | int = "same",
-    pool_size: int = 2,
+    kernel_size: int | Sequence[int] = 3,
+    strides: int | Sequence[int] = 1,
+    padding: str | int | Sequence[str | int] = "same",
+    pool_size: int | Sequence[int] = 2,
 ) -> list[tuple[str, tuple[int, int, int]]]:
     """Feature-map shapes of `small_cnn`, layer by layer, without building it.
 
@@ -65,10 +115,12 @@ def cnn_feature_map_sizes(
     Args:
         input_shape: ``(height, width, channels)``.
         filters: Filters per conv block.
-        kernel_size: Conv filter size ``f``.
-        strides: Conv stride ``s``.
-        padding: Conv padding: ``"valid"``, ``"same"`` or an int ``p``.
-        pool_size: Max-pool window and stride after each conv.
+        kernel_size: Conv filter size ``f`` (one, or one per block).
+        strides: Conv stride ``s`` (one, or one per block).
+        padding: Conv padding ``"valid"``, ``"same"`` or an int ``p`` (one,
+            or one per block).
+        pool_size: Max-pool window and stride after each conv (one, or one
+            per block; 0: none).
 
     Returns:
         ``[(layer_name, (h, w, c)), ...]`` for each conv and pool layer.
@@ -95,10 +147,10 @@ def small_cnn(
     name: str = "small_cnn",
     *,
     filters: Sequence[int] = (32, 64),
-    kernel_size: int = 3,
-    strides: int = 1,
-    padding: str | int = "same",
-    pool_size: int = 2,
+    kernel_size: int | Sequence[int] = 3,
+    strides: int | Sequence[int] = 1,
+    padding: str | int | Sequence[str | int] = "same",
+    pool_size: int | Sequence[int] = 2,
     dense_units: int = 128,
     dropout: float = 0.25,
     rescale: float | None = 1.0 / 255.0,
@@ -122,10 +174,11 @@ def small_cnn(
         classifier_activation: Activation of the top; ``None`` for logits.
         name: Model name.
         filters: Filters per conv block; the number of blocks is its length.
-        kernel_size: Conv filter size ``f``.
-        strides: Conv stride ``s``.
-        padding: Conv padding: ``"valid"``, ``"same"`` or an int ``p``.
-        pool_size: Max-pool window and stride.
+        kernel_size: Conv filter size ``f``: one for all blocks, or one per block.
+        strides: Conv stride ``s``: one, or one per block.
+        padding: Conv padding ``"valid"``, ``"same"`` or an int ``p``: one, or
+            one per block.
+        pool_size: Max-pool window and stride: one, or one per block (0: none).
         dense_units: Units of the hidden dense layer; 0 for none.
         dropout: Dropout rate before the hidden dense layer.
         rescale: Factor applied to the raw input (``1/255`` for uint8 images);
@@ -144,15 +197,6 @@ def small_cnn(
         (None, 10)
     """
     filters = _check_filters(filters)
-    padding = normalize_padding(padding, 2)
-    if not isinstance(padding, str):
-        if padding[0] != padding[1]:
-            raise ValueError(
-                "Invalid value for argument `padding`. small_cnn pads both spatial "
-                f"dimensions alike: expected 'valid', 'same' or one integer. Received "
-                f"padding={padding!r}."
-            )
-        padding = padding[0]
     if pooling not in (None, "avg", "max"):
         raise ValueError(
             "Invalid value for argument `pooling`. Expected None, 'avg' or 'max'. "

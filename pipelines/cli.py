@@ -1,4 +1,4 @@
-"""Command line: ``convseq train ...`` and ``convseq gradient-flow ...``.
+"""Command line: ``convseq train ...``, ``convseq tune ...`` and ``convseq gradient-flow ...``.
 
 The MLproject entry points call this module. Each option of a command is a
 field of that command's config dataclass, with the same name, type and
@@ -21,6 +21,7 @@ from data import DataLocations, DatasetUnavailableError
 from models.pretrained import WeightsUnavailableError
 from pipelines.config import TrainConfig
 from pipelines.gradient_flow import GradientFlowConfig
+from pipelines.tune_config import TuneConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +52,23 @@ def _run_train(config: TrainConfig) -> dict[str, str]:
     return lines
 
 
+def _run_tune(config: TuneConfig) -> dict[str, str]:
+    from pipelines.tune import tune
+
+    result = tune(config, data_locations_from_environment())
+    lines = {"role": result.role, "run_id": result.run_id, "tracking_uri": result.tracking_uri}
+    if result.role != "search":
+        return lines
+    lines["trials"] = str(len(result.trials))
+    lines["best_score"] = f"{result.best_score:.4f}"
+    if result.default_score is not None:
+        lines["default_score"] = f"{result.default_score:.4f}"
+    lines.update({f"best_{name}": str(value) for name, value in result.best_values.items()})
+    lines["export_path"] = str(result.export_path.resolve())
+    lines.update({name: f"{value:.4f}" for name, value in result.test_metrics.items()})
+    return lines
+
+
 def _run_gradient_flow(config: GradientFlowConfig) -> dict[str, str]:
     from pipelines.gradient_flow import first_to_last_ratio, gradient_flow
 
@@ -66,6 +84,11 @@ COMMANDS = {
         TrainConfig,
         "train, evaluate and export an image classifier, tracked in MLflow",
         _run_train,
+    ),
+    "tune": Command(
+        TuneConfig,
+        "search hyperparameters with Keras Tuner, every trial a nested MLflow run",
+        _run_tune,
     ),
     "gradient-flow": Command(
         GradientFlowConfig,

@@ -118,3 +118,86 @@ def forecast_figure(
     axis.grid(alpha=0.3)
     axis.legend()
     return figure
+
+
+def trials_figure(
+    trials: Sequence[Mapping],
+    objective: str,
+    by: Sequence[str] = (),
+) -> Figure:
+    """A search at a glance: the score of every trial, and the score by chosen hyperparameters.
+
+    Args:
+        trials: One mapping per trial: ``trial_id``, ``score`` (None for a
+            trial without one), ``status`` and ``values`` (hyperparameter
+            name -> value).
+        objective: Name of the score, for the axis labels.
+        by: Hyperparameter groups, one panel each; a group ``"kernel_size"``
+            gathers every value whose name ends in it (``block1_kernel_size``,
+            ``block2_kernel_size``, ...), marked per block.
+
+    Returns:
+        A figure: score per trial (the default trial, skipped and failed
+        trials marked), then one panel per group.
+    """
+    figure = Figure(figsize=(5 * (1 + len(by)), 4), layout="constrained")
+    axes = figure.subplots(1, 1 + len(by), squeeze=False)[0]
+    scored = [(i, t) for i, t in enumerate(trials) if t.get("score") is not None]
+    axis = axes[0]
+    axis.bar(
+        [i for i, _ in scored],
+        [t["score"] for _, t in scored],
+        color=["tab:orange" if i == 0 else "tab:blue" for i, _ in scored],
+    )
+    low = min((t["score"] for _, t in scored), default=0.0)
+    for i, trial in enumerate(trials):
+        if trial.get("score") is None:
+            axis.annotate(
+                "skipped" if trial.get("status") == "SKIPPED" else trial.get("status", "?"),
+                (i, low),
+                rotation=90,
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+    axis.set_xticks(range(len(trials)), [str(t["trial_id"]) for t in trials], fontsize=7)
+    axis.set_xlabel("trial (orange: the default configuration)")
+    axis.set_ylabel(objective)
+    axis.set_title(f"{objective} per trial")
+    axis.grid(alpha=0.3, axis="y")
+    if scored:
+        scores = [t["score"] for _, t in scored]
+        margin = (max(scores) - min(scores)) * 0.2 or 0.05
+        axis.set_ylim(min(scores) - margin, max(scores) + margin)
+    markers = "os^Dv*"
+    for axis, group in zip(axes[1:], by):
+        categories: list[str] = []
+        points: dict[str, list[tuple[str, float]]] = {}
+        for _, trial in scored:
+            for name, value in sorted(trial["values"].items()):
+                if name == group or name.endswith(f"_{group}"):
+                    label = str(value)
+                    if label not in categories:
+                        categories.append(label)
+                    prefix = name[: -len(group)].rstrip("_") or group
+                    points.setdefault(prefix, []).append((label, trial["score"]))
+        categories.sort(
+            key=lambda c: (not c.lstrip("-").isdigit(), int(c) if c.isdigit() else 0, c)
+        )
+        for index, (prefix, pairs) in enumerate(sorted(points.items())):
+            jitter = (index - (len(points) - 1) / 2) * 0.12
+            axis.scatter(
+                [categories.index(label) + jitter for label, _ in pairs],
+                [score for _, score in pairs],
+                marker=markers[index % len(markers)],
+                label=prefix,
+                alpha=0.8,
+            )
+        axis.set_xticks(range(len(categories)), categories)
+        axis.set_xlabel(group)
+        axis.set_ylabel(objective)
+        axis.set_title(f"{objective} by {group}")
+        axis.grid(alpha=0.3)
+        if len(points) > 1:
+            axis.legend(fontsize=7)
+    return figure

@@ -169,6 +169,32 @@ def _end_to_end(vectorizer, model: keras.Model) -> tuple[keras.Model, ModelSigna
     return whole, signature
 
 
+@dataclasses.dataclass(frozen=True)
+class VectorizedText:
+    """Text data with its adapted vectorizer and every split as token ids."""
+
+    data: TextData
+    vectorizer: keras.layers.TextVectorization
+    ids: dict[str, np.ndarray]
+
+    def batches(self, part: str, batch_size: int, seed: int | None = None):
+        """Shuffled (with ``seed``) or ordered batches of (ids, labels) of a split."""
+        return array_batches((self.ids[part], getattr(self.data, part).labels), batch_size, seed)
+
+
+def vectorized_text_data(
+    config: TrainConfig, locations: DataLocations | None = None
+) -> VectorizedText:
+    """The config's texts, a vectorizer adapted on the training split, and every split's ids."""
+    data = load_text_data(config, locations)
+    vectorizer = adapt_vectorizer(config, data)
+    ids = {
+        part: _vectorize(vectorizer, getattr(data, part).texts)
+        for part in ("train", "validation", "test")
+    }
+    return VectorizedText(data, vectorizer, ids)
+
+
 def train_sentiment(config: TrainConfig, locations: DataLocations | None = None) -> TaskOutcome:
     """Trains, evaluates and exports a sentiment classifier inside the active MLflow run.
 
@@ -179,21 +205,29 @@ def train_sentiment(config: TrainConfig, locations: DataLocations | None = None)
     Returns:
         A `TaskOutcome`.
     """
-    data = load_text_data(config, locations)
-    vectorizer = adapt_vectorizer(config, data)
-    ids = {
-        part: _vectorize(vectorizer, getattr(data, part).texts)
-        for part in ("train", "validation", "test")
-    }
+    text = vectorized_text_data(config, locations)
     keras.utils.set_random_seed(config.seed)
-    name = f"{data.name}_{'bi' if config.bidirectional else ''}{config.cell}"
-    model = build_sentiment_model(config, vectorizer.vocabulary_size(), len(data.class_names), name)
+    name = f"{text.data.name}_{'bi' if config.bidirectional else ''}{config.cell}"
+    model = build_sentiment_model(
+        config, text.vectorizer.vocabulary_size(), len(text.data.class_names), name
+    )
     history = fit(
         model,
-        array_batches((ids["train"], data.train.labels), config.batch_size, config.seed),
-        array_batches((ids["validation"], data.validation.labels), config.batch_size),
+        text.batches("train", config.batch_size, config.seed),
+        text.batches("validation", config.batch_size),
         config,
     )
+    return finish_sentiment(model, text, config.export_dir, history)
+
+
+def finish_sentiment(
+    model: keras.Model,
+    text: VectorizedText,
+    export_dir: str,
+    history: dict[str, list[float]] | None = None,
+) -> TaskOutcome:
+    """Evaluates, plots, exports and logs a trained text classifier in the active run."""
+    data, vectorizer = text.data, text.vectorizer
     log_new_params(
         {
             "model_parameters": model.count_params(),
@@ -203,7 +237,7 @@ def train_sentiment(config: TrainConfig, locations: DataLocations | None = None)
             "test_examples": len(data.test),
         }
     )
-    probabilities = _class_probabilities(model.predict(ids["test"], batch_size=512, verbose=0))
+    probabilities = _class_probabilities(model.predict(text.ids["test"], batch_size=512, verbose=0))
     labels = data.test.labels
     picked = probabilities[np.arange(len(labels)), labels]
     predictions = probabilities.argmax(axis=-1)
@@ -212,13 +246,14 @@ def train_sentiment(config: TrainConfig, locations: DataLocations | None = None)
         "test_accuracy": float(np.mean(predictions == labels)),
     }
     mlflow.log_metrics(test_metrics)
-    mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
+    if history:
+        mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
     matrix = confusion_matrix(labels, predictions, len(data.class_names))
     mlflow.log_figure(
         confusion_matrix_figure(matrix, data.class_names), "plots/confusion_matrix.png"
     )
     export_path = export_text_classifier(
-        vectorizer, model, config.export_dir, name, data.class_names
+        vectorizer, model, export_dir, model.name, data.class_names
     )
     log_export(export_path)
     log_keras_model(*_end_to_end(vectorizer, model))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import platform
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -19,7 +20,9 @@ FAILURE_TAG = "failure_reason"
 
 
 @contextlib.contextmanager
-def tracked_run(run_name: str | None = None) -> Iterator[mlflow.ActiveRun]:
+def tracked_run(
+    run_name: str | None = None, run_id: str | None = None
+) -> Iterator[mlflow.ActiveRun]:
     """Starts (or, under ``mlflow run``, resumes) an MLflow run and always ends it.
 
     The run ends FINISHED on success, KILLED on ``KeyboardInterrupt`` or
@@ -28,12 +31,17 @@ def tracked_run(run_name: str | None = None) -> Iterator[mlflow.ActiveRun]:
     exception propagates. A run is never left RUNNING.
 
     Args:
-        run_name: Name of a new run; ignored when resuming ``$MLFLOW_RUN_ID``.
+        run_name: Name of a new run; ignored when resuming a run.
+        run_id: A run to resume (set RUNNING again); ``$MLFLOW_RUN_ID``, set
+            by ``mlflow run``, takes precedence.
 
     Yields:
         The active run.
     """
-    run = mlflow.start_run(run_name=run_name)
+    if os.environ.get("MLFLOW_RUN_ID") or not run_id:
+        run = mlflow.start_run(run_name=run_name)
+    else:
+        run = mlflow.start_run(run_id=run_id)
     try:
         yield run
     except (KeyboardInterrupt, SystemExit):

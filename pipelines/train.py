@@ -161,6 +161,22 @@ def _train_image_classifier(config: TrainConfig, locations: DataLocations | None
     else:
         model = build_model(config, spec)
         history = fit(model, pipes.train, pipes.validation, config)
+    return finish_image_classifier(model, pipes, spec, config.export_dir, history)
+
+
+def finish_image_classifier(
+    model: keras.Model,
+    pipes: InputPipelines,
+    spec: DatasetSpec,
+    export_dir: str,
+    history: dict[str, list[float]] | None = None,
+) -> TaskOutcome:
+    """Evaluates, plots, exports and logs a trained image classifier in the active run.
+
+    Logs the example counts, ``test_loss``/``test_accuracy``, the confusion
+    matrix (and the training curves when ``history`` is given), the
+    SavedModel and the Keras model with a uint8 image signature.
+    """
     log_new_params(
         {
             "model_parameters": model.count_params(),
@@ -171,11 +187,12 @@ def _train_image_classifier(config: TrainConfig, locations: DataLocations | None
     )
     test_metrics, matrix = _evaluate(model, pipes, spec)
     mlflow.log_metrics(test_metrics)
-    mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
+    if history:
+        mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
     mlflow.log_figure(
         confusion_matrix_figure(matrix, spec.class_names), "plots/confusion_matrix.png"
     )
-    export_path = export_image_classifier(model, config.export_dir, model.name, spec.class_names)
+    export_path = export_image_classifier(model, export_dir, model.name, spec.class_names)
     log_export(export_path)
     log_keras_model(model, _signature(model))
     return TaskOutcome(export_path, test_metrics)

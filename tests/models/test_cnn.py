@@ -47,9 +47,32 @@ def test_invalid_geometry_names_the_layer_and_the_formula():
     assert "floor((1 + 2*0 - 2) / 2) + 1 = 0" in message
 
 
+def test_per_block_geometry():
+    # 28 -> f5 s1 p0: 24 -> no pool -> f3 s2 p1: floor((24 + 2 - 3) / 2) + 1 = 12 -> pool 2: 6
+    options = dict(
+        filters=(4, 8), kernel_size=(5, 3), strides=(1, 2), padding=("valid", 1), pool_size=(0, 2)
+    )
+    sizes = cnn_feature_map_sizes((28, 28, 1), **options)
+    assert sizes == [
+        ("block1_conv1", (24, 24, 4)),
+        ("block2_conv1", (12, 12, 8)),
+        ("block2_pool", (6, 6, 8)),
+    ]
+    model = small_cnn(input_shape=(28, 28, 1), dense_units=0, **options)
+    assert model.get_layer("block2_pool").output.shape == (None, 6, 6, 8)
+    assert "block1_pool" not in [layer.name for layer in model.layers]
+
+
 def test_per_dimension_padding_is_refused_not_dropped():
     with pytest.raises(ValueError, match=r"Received padding=\(1, 2\)"):
-        small_cnn(padding=(1, 2))
+        small_cnn(filters=(4,), padding=[(1, 2)])
+
+
+def test_per_block_values_must_match_the_blocks():
+    with pytest.raises(ValueError, match=r"one per conv block \(2\). Received strides=\(1, 2, 1\)"):
+        small_cnn(filters=(4, 8), strides=(1, 2, 1))
+    with pytest.raises(ValueError, match="Received pool_size=-1"):
+        small_cnn(filters=(4,), pool_size=-1)
 
 
 def test_invalid_filters():

@@ -11,6 +11,7 @@ import yaml
 from pipelines.cli import COMMANDS, build_parser, option_types
 from pipelines.config import parse_bool, parse_columns, parse_filters, parse_padding, parse_task
 from pipelines.gradient_flow import parse_layers
+from pipelines.tune_config import parse_paddings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MLFLOW_TYPES = {
@@ -24,6 +25,7 @@ MLFLOW_TYPES = {
         parse_padding,
         parse_layers,
         parse_task,
+        parse_paddings,
     },
 }
 ENTRY_POINTS = yaml.safe_load((REPO_ROOT / "MLproject").read_text())["entry_points"]
@@ -46,7 +48,7 @@ def render(entry_point, **overrides):
 
 
 def test_the_main_entry_point_trains():
-    assert set(ENTRY_POINTS) == {"main", "train", "gradient_flow"}
+    assert set(ENTRY_POINTS) == {"main", "train", "tune", "gradient_flow"}
     assert ENTRY_POINTS["main"] == ENTRY_POINTS["train"]
 
 

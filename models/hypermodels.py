@@ -1,0 +1,420 @@
+"""Keras Tuner hypermodels: the CNN (filter size, stride, padding, ...) and the text RNN.
+
+Fixed structure (input shape, classes, number of conv blocks, the values to
+choose from) goes to the validated constructor; every searchable value comes
+from ``hp.*`` with a ``default=``, and the defaults form a valid model (Keras
+Tuner builds it once in its constructor).
+
+A CNN trial whose feature map would shrink below one pixel, by
+``floor((H + 2p - f) / s) + 1`` layer after layer, raises `InvalidGeometryError`
+(a `keras_tuner.errors.FailedTrialError`) with the computed sizes before any
+TensorFlow op runs. `CNNHyperModel.geometry_problem` gives the same verdict
+from the values alone, so an oracle can tell such a skipped trial from a
+real failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import keras
+import keras_tuner
+
+from models.cnn import cnn_feature_map_sizes, small_cnn
+from models.recurrent import RECURRENT_LAYERS, RecurrentSpec
+from models.sentiment import sentiment_classifier
+from models.validation import check_positive_int, check_rate
+
+POOLING = ("max", "none")
+POOL_SIZE = 2
+
+
+class InvalidGeometryError(keras_tuner.errors.FailedTrialError):
+    """A trial's conv/pool stack would shrink the feature map to nothing; it is skipped."""
+
+
+def _choices(name: str, values: Sequence, kind: type | tuple[type, ...]) -> tuple:
+    try:
+        chosen = tuple(values)
+    except TypeError:
+        chosen = ()
+    if (
+        not chosen
+        or len(set(chosen)) != len(chosen)
+        or not all(isinstance(v, kind) and not isinstance(v, bool) for v in chosen)
+    ):
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected a non-empty sequence of distinct "
+            f"values of type {getattr(kind, '__name__', kind)}. Received {name}={values!r}."
+        )
+    return chosen
+
+
+def _default_in(name: str, default, choices: tuple):
+    if default not in choices:
+        raise ValueError(
+            f"Invalid value for argument `{name}`: the default {default!r} must be one of the "
+            f"choices {list(choices)} (the search starts from the default model)."
+        )
+    return default
+
+
+def _check_range(name: str, bounds: Sequence[float], default: float) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in bounds)
+    except (TypeError, ValueError):
+        low = high = -1.0
+    if not 0 < low < high or not low <= default <= high:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected (low, high) with 0 < low < high "
+            f"around the default {default}. Received {name}={bounds!r}."
+        )
+    return low, high
+
+
+class CNNHyperModel(keras_tuner.HyperModel):
+    """`models.small_cnn` with each conv block's f, s, p, filters and pooling searched.
+
+    Hyperparameters (``N`` = 1 .. ``blocks``): ``blockN_kernel_size``,
+    ``blockN_stride``, ``blockN_padding`` (``"valid"``, ``"same"`` or an
+    integer ``p`` written as a string), ``blockN_filters``,
+    ``blockN_pooling`` (``"max"``: 2x2 max pooling, ``"none"``),
+    ``dense_units``, ``dropout``, ``learning_rate``.
+
+    Args:
+        input_shape: ``(height, width, channels)`` of the uint8 images.
+        classes: Number of classes.
+        blocks: Conv blocks (fixed; the default filters give one per block).
+        kernel_sizes: Filter sizes f to choose from.
+        strides: Strides s to choose from.
+        paddings: ``"valid"``, ``"same"`` and integers p to choose from.
+        filters: Filter counts to choose from.
+        dense_units: Hidden dense units to choose from (0: no hidden layer).
+        dropout_range: ``(low, high)`` of the dropout before the dense layers.
+        learning_rate_range: ``(low, high)``, searched on a log scale.
+        defaults: The default configuration, by hyperparameter name without
+            the block prefix: ``kernel_size``, ``stride``, ``padding``,
+            ``filters`` (a sequence, one per block), ``pooling``,
+            ``dense_units``, ``dropout``, ``learning_rate``. Missing keys take
+            3, 1, ``"same"``, ``filters[:blocks]``, ``"max"``, 128, 0.25, 2e-3.
+        name: Model name.
+
+    Raises:
+        ValueError: On a bad argument, a default outside its choices, or a
+            default configuration whose geometry does not fit ``input_shape``.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        classes: int,
+        *,
+        blocks: int = 2,
+        kernel_sizes: Sequence[int] = (3, 5, 7),
+        strides: Sequence[int] = (1, 2),
+        paddings: Sequence[str | int] = ("same", "valid", 1),
+        filters: Sequence[int] = (16, 32, 64),
+        dense_units: Sequence[int] = (64, 128),
+        dropout_range: Sequence[float] = (0.0, 0.5),
+        learning_rate_range: Sequence[float] = (5e-4, 1e-2),
+        defaults: Mapping | None = None,
+        name: str = "cnn",
+    ):
+        super().__init__(name=name)
+        self.input_shape = tuple(input_shape)
+        check_positive_int("classes", classes)
+        check_positive_int("blocks", blocks)
+        self.classes = classes
+        self.blocks = blocks
+        self.kernel_sizes = _choices("kernel_sizes", kernel_sizes, int)
+        self.strides = _choices("strides", strides, int)
+        self.paddings = tuple(str(p) for p in _choices("paddings", paddings, (str, int)))
+        self.filters = _choices("filters", filters, int)
+        self.dense_units = _choices("dense_units", dense_units, int)
+        defaults = dict(defaults or {})
+        unknown = set(defaults) - {
+            "kernel_size",
+            "stride",
+            "padding",
+            "filters",
+            "pooling",
+            "dense_units",
+            "dropout",
+            "learning_rate",
+        }
+        if unknown:
+            raise ValueError(f"Invalid keys in `defaults`: {sorted(unknown)}.")
+        default_filters = tuple(defaults.get("filters", self.filters[:blocks]))
+        if len(default_filters) != blocks:
+            raise ValueError(
+                f"Invalid value for `defaults['filters']`: expected one entry per block "
+                f"({blocks}). Received {default_filters!r}."
+            )
+        filter_choices = tuple(sorted(set(self.filters) | set(default_filters)))
+        self.filters = filter_choices
+        self.defaults = {
+            "kernel_size": _default_in(
+                "kernel_sizes", defaults.get("kernel_size", 3), self.kernel_sizes
+            ),
+            "stride": _default_in("strides", defaults.get("stride", 1), self.strides),
+            "padding": _default_in("paddings", str(defaults.get("padding", "same")), self.paddings),
+            "filters": default_filters,
+            "pooling": _default_in("pooling", defaults.get("pooling", "max"), POOLING),
+            "dense_units": _default_in(
+                "dense_units", defaults.get("dense_units", 128), self.dense_units
+            ),
+            "dropout": float(defaults.get("dropout", 0.25)),
+            "learning_rate": float(defaults.get("learning_rate", 2e-3)),
+        }
+        check_rate("dropout", self.defaults["dropout"])
+        self.dropout_range = tuple(float(v) for v in dropout_range)
+        if not (
+            len(self.dropout_range) == 2
+            and 0 <= self.dropout_range[0] < self.dropout_range[1] < 1
+            and self.dropout_range[0] <= self.defaults["dropout"] <= self.dropout_range[1]
+        ):
+            raise ValueError(
+                "Invalid value for argument `dropout_range`. Expected (low, high) with "
+                f"0 <= low < high < 1 around the default {self.defaults['dropout']}. "
+                f"Received dropout_range={dropout_range!r}."
+            )
+        self.learning_rate_range = _check_range(
+            "learning_rate_range", learning_rate_range, self.defaults["learning_rate"]
+        )
+        problem = self.geometry_problem(self.default_values())
+        if problem:
+            raise ValueError(
+                f"The default configuration does not fit input_shape={self.input_shape}: {problem}"
+            )
+
+    def default_values(self) -> dict:
+        """The default configuration as hyperparameter values."""
+        values = {}
+        for block in range(1, self.blocks + 1):
+            values[f"block{block}_kernel_size"] = self.defaults["kernel_size"]
+            values[f"block{block}_stride"] = self.defaults["stride"]
+            values[f"block{block}_padding"] = self.defaults["padding"]
+            values[f"block{block}_filters"] = self.defaults["filters"][block - 1]
+            values[f"block{block}_pooling"] = self.defaults["pooling"]
+        values["dense_units"] = self.defaults["dense_units"]
+        values["dropout"] = self.defaults["dropout"]
+        values["learning_rate"] = self.defaults["learning_rate"]
+        return values
+
+    def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> dict:
+        """Declares every searchable value on ``hp`` and returns the values of this trial."""
+        values = {}
+        for block in range(1, self.blocks + 1):
+            prefix = f"block{block}_"
+            values[prefix + "kernel_size"] = hp.Choice(
+                prefix + "kernel_size", self.kernel_sizes, default=self.defaults["kernel_size"]
+            )
+            values[prefix + "stride"] = hp.Choice(
+                prefix + "stride", self.strides, default=self.defaults["stride"]
+            )
+            values[prefix + "padding"] = hp.Choice(
+                prefix + "padding", self.paddings, default=self.defaults["padding"]
+            )
+            values[prefix + "filters"] = hp.Choice(
+                prefix + "filters", self.filters, default=self.defaults["filters"][block - 1]
+            )
+            values[prefix + "pooling"] = hp.Choice(
+                prefix + "pooling", POOLING, default=self.defaults["pooling"]
+            )
+        values["dense_units"] = hp.Choice(
+            "dense_units", self.dense_units, default=self.defaults["dense_units"]
+        )
+        values["dropout"] = hp.Float(
+            "dropout", *self.dropout_range, default=self.defaults["dropout"]
+        )
+        values["learning_rate"] = hp.Float(
+            "learning_rate",
+            *self.learning_rate_range,
+            sampling="log",
+            default=self.defaults["learning_rate"],
+        )
+        return values
+
+    def _geometry(self, values: Mapping) -> dict:
+        blocks = range(1, self.blocks + 1)
+        return {
+            "filters": [int(values[f"block{b}_filters"]) for b in blocks],
+            "kernel_size": [int(values[f"block{b}_kernel_size"]) for b in blocks],
+            "strides": [int(values[f"block{b}_stride"]) for b in blocks],
+            "padding": [str(values[f"block{b}_padding"]) for b in blocks],
+            "pool_size": [POOL_SIZE if values[f"block{b}_pooling"] == "max" else 0 for b in blocks],
+        }
+
+    def feature_map_sizes(self, values: Mapping) -> list[tuple[str, tuple[int, int, int]]]:
+        """The ``(layer, (h, w, c))`` sizes of a configuration, computed without TensorFlow.
+
+        Raises:
+            InvalidGeometryError: Naming the layer whose output would be
+                empty, the sizes before it, the formula and the values.
+        """
+        geometry = self._geometry(values)
+        sizes = []
+        # Layer by layer, so the message can show every size reached before the failure.
+        for depth in range(1, self.blocks + 1):
+            partial = {key: value[:depth] for key, value in geometry.items()}
+            try:
+                sizes = cnn_feature_map_sizes(self.input_shape, **partial)
+            except ValueError as error:
+                reached = " -> ".join(f"{n} {h}x{w}" for n, (h, w, _) in sizes) or "(input)"
+                raise InvalidGeometryError(
+                    f"Skipped: invalid geometry for input {self.input_shape[0]}x"
+                    f"{self.input_shape[1]}. Sizes reached: {reached}. {error}"
+                ) from None
+        return sizes
+
+    def geometry_problem(self, values: Mapping) -> str | None:
+        """Why a configuration's feature map would vanish, or None if it fits."""
+        try:
+            self.feature_map_sizes(values)
+        except InvalidGeometryError as error:
+            return str(error)
+        return None
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        """Builds and compiles the CNN of a trial.
+
+        Raises:
+            InvalidGeometryError: Before any TensorFlow op, if the feature map
+                would shrink to nothing.
+        """
+        values = self.declare_hyperparameters(hp)
+        self.feature_map_sizes(values)
+        model = small_cnn(
+            input_shape=self.input_shape,
+            classes=self.classes,
+            name=self.name,
+            dense_units=values["dense_units"],
+            dropout=values["dropout"],
+            **self._geometry(values),
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(values["learning_rate"]),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+
+class TextRNNHyperModel(keras_tuner.HyperModel):
+    """`models.sentiment_classifier` over token ids with its recurrent stack searched.
+
+    Hyperparameters: ``cell`` (our ``simple_rnn``, ``lstm``, ``gru``),
+    ``units``, ``bidirectional``, ``layers`` (depth), ``embedding_dim``,
+    ``learning_rate`` (log scale) and ``clipnorm`` (0: no clipping).
+
+    Args:
+        vocabulary_size: Size of the token id space.
+        classes: Number of classes (2: one sigmoid output).
+        cells: Cells to choose from.
+        units: Units per direction to choose from.
+        max_layers: Deepest stack tried (1 .. max_layers).
+        embedding_dims: Word vector sizes to choose from.
+        learning_rate_range: ``(low, high)``, searched on a log scale.
+        clipnorms: Gradient clipping norms to choose from (0.0: off).
+        defaults: Default configuration: ``cell``, ``units``,
+            ``bidirectional``, ``layers``, ``embedding_dim``,
+            ``learning_rate``, ``clipnorm``; missing keys take ``lstm``, 64,
+            False, 1, 64, 2e-3, 0.0.
+        name: Model name.
+
+    Raises:
+        ValueError: On a bad argument or a default outside its choices.
+    """
+
+    def __init__(
+        self,
+        vocabulary_size: int,
+        classes: int = 2,
+        *,
+        cells: Sequence[str] = ("lstm", "gru", "simple_rnn"),
+        units: Sequence[int] = (32, 64, 128),
+        max_layers: int = 2,
+        embedding_dims: Sequence[int] = (32, 64, 128),
+        learning_rate_range: Sequence[float] = (5e-4, 1e-2),
+        clipnorms: Sequence[float] = (0.0, 1.0, 5.0),
+        defaults: Mapping | None = None,
+        name: str = "sentiment",
+    ):
+        super().__init__(name=name)
+        check_positive_int("vocabulary_size", vocabulary_size)
+        check_positive_int("max_layers", max_layers)
+        self.vocabulary_size = vocabulary_size
+        self.classes = classes
+        self.cells = _choices("cells", cells, str)
+        bad = [cell for cell in self.cells if cell not in RECURRENT_LAYERS]
+        if bad:
+            raise ValueError(
+                "Invalid value for argument `cells`. Expected cells from "
+                f"{list(RECURRENT_LAYERS)}. Received cells={cells!r}."
+            )
+        self.units = _choices("units", units, int)
+        self.max_layers = max_layers
+        self.embedding_dims = _choices("embedding_dims", embedding_dims, int)
+        self.clipnorms = tuple(float(c) for c in _choices("clipnorms", clipnorms, (int, float)))
+        defaults = dict(defaults or {})
+        self.defaults = {
+            "cell": _default_in("cells", defaults.get("cell", "lstm"), self.cells),
+            "units": _default_in("units", defaults.get("units", 64), self.units),
+            "bidirectional": bool(defaults.get("bidirectional", False)),
+            "layers": int(defaults.get("layers", 1)),
+            "embedding_dim": _default_in(
+                "embedding_dims", defaults.get("embedding_dim", 64), self.embedding_dims
+            ),
+            "learning_rate": float(defaults.get("learning_rate", 2e-3)),
+            "clipnorm": _default_in(
+                "clipnorms", float(defaults.get("clipnorm", 0.0)), self.clipnorms
+            ),
+        }
+        if not 1 <= self.defaults["layers"] <= max_layers:
+            raise ValueError(
+                f"Invalid default layers={self.defaults['layers']}: expected 1 .. "
+                f"max_layers={max_layers}."
+            )
+        self.learning_rate_range = _check_range(
+            "learning_rate_range", learning_rate_range, self.defaults["learning_rate"]
+        )
+
+    def default_values(self) -> dict:
+        """The default configuration as hyperparameter values."""
+        return dict(self.defaults)
+
+    def geometry_problem(self, values: Mapping) -> str | None:
+        """Recurrent models have no geometry to get wrong: always None."""
+        return None
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        """Builds and compiles the text classifier of a trial."""
+        cell = hp.Choice("cell", self.cells, default=self.defaults["cell"])
+        units = hp.Choice("units", self.units, default=self.defaults["units"])
+        bidirectional = hp.Boolean("bidirectional", default=self.defaults["bidirectional"])
+        layers = hp.Int("layers", 1, self.max_layers, default=self.defaults["layers"])
+        embedding_dim = hp.Choice(
+            "embedding_dim", self.embedding_dims, default=self.defaults["embedding_dim"]
+        )
+        learning_rate = hp.Float(
+            "learning_rate",
+            *self.learning_rate_range,
+            sampling="log",
+            default=self.defaults["learning_rate"],
+        )
+        clipnorm = hp.Choice("clipnorm", self.clipnorms, default=self.defaults["clipnorm"])
+        model = sentiment_classifier(
+            self.vocabulary_size,
+            self.classes,
+            embedding_dim=embedding_dim,
+            recurrent=RecurrentSpec(
+                cell=cell, units=units, layers=layers, bidirectional=bidirectional
+            ),
+            name=self.name,
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm or None),
+            loss="binary_crossentropy" if self.classes == 2 else "sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model

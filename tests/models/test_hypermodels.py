@@ -1,0 +1,119 @@
+import keras
+import keras_tuner
+import pytest
+
+import models.hypermodels as hypermodels
+from models import small_cnn
+from models.hypermodels import CNNHyperModel, InvalidGeometryError, TextRNNHyperModel
+
+
+def test_default_cnn_is_the_train_pipelines_cnn():
+    hypermodel = CNNHyperModel((28, 28, 1), 10, defaults={"filters": (16, 32)})
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    reference = small_cnn(input_shape=(28, 28, 1), classes=10, filters=(16, 32))
+    assert model.count_params() == reference.count_params() == 206_922
+    assert hp.values == hypermodel.default_values()
+    assert {
+        f"block{b}_{name}" for b in (1, 2) for name in ("kernel_size", "stride", "padding")
+    } <= set(hp.values)
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(2e-3)
+
+
+def test_chosen_geometry_reaches_the_model():
+    hypermodel = CNNHyperModel((28, 28, 1), 10, blocks=2)
+    hp = keras_tuner.HyperParameters()
+    hp.values.update(
+        {
+            "block1_kernel_size": 5,
+            "block1_stride": 2,
+            "block1_padding": "1",
+            "block1_pooling": "none",
+            "block2_kernel_size": 3,
+            "block2_padding": "valid",
+        }
+    )
+    model = hypermodel.build(hp)
+    # 28 -> f5 s2 p1: floor((28 + 2 - 5) / 2) + 1 = 13 -> f3 s1 p0: 11 -> pool: 5
+    assert model.get_layer("block1_conv1").output.shape[1:3] == (13, 13)
+    assert model.get_layer("block2_conv1").output.shape[1:3] == (11, 11)
+    assert model.get_layer("block2_pool").output.shape[1:3] == (5, 5)
+    names = [layer.name for layer in model.layers]
+    assert "block1_pool" not in names
+
+
+def test_invalid_geometry_fails_before_any_tensorflow_op(monkeypatch):
+    hypermodel = CNNHyperModel(
+        (8, 8, 1),
+        10,
+        blocks=1,
+        kernel_sizes=(3, 9),
+        paddings=("valid",),
+        defaults={"padding": "valid", "filters": (16,)},
+    )
+    monkeypatch.setattr(hypermodels, "small_cnn", lambda **kw: pytest.fail("model was built"))
+    hp = keras_tuner.HyperParameters()
+    hp.values["block1_kernel_size"] = 9
+    with pytest.raises(InvalidGeometryError) as caught:
+        hypermodel.build(hp)
+    message = str(caught.value)
+    assert isinstance(caught.value, keras_tuner.errors.FailedTrialError)
+    assert "floor((8 + 2*0 - 9) / 1) + 1 = 0" in message and "block1_conv1" in message
+    assert hypermodel.geometry_problem(hp.values) == message
+    assert hypermodel.geometry_problem(hypermodel.default_values()) is None
+
+
+def test_skip_message_shows_the_sizes_reached():
+    hypermodel = CNNHyperModel(
+        (28, 28, 1), 10, kernel_sizes=(3, 7), strides=(1, 3), paddings=("same", "valid")
+    )
+    values = hypermodel.default_values()
+    values.update(
+        {
+            "block1_kernel_size": 7,
+            "block1_stride": 3,
+            "block1_padding": "valid",
+            "block2_kernel_size": 7,
+            "block2_padding": "valid",
+        }
+    )
+    problem = hypermodel.geometry_problem(values)
+    # 28 -> floor((28 - 7) / 3) + 1 = 8 -> pool 4 -> f7 valid: floor((4 - 7) / 1) + 1 = -2
+    assert "Sizes reached: block1_conv1 8x8 -> block1_pool 4x4" in problem
+    assert "= -2 for H=4, f=7, s=1, p=0" in problem
+
+
+def test_bad_search_spaces_are_refused_with_the_value():
+    with pytest.raises(ValueError, match="default 3 must be one of the choices \\[5, 7\\]"):
+        CNNHyperModel((28, 28, 1), 10, kernel_sizes=(5, 7))
+    with pytest.raises(ValueError, match="does not fit input_shape=\\(4, 4, 1\\)"):
+        CNNHyperModel((4, 4, 1), 10, paddings=("valid",), defaults={"padding": "valid"})
+    with pytest.raises(ValueError, match="Received strides=\\(\\)"):
+        CNNHyperModel((28, 28, 1), 10, strides=())
+    with pytest.raises(ValueError, match="Received cells=\\('lstm', 'transformer'\\)"):
+        TextRNNHyperModel(100, cells=("lstm", "transformer"))
+
+
+def test_text_rnn_builds_the_chosen_stack():
+    hypermodel = TextRNNHyperModel(500, 2)
+    hp = keras_tuner.HyperParameters()
+    hp.values.update(
+        {"cell": "gru", "bidirectional": True, "layers": 2, "units": 32, "clipnorm": 1.0}
+    )
+    model = hypermodel.build(hp)
+    bidirectional = [x for x in model.layers if isinstance(x, keras.layers.Bidirectional)]
+    assert len(bidirectional) == 2
+    assert type(bidirectional[0].forward_layer).__name__ == "GRU"
+    assert bidirectional[0].forward_layer.units == 32
+    assert model.optimizer.clipnorm == 1.0
+    assert model.output_shape == (None, 1)
+    assert hypermodel.geometry_problem(hp.values) is None
+
+
+def test_text_rnn_default_is_one_lstm():
+    hypermodel = TextRNNHyperModel(500, 3, defaults={"units": 32, "embedding_dim": 32})
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    assert hp.values["cell"] == "lstm" and hp.values["layers"] == 1
+    assert model.output_shape == (None, 3)
+    assert model.optimizer.clipnorm is None

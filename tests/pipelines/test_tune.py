@@ -1,0 +1,260 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mlflow
+import numpy as np
+import psutil
+import pytest
+import tensorflow as tf
+
+from data import load_dataset
+from pipelines.trial_runs import SKIPPED_TAG, TRIAL_TAG, TUNER_TAG, TrialRuns
+from pipelines.tune import distributed_role, tune
+from pipelines.tune_config import TuneConfig
+
+# Digits are 8x8: with one block, "valid" padding and f=9 the map would be
+# floor((8 - 9) / 1) + 1 = 0 pixels, so the search meets trials it must skip.
+DIGITS_SEARCH = dict(
+    task="classify",
+    dataset="digits",
+    filters="8",
+    padding="valid",
+    kernel_sizes="3,9",
+    strides="1",
+    paddings="valid",
+    filter_choices="8,16",
+    dense_units="32",
+    epochs=3,
+    batch_size=64,
+)
+
+
+def children_of(run_id, uri):
+    return TrialRuns(run_id, uri).children()
+
+
+def test_search_logs_every_trial_under_one_parent_and_exports_the_best(mlflow_store, tmp_path):
+    config = TuneConfig(
+        **DIGITS_SEARCH,
+        max_trials=6,
+        seed=3,
+        directory=str(tmp_path / "tuning"),
+        export_dir=str(tmp_path / "exports"),
+    )
+    result = tune(config)
+    assert len(result.trials) == 6
+    children = children_of(result.run_id, mlflow_store)
+    assert len(children) == 6
+    assert sorted(run.data.tags[TRIAL_TAG] for run in children) == sorted(
+        row["trial_id"] for row in result.trials
+    )
+    skipped = [run for run in children if run.data.tags.get(SKIPPED_TAG)]
+    finished = [run for run in children if run.info.status == "FINISHED"]
+    assert skipped and len(skipped) + len(finished) == 6
+    for run in skipped:
+        assert run.info.status == "FAILED"
+        assert run.data.params["block1_kernel_size"] == "9"
+        assert "floor((8 + 2*0 - 9) / 1) + 1 = 0" in run.data.tags["failure_reason"]
+    for run in finished:
+        assert len(mlflow.MlflowClient().get_metric_history(run.info.run_id, "val_accuracy")) == 3
+
+    parent = mlflow.get_run(result.run_id)
+    assert parent.info.status == "FINISHED"
+    assert result.best_score >= result.default_score > 0.5
+    assert parent.data.metrics["best_score"] == pytest.approx(result.best_score)
+    assert parent.data.metrics["trials_skipped"] == len(skipped)
+    assert parent.data.params["best_block1_kernel_size"] == str(
+        result.best_values["block1_kernel_size"]
+    )
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(result.run_id, "plots")}
+    assert "plots/trials.png" in artifacts
+    rows = json.loads(mlflow.artifacts.load_text(f"runs:/{result.run_id}/search/trials.json"))[
+        "trials"
+    ]
+    assert [r["status"] for r in rows].count("SKIPPED") == len(skipped)
+
+    # The export serves raw uint8 images and scores the test split as logged.
+    _, splits = load_dataset("digits")
+    loaded = tf.saved_model.load(str(result.export_path))
+    served = loaded.serve(tf.constant(splits["test"].images))
+    accuracy = np.mean(served["class_id"].numpy() == splits["test"].labels)
+    assert accuracy == pytest.approx(result.test_metrics["test_accuracy"], abs=1e-6)
+    assert accuracy > 0.8
+
+
+def test_sentiment_search_tries_recurrent_stacks(mlflow_store, tmp_path):
+    config = TuneConfig(
+        task="sentiment",
+        max_examples=400,
+        epochs=1,
+        sequence_length=24,
+        units=16,
+        embedding_dim=16,
+        units_choices="16",
+        embedding_dims="16",
+        cells="gru,lstm",
+        max_trials=2,
+        directory=str(tmp_path / "tuning"),
+        export_dir=str(tmp_path / "exports"),
+    )
+    result = tune(config)
+    children = children_of(result.run_id, mlflow_store)
+    assert [run.info.status for run in children] == ["FINISHED", "FINISHED"]
+    assert children[0].data.params["cell"] == "lstm"  # the default configuration first
+    assert {"cell", "units", "layers", "bidirectional", "clipnorm"} <= set(children[1].data.params)
+    loaded = tf.saved_model.load(str(result.export_path))
+    served = loaded.serve(tf.constant(["a tender, funny film", "dull and lifeless"]))
+    assert served["probabilities"].shape == (2, 2)
+
+
+def test_invalid_settings_are_refused_before_any_work(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="searches \\['classify', 'sentiment'\\]"):
+        TuneConfig(task="forecast")
+    with pytest.raises(ValueError, match="Received objective='val_auc'"):
+        TuneConfig(objective="val_auc")
+    with pytest.raises(ValueError, match="Received tuner='grid'"):
+        TuneConfig(tuner="grid")
+    with pytest.raises(ValueError, match="Received paddings='same,full'"):
+        TuneConfig(paddings="same,full")
+    with pytest.raises(ValueError, match="learning_rate=0.05 .* outside"):
+        TuneConfig(learning_rate=0.05)
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner0")
+    with pytest.raises(ValueError, match="KERASTUNER_ORACLE_IP"):
+        distributed_role()
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "1")
+    assert distributed_role() == "worker"
+    with pytest.raises(ValueError, match="workers=2 starts its own chief"):
+        tune(TuneConfig(dataset="digits", filters="8", workers=2, directory=str(tmp_path)))
+
+
+def cli_command(tmp_path, **options):
+    arguments = [sys.executable, "-m", "pipelines.cli", "tune"]
+    for name, value in {**DIGITS_SEARCH, **options}.items():
+        arguments += [f"--{name}", str(value)]
+    arguments += [
+        "--directory",
+        str(tmp_path / "tuning"),
+        "--export_dir",
+        str(tmp_path / "exports"),
+    ]
+    return arguments
+
+
+def wait_for(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_a_search_killed_mid_trial_resumes_without_duplicates(mlflow_store, tmp_path):
+    # Six trials of 6 epochs on the full fashion_mnist would take minutes: a
+    # trial of digits takes a few seconds, long enough to be killed in.
+    command = cli_command(tmp_path, max_trials=5, epochs=12, seed=5, kernel_sizes="3,5")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_store}
+    first = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        client = mlflow.MlflowClient(mlflow_store)
+
+        def mid_trial():
+            runs = client.search_runs(
+                [e.experiment_id for e in client.search_experiments()],
+                filter_string=f"tags.`{TRIAL_TAG}` != ''",
+            )
+            statuses = [r.info.status for r in runs]
+            return statuses.count("FINISHED") >= 2 and "RUNNING" in statuses
+
+        wait_for(mid_trial, 240, "two finished trials and a running one")
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    resumed = subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    lines = dict(line.split(": ", 1) for line in resumed.stdout.splitlines() if ": " in line)
+    parents = [
+        r
+        for r in mlflow.search_runs(search_all_experiments=True, output_format="list")
+        if TRIAL_TAG not in r.data.tags
+    ]
+    assert [p.info.run_id for p in parents] == [lines["run_id"]]  # the same parent run
+    assert parents[0].info.status == "FINISHED"
+    children = children_of(lines["run_id"], mlflow_store)
+    by_status = {}
+    for run in children:
+        by_status.setdefault(run.info.status, []).append(run.data.tags[TRIAL_TAG])
+    assert "RUNNING" not in by_status
+    finished = by_status["FINISHED"] + by_status.get("FAILED", [])
+    assert sorted(finished) == sorted(set(finished))  # no trial ran to the end twice
+    assert len(finished) == 5 == int(lines["trials"])
+    killed = by_status["KILLED"]
+    assert len(killed) == 1 and killed[0] in by_status["FINISHED"]  # rerun once, to the end
+
+
+def test_two_workers_share_one_search_and_exit(mlflow_store, tmp_path):
+    config = TuneConfig(
+        **DIGITS_SEARCH,
+        max_trials=4,
+        seed=11,
+        workers=2,
+        directory=str(tmp_path / "tuning"),
+        export_dir=str(tmp_path / "exports"),
+    )
+    result = tune(config)
+    children = children_of(result.run_id, mlflow_store)
+    assert len(children) == 4 == len(result.trials)
+    assert len({run.data.tags[TRIAL_TAG] for run in children}) == 4
+    assert {run.data.tags[TUNER_TAG] for run in children} == {"tuner0", "tuner1"}
+    assert all(run.info.status in ("FINISHED", "FAILED") for run in children)
+    assert mlflow.get_run(result.run_id).info.status == "FINISHED"
+    leftovers = [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if "pipelines.cli" in " ".join(p.cmdline())
+    ]
+    assert not leftovers
+    assert result.export_path.is_dir()
+
+
+@pytest.mark.integration
+def test_mlflow_run_tune_entry_point_and_rerun_adopts_the_trials(tmp_path, run_mlflow_project):
+    """`mlflow run . -e tune` logs the search; a rerun continues it under its new run."""
+    parameters = []
+    for name, value in {
+        **DIGITS_SEARCH,
+        "max_trials": 2,
+        "epochs": 1,
+        "directory": tmp_path / "tuning",
+        "export_dir": tmp_path / "exports",
+    }.items():
+        parameters += ["-P", f"{name}={value}"]
+    first, uri = run_mlflow_project("-e", "tune", *parameters)
+    lines = dict(line.split(": ", 1) for line in first.stdout.splitlines() if ": " in line)
+    assert lines["trials"] == "2" and "best_score" in lines
+    first_parent = lines["run_id"]
+    assert len(children_of(first_parent, uri)) == 2
+
+    second, _ = run_mlflow_project("-e", "tune", *parameters)
+    lines = dict(line.split(": ", 1) for line in second.stdout.splitlines() if ": " in line)
+    second_parent = lines["run_id"]
+    assert second_parent != first_parent  # mlflow run starts a new run each time
+    children = children_of(second_parent, uri)
+    assert sorted(run.data.tags[TRIAL_TAG] for run in children) == ["0", "1"]  # nothing rerun
+    client = mlflow.MlflowClient(uri)
+    assert client.get_run(first_parent).data.tags["resumed_by"] == second_parent
+    assert client.get_run(second_parent).data.tags["resumed_from"] == first_parent
+    assert client.get_run(second_parent).info.status == "FINISHED"
+    assert (tmp_path / "exports" / "digits_cnn_tuned" / "2" / "saved_model.pb").is_file()
