@@ -25,9 +25,6 @@ from models.recurrent import RECURRENT_LAYERS, RecurrentSpec
 from models.sentiment import sentiment_classifier
 from models.validation import check_positive_int, check_rate
 
-POOLING = ("max", "none")
-POOL_SIZE = 2
-
 
 class InvalidGeometryError(keras_tuner.errors.FailedTrialError):
     """A trial's conv/pool stack would shrink the feature map to nothing; it is skipped."""
@@ -78,7 +75,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
     Hyperparameters (``N`` = 1 .. ``blocks``): ``blockN_kernel_size``,
     ``blockN_stride``, ``blockN_padding`` (``"valid"``, ``"same"`` or an
     integer ``p`` written as a string), ``blockN_filters``,
-    ``blockN_pooling`` (``"max"``: 2x2 max pooling, ``"none"``),
+    ``blockN_pool_size`` (max-pooling window and stride; 0: no pooling),
     ``dense_units``, ``dropout``, ``learning_rate``.
 
     Args:
@@ -89,14 +86,16 @@ class CNNHyperModel(keras_tuner.HyperModel):
         strides: Strides s to choose from.
         paddings: ``"valid"``, ``"same"`` and integers p to choose from.
         filters: Filter counts to choose from.
+        pool_sizes: Max-pooling sizes to choose from (0: none). Leaving a
+            block unpooled can multiply a trial's cost many times over.
         dense_units: Hidden dense units to choose from (0: no hidden layer).
         dropout_range: ``(low, high)`` of the dropout before the dense layers.
         learning_rate_range: ``(low, high)``, searched on a log scale.
         defaults: The default configuration, by hyperparameter name without
             the block prefix: ``kernel_size``, ``stride``, ``padding``,
-            ``filters`` (a sequence, one per block), ``pooling``,
+            ``filters`` (a sequence, one per block), ``pool_size``,
             ``dense_units``, ``dropout``, ``learning_rate``. Missing keys take
-            3, 1, ``"same"``, ``filters[:blocks]``, ``"max"``, 128, 0.25, 2e-3.
+            3, 1, ``"same"``, ``filters[:blocks]``, 2, 128, 0.25, 2e-3.
         name: Model name.
 
     Raises:
@@ -114,6 +113,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
         strides: Sequence[int] = (1, 2),
         paddings: Sequence[str | int] = ("same", "valid", 1),
         filters: Sequence[int] = (16, 32, 64),
+        pool_sizes: Sequence[int] = (2, 3),
         dense_units: Sequence[int] = (64, 128),
         dropout_range: Sequence[float] = (0.0, 0.5),
         learning_rate_range: Sequence[float] = (5e-4, 1e-2),
@@ -130,6 +130,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
         self.strides = _choices("strides", strides, int)
         self.paddings = tuple(str(p) for p in _choices("paddings", paddings, (str, int)))
         self.filters = _choices("filters", filters, int)
+        self.pool_sizes = _choices("pool_sizes", pool_sizes, int)
         self.dense_units = _choices("dense_units", dense_units, int)
         defaults = dict(defaults or {})
         unknown = set(defaults) - {
@@ -137,7 +138,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
             "stride",
             "padding",
             "filters",
-            "pooling",
+            "pool_size",
             "dense_units",
             "dropout",
             "learning_rate",
@@ -159,7 +160,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
             "stride": _default_in("strides", defaults.get("stride", 1), self.strides),
             "padding": _default_in("paddings", str(defaults.get("padding", "same")), self.paddings),
             "filters": default_filters,
-            "pooling": _default_in("pooling", defaults.get("pooling", "max"), POOLING),
+            "pool_size": _default_in("pool_sizes", defaults.get("pool_size", 2), self.pool_sizes),
             "dense_units": _default_in(
                 "dense_units", defaults.get("dense_units", 128), self.dense_units
             ),
@@ -195,7 +196,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
             values[f"block{block}_stride"] = self.defaults["stride"]
             values[f"block{block}_padding"] = self.defaults["padding"]
             values[f"block{block}_filters"] = self.defaults["filters"][block - 1]
-            values[f"block{block}_pooling"] = self.defaults["pooling"]
+            values[f"block{block}_pool_size"] = self.defaults["pool_size"]
         values["dense_units"] = self.defaults["dense_units"]
         values["dropout"] = self.defaults["dropout"]
         values["learning_rate"] = self.defaults["learning_rate"]
@@ -218,8 +219,8 @@ class CNNHyperModel(keras_tuner.HyperModel):
             values[prefix + "filters"] = hp.Choice(
                 prefix + "filters", self.filters, default=self.defaults["filters"][block - 1]
             )
-            values[prefix + "pooling"] = hp.Choice(
-                prefix + "pooling", POOLING, default=self.defaults["pooling"]
+            values[prefix + "pool_size"] = hp.Choice(
+                prefix + "pool_size", self.pool_sizes, default=self.defaults["pool_size"]
             )
         values["dense_units"] = hp.Choice(
             "dense_units", self.dense_units, default=self.defaults["dense_units"]
@@ -242,7 +243,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
             "kernel_size": [int(values[f"block{b}_kernel_size"]) for b in blocks],
             "strides": [int(values[f"block{b}_stride"]) for b in blocks],
             "padding": [str(values[f"block{b}_padding"]) for b in blocks],
-            "pool_size": [POOL_SIZE if values[f"block{b}_pooling"] == "max" else 0 for b in blocks],
+            "pool_size": [int(values[f"block{b}_pool_size"]) for b in blocks],
         }
 
     def feature_map_sizes(self, values: Mapping) -> list[tuple[str, tuple[int, int, int]]]:

@@ -36,7 +36,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import keras
@@ -184,8 +184,8 @@ def _tuner(config: TuneConfig, hypermodel, trial_runs: TrialRuns | None, directo
     )
 
 
-def _search(tuner, task: SearchTask, config: TuneConfig) -> None:
-    callbacks = []
+def _search(tuner, task: SearchTask, config: TuneConfig, extra_callbacks=()) -> None:
+    callbacks = list(extra_callbacks)
     if config.early_stopping_patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -452,12 +452,18 @@ def _launch(config: TuneConfig, trial_runs: TrialRuns, project_dir: Path) -> dic
     return logs
 
 
-def tune(config: TuneConfig, locations: DataLocations | None = None) -> TuneResult:
+def tune(
+    config: TuneConfig,
+    locations: DataLocations | None = None,
+    extra_callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> TuneResult:
     """Runs (or resumes) a search and logs it to MLflow; see the module docstring.
 
     Args:
         config: The search and its default configuration.
         locations: Where to look for local dataset copies.
+        extra_callbacks: Callbacks for every trial's ``fit`` in this process
+            (deep-copied per trial, as Keras Tuner does).
 
     Returns:
         A `TuneResult` (for a worker or a launched chief, without a summary).
@@ -499,7 +505,7 @@ def tune(config: TuneConfig, locations: DataLocations | None = None) -> TuneResu
             tuner = _tuner(
                 config, task.hypermodel, None if serving else trial_runs, Path(config.directory)
             )
-            _search(tuner, task, config)
+            _search(tuner, task, config, extra_callbacks)
             if serving:
                 tuner = _tuner(config, task.hypermodel, trial_runs, Path(config.directory))
         return summarize(tuner, task, config, trial_runs)

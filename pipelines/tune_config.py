@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from models.hypermodels import POOLING
 from models.layers.geometry import normalize_padding
 from models.recurrent import check_cell
 from pipelines.config import TrainConfig, _field, parse_bool, parse_columns
@@ -80,6 +79,7 @@ class TuneConfig(TrainConfig):
         strides: Strides s tried per conv block (classify).
         paddings: Paddings tried per conv block: valid, same, integers p (classify).
         filter_choices: Filter counts tried per conv block (classify).
+        pool_sizes: Max-pooling sizes tried per block, 0 = none (classify).
         dense_units: Hidden dense units tried (classify).
         cells: Recurrent cells tried (sentiment).
         units_choices: Recurrent units tried (sentiment).
@@ -109,6 +109,9 @@ class TuneConfig(TrainConfig):
         tasks=("classify",),
     )
     filter_choices: str = _field("16,32,64", "filter counts tried per block", tasks=("classify",))
+    pool_sizes: str = _field(
+        "2,3", "max-pooling sizes tried per block (0: none, costly)", tasks=("classify",)
+    )
     dense_units: str = _field("64,128", "hidden dense units tried", tasks=("classify",))
     cells: str = _field("lstm,gru,simple_rnn", "recurrent cells tried", tasks=("sentiment",))
     units_choices: str = _field("32,64,128", "recurrent units tried", tasks=("sentiment",))
@@ -216,7 +219,7 @@ class TuneConfig(TrainConfig):
                 "stride": self.stride,
                 "padding": str(self.padding),
                 "filters": self.filters,
-                "pooling": POOLING[0],
+                "pool_size": 2,
                 "learning_rate": self.learning_rate,
             }
             return {
@@ -233,6 +236,9 @@ class TuneConfig(TrainConfig):
                     dict.fromkeys((*parse_paddings(self.paddings), str(self.padding)))
                 ),
                 "filters": _numbers("filter_choices", self.filter_choices, int),
+                "pool_sizes": tuple(
+                    sorted(set(_numbers("pool_sizes", self.pool_sizes, int)) | {2})
+                ),
                 "dense_units": tuple(
                     sorted(set(_numbers("dense_units", self.dense_units, int)) | {128})
                 ),

@@ -21,14 +21,14 @@ def test_default_cnn_is_the_train_pipelines_cnn():
 
 
 def test_chosen_geometry_reaches_the_model():
-    hypermodel = CNNHyperModel((28, 28, 1), 10, blocks=2)
+    hypermodel = CNNHyperModel((28, 28, 1), 10, blocks=2, pool_sizes=(0, 2))
     hp = keras_tuner.HyperParameters()
     hp.values.update(
         {
             "block1_kernel_size": 5,
             "block1_stride": 2,
             "block1_padding": "1",
-            "block1_pooling": "none",
+            "block1_pool_size": 0,
             "block2_kernel_size": 3,
             "block2_padding": "valid",
         }
