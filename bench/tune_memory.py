@@ -1,11 +1,19 @@
 """Resident memory of a long search: after 5 trials vs after 30 (target: within 20 %).
 
-Runs one ``tune`` search in this process on the digits (8x8, one epoch per
-trial, random search over filter size, stride, padding, filters, pooling and
-the dense head; every trial a child MLflow run in a throwaway store) and
+Runs one ``tune`` search in this process on 1,500 Fashion-MNIST images (one
+epoch per trial, random search over filter size, stride, padding, filters
+and the dense head, all geometries valid so every trial trains; every trial
+a child MLflow run in a throwaway store) and
 reads the process's resident set size at the end of every trial. Keras
-Tuner clears the Keras session before each build; this bench checks that
-nothing else (MLflow clients, our callbacks, figures) piles up.
+Tuner clears the Keras session before each build.
+
+What it found (2-core CPU, TF 2.21, Keras 3.15): about 8 MB more per trial,
+ratio 1.22 after 30 trials. A plain Keras loop (build, compile, ``fit``,
+``clear_session``, ``gc.collect``; Keras's own layers, no MLflow, no tuner)
+grows by the same 8 MB per ``fit``, and not at all with ``run_eagerly=True``:
+the memory stays in TensorFlow's graph runtime (keras-team/keras#17458,
+#20552, open). Removing the functions each trial registered, clearing the
+kernel cache, malloc_trim, and disabling Grappler or oneDNN did not release it.
 
 Usage: python bench/tune_memory.py [--trials 30]
 """
@@ -43,12 +51,14 @@ def main() -> None:
     with scratch_store(), tempfile.TemporaryDirectory() as folder:
         result = tune(
             TuneConfig(
-                dataset="digits",
+                dataset="fashion_mnist",
+                max_examples=1500,
                 filters="8,16",
                 kernel_sizes="3,5",
                 strides="1,2",
                 paddings="same,1",
-                filter_choices="8,16,32",
+                filter_choices="8,16",
+                pool_sizes="2",
                 dense_units="32,64",
                 epochs=1,
                 max_trials=args.trials,

@@ -231,7 +231,6 @@ def train_captioner(config: TrainConfig, locations: DataLocations | None = None)
         END,
         config.export_dir,
         name,
-        "caption",
     )
-    log_export(export_path)
+    log_export(export_path, registered_model_name=config.registered_model_name)
     return TaskOutcome(export_path, test_metrics)

@@ -1,4 +1,4 @@
-"""Command line: ``convseq train ...``, ``convseq tune ...`` and ``convseq gradient-flow ...``.
+"""Command line: ``convseq train|tune|export|predict|gradient-flow ...``.
 
 The MLproject entry points call this module. Each option of a command is a
 field of that command's config dataclass, with the same name, type and
@@ -20,7 +20,9 @@ from pathlib import Path
 from data import DataLocations, DatasetUnavailableError
 from models.pretrained import WeightsUnavailableError
 from pipelines.config import TrainConfig
+from pipelines.export_run import ExportConfig
 from pipelines.gradient_flow import GradientFlowConfig
+from pipelines.predict import PredictConfig
 from pipelines.tune_config import TuneConfig
 
 
@@ -69,6 +71,18 @@ def _run_tune(config: TuneConfig) -> dict[str, str]:
     return lines
 
 
+def _run_export(config: ExportConfig) -> dict[str, str]:
+    from pipelines.export_run import export_run
+
+    return {"export_path": str(export_run(config).resolve())}
+
+
+def _run_predict(config: PredictConfig) -> dict[str, str]:
+    from pipelines.predict import predict
+
+    return {"predictions": str(predict(config).resolve())}
+
+
 def _run_gradient_flow(config: GradientFlowConfig) -> dict[str, str]:
     from pipelines.gradient_flow import first_to_last_ratio, gradient_flow
 
@@ -89,6 +103,16 @@ COMMANDS = {
         TuneConfig,
         "search hyperparameters with Keras Tuner, every trial a nested MLflow run",
         _run_tune,
+    ),
+    "export": Command(
+        ExportConfig,
+        "export a training run's SavedModel as the next version of <export_dir>/<model_name>",
+        _run_export,
+    ),
+    "predict": Command(
+        PredictConfig,
+        "predict a folder of images, a text file or a CSV with a SavedModel or MLflow model",
+        _run_predict,
     ),
     "gradient-flow": Command(
         GradientFlowConfig,
@@ -171,7 +195,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     _raise_keyboard_interrupt_on_sigterm()
     try:
         lines = command.run(config)
-    except (DatasetUnavailableError, WeightsUnavailableError, ValueError) as error:
+    except (
+        DatasetUnavailableError,
+        WeightsUnavailableError,
+        ValueError,
+        FileNotFoundError,
+    ) as error:
         print(f"convseq {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

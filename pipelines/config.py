@@ -146,6 +146,8 @@ class TrainConfig:
         padding: Conv padding: ``"valid"``, ``"same"`` or an integer ``p``.
         seed: Seed of weights, splits and shuffling.
         export_dir: Folder receiving ``<model_name>/<version>/`` SavedModels.
+        registered_model_name: Register the run's ``serving_model`` under this
+            name in the MLflow model registry (``""``: not registered).
         max_examples: Use at most this many training and test examples (0: all).
         validation_fraction: Share of the data held out for validation.
         test_fraction: Share of an unsplit dataset held out for testing (the
@@ -217,6 +219,9 @@ class TrainConfig:
     )
     seed: int = _field(42, "seed of weights, splits and shuffling")
     export_dir: str = _field("exports", "folder receiving <model_name>/<version>/ SavedModels")
+    registered_model_name: str = _field(
+        "", "register the serving MLflow model under this name (empty: not registered)"
+    )
     max_examples: int = _field(0, "use at most this many train and test examples (0: all)")
     validation_fraction: float = _field(0.1, "share of the training data held out")
     test_fraction: float = _field(

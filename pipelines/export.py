@@ -4,20 +4,32 @@ Exports follow TensorFlow Serving's layout ``<export_dir>/<model_name>/<version>
 with versions 1, 2, ...; a version is written to a temporary folder and
 renamed into place, so a crash never leaves a half-written version and an
 existing version is never overwritten.
+
+Next to the SavedModel, ``assets.extra/`` (the folder TensorFlow Serving
+leaves alone) holds ``metadata.json`` — model name, task, every signature's
+inputs and outputs with dtypes and shapes, label names, the training run id
+and its test metrics — and ``labels.txt``, one label per line.
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import keras
+import mlflow
 import tensorflow as tf
 
 SERVING_ENDPOINT = "serve"
+IMAGE_BYTES_ENDPOINT = "serve_image_bytes"
+EXTRA_DIR = "assets.extra"
+METADATA_FILE = "metadata.json"
+LABELS_FILE = "labels.txt"
 
 
 def existing_versions(model_dir: str | os.PathLike) -> list[int]:
@@ -30,8 +42,15 @@ def existing_versions(model_dir: str | os.PathLike) -> list[int]:
     )
 
 
-def _write_versioned(write, export_dir, model_name: str) -> Path:
-    """Calls ``write(tmp_path)`` then renames the folder to the next version."""
+def write_versioned(write: Callable[[Path], None], export_dir, model_name: str) -> Path:
+    """Calls ``write(staging_path)``, then renames the folder to the next free version.
+
+    A failure inside ``write`` leaves no version folder behind; an existing
+    version is never touched.
+
+    Returns:
+        The new version's folder.
+    """
     model_dir = Path(export_dir) / model_name
     model_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=model_dir))
@@ -51,11 +70,64 @@ def _write_versioned(write, export_dir, model_name: str) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _spec_json(dtype, shape) -> dict:
+    return {"dtype": dtype.name, "shape": [None if n is None else int(n) for n in shape]}
+
+
+def _signature_json(function) -> dict:
+    concrete = function.get_concrete_function()
+    return {
+        "inputs": {s.name: _spec_json(s.dtype, s.shape) for s in function.input_signature},
+        "outputs": {
+            name: _spec_json(tensor.dtype, tensor.shape)
+            for name, tensor in concrete.structured_outputs.items()
+        },
+    }
+
+
+def _training_run() -> dict:
+    """The active MLflow run's id, task and test metrics (empty outside a run)."""
+    run = mlflow.active_run()
+    if run is None:
+        return {"training_run_id": None, "task": None, "metrics": {}}
+    data = mlflow.get_run(run.info.run_id).data
+    return {
+        "training_run_id": run.info.run_id,
+        "tracking_uri": mlflow.get_tracking_uri(),
+        "task": data.params.get("task"),
+        "metrics": {k: v for k, v in sorted(data.metrics.items()) if k.startswith("test_")},
+    }
+
+
+def write_metadata(
+    path: Path, model_name: str, endpoints: Mapping, labels: Sequence[str] = ()
+) -> None:
+    """Writes ``assets.extra/metadata.json`` (and ``labels.txt``) into a SavedModel folder."""
+    extra = path / EXTRA_DIR
+    extra.mkdir(parents=True, exist_ok=True)
+    metadata = {
+        "model_name": model_name,
+        **_training_run(),
+        "signatures": {name: _signature_json(fn) for name, fn in endpoints.items()},
+        "serving_default": next(iter(endpoints)),
+        "labels": list(labels),
+        "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__,
+        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    (extra / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+    if labels:
+        (extra / LABELS_FILE).write_text("".join(f"{label}\n" for label in labels), "utf-8")
+
+
 def export_endpoint(
     tracked: Sequence,
     serve,
     export_dir: str | os.PathLike,
     model_name: str,
+    *,
+    extra_endpoints: Mapping | None = None,
+    labels: Sequence[str] = (),
 ) -> Path:
     """Writes a SavedModel whose ``serve`` endpoint (and ``serving_default``) is ``serve``.
 
@@ -65,19 +137,25 @@ def export_endpoint(
         serve: A `tf.function` with an ``input_signature``.
         export_dir: Root folder of exports.
         model_name: Subfolder per model; versions are numbered inside it.
+        extra_endpoints: More named signatures (`tf.function`s with an
+            ``input_signature``).
+        labels: Label names, also written to ``assets.extra/labels.txt``.
 
     Returns:
         The new version's folder.
     """
+    endpoints = {SERVING_ENDPOINT: serve, **(extra_endpoints or {})}
 
     def write(path: Path) -> None:
         archive = keras.export.ExportArchive()
         for item in tracked:
             archive.track(item)
-        archive.add_endpoint(SERVING_ENDPOINT, serve)
+        for name, function in endpoints.items():
+            archive.add_endpoint(name, function)
         archive.write_out(str(path), verbose=False)
+        write_metadata(path, model_name, endpoints, labels)
 
-    return _write_versioned(write, export_dir, model_name)
+    return write_versioned(write, export_dir, model_name)
 
 
 def _class_outputs(probabilities, names: list[str]) -> dict:
@@ -131,7 +209,49 @@ def export_image_classifier(
     def serve(images):
         return _class_outputs(tf.cast(model(images, training=False), tf.float32), names)
 
-    return export_endpoint([model], serve, export_dir, model_name)
+    @tf.function(input_signature=[tf.TensorSpec((None,), tf.string, name="image_bytes")])
+    def serve_image_bytes(image_bytes):
+        return _class_outputs(_classify_encoded(model, image_bytes), names)
+
+    return export_endpoint(
+        [model],
+        serve,
+        export_dir,
+        model_name,
+        extra_endpoints={IMAGE_BYTES_ENDPOINT: serve_image_bytes},
+        labels=names,
+    )
+
+
+def _classify_encoded(model: keras.Model, image_bytes):
+    """Class probabilities of encoded images (JPEG, PNG, GIF, BMP), decoded in the graph.
+
+    For a model of fixed input size every image is resized to it and the
+    batch runs at once; a model that takes any size (it resizes inside) runs
+    once per image.
+    """
+    height, width, channels = model.input_shape[1:]
+
+    def decode(data):
+        return tf.io.decode_image(data, channels=channels, expand_animations=False)
+
+    if height and width:
+
+        def to_model_size(data):
+            resized = tf.image.resize(decode(data), (height, width))
+            return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+        images = tf.map_fn(
+            to_model_size,
+            image_bytes,
+            fn_output_signature=tf.TensorSpec((height, width, channels), tf.uint8),
+        )
+        return tf.cast(model(images, training=False), tf.float32)
+    return tf.map_fn(
+        lambda data: tf.cast(model(decode(data)[None], training=False)[0], tf.float32),
+        image_bytes,
+        fn_output_signature=tf.TensorSpec((model.output_shape[-1],), tf.float32),
+    )
 
 
 def export_text_classifier(
@@ -167,7 +287,7 @@ def export_text_classifier(
         probabilities = tf.concat([1.0 - scores, scores], axis=-1) if units == 1 else scores
         return _class_outputs(probabilities, names)
 
-    return export_endpoint([vectorizer, model], serve, export_dir, model_name)
+    return export_endpoint([vectorizer, model], serve, export_dir, model_name, labels=names)
 
 
 def export_tagger(
@@ -207,7 +327,7 @@ def export_tagger(
         tags = tf.where(inside, tf.gather(tf.constant(names), tf.maximum(tag_ids, 0)), "")
         return {"tags": tags, "tag_ids": tag_ids, "lengths": lengths}
 
-    return export_endpoint([*encoder.layers(), model], serve, export_dir, model_name)
+    return export_endpoint([*encoder.layers(), model], serve, export_dir, model_name, labels=names)
 
 
 def export_forecaster(model: keras.Model, export_dir: str | os.PathLike, model_name: str) -> Path:
@@ -238,14 +358,13 @@ def export_text_generator(
     end_token: str,
     export_dir: str | os.PathLike,
     model_name: str,
-    output_name: str,
 ) -> Path:
     """Exports an encoder-decoder whose decoding loop runs inside the SavedModel.
 
     ``serve`` takes one input (``input_spec``: raw source texts for
     translation, uint8 images for captioning), runs ``preprocess`` and
-    ``decode`` and returns ``output_name`` (``string [batch]``: tokens joined
-    by spaces, up to the end token) and ``token_ids`` (``int64 [batch,
+    ``decode`` and returns ``text`` (``string [batch]``: tokens joined by
+    spaces, up to the end token) and ``token_ids`` (``int64 [batch,
     max_length]``).
 
     Args:
@@ -259,7 +378,6 @@ def export_text_generator(
         end_token: The end token, dropped from the text.
         export_dir: Root folder of exports.
         model_name: Subfolder per model.
-        output_name: Name of the text output (``"translation"``, ``"caption"``).
 
     Returns:
         The new version's folder.
@@ -275,7 +393,7 @@ def export_text_generator(
         words = tf.where(keep, tf.gather(vocabulary, token_ids), "")
         joined = tf.strings.reduce_join(words, axis=1, separator=" ")
         text = tf.strings.strip(tf.strings.regex_replace(joined, " +", " "))
-        return {output_name: text, "token_ids": token_ids}
+        return {"text": text, "token_ids": token_ids}
 
     tracked = [seq2seq.training, seq2seq.encoder, seq2seq.decoder_step]
     if isinstance(preprocess, keras.layers.Layer):

@@ -155,6 +155,6 @@ def train_forecaster(config: TrainConfig, locations: DataLocations | None = None
         "plots/forecast.png",
     )
     export_path = export_forecaster(model, config.export_dir, model_name)
-    log_export(export_path)
+    log_export(export_path, registered_model_name=config.registered_model_name)
     log_keras_model(model, _signature(config.window, len(series.columns), config.horizon))
     return TaskOutcome(export_path, test_metrics)

@@ -217,7 +217,7 @@ def train_sentiment(config: TrainConfig, locations: DataLocations | None = None)
         text.batches("validation", config.batch_size),
         config,
     )
-    return finish_sentiment(model, text, config.export_dir, history)
+    return finish_sentiment(model, text, config.export_dir, history, config.registered_model_name)
 
 
 def finish_sentiment(
@@ -225,6 +225,7 @@ def finish_sentiment(
     text: VectorizedText,
     export_dir: str,
     history: dict[str, list[float]] | None = None,
+    registered_model_name: str = "",
 ) -> TaskOutcome:
     """Evaluates, plots, exports and logs a trained text classifier in the active run."""
     data, vectorizer = text.data, text.vectorizer
@@ -255,6 +256,7 @@ def finish_sentiment(
     export_path = export_text_classifier(
         vectorizer, model, export_dir, model.name, data.class_names
     )
-    log_export(export_path)
-    log_keras_model(*_end_to_end(vectorizer, model))
+    examples = data.test.texts[:2].astype(str).astype(object)
+    log_export(export_path, examples, registered_model_name)
+    log_keras_model(*_end_to_end(vectorizer, model), examples)
     return TaskOutcome(export_path, test_metrics)

@@ -218,5 +218,5 @@ def train_tagger(config: TrainConfig, locations: DataLocations | None = None) ->
     mlflow.log_metrics(test_metrics)
     mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
     export_path = export_tagger(encoder, model, config.export_dir, name, tag_names)
-    log_export(export_path)
+    log_export(export_path, registered_model_name=config.registered_model_name)
     return TaskOutcome(export_path, test_metrics)

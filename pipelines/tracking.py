@@ -143,23 +143,84 @@ class TaskOutcome:
     test_metrics: dict[str, float]
 
 
-def log_export(export_path: Path) -> None:
-    """Logs a SavedModel folder as the ``saved_model`` artifacts and tags its path."""
+SERVING_MODEL = "serving_model"
+_SERVING_CODE = Path(__file__).with_name("serving_model.py")
+
+
+def _serving_signature(export_path: Path) -> tuple[ModelSignature, object]:
+    """The MLflow signature of an export's ``serving_default`` input, and an input example."""
+    import numpy as np
+    from mlflow.types import Schema, TensorSpec
+
+    loaded = tf.saved_model.load(str(export_path))
+    ((name, spec),) = loaded.signatures["serving_default"].structured_input_signature[1].items()
+    shape = tuple(-1 if n is None else int(n) for n in spec.shape)
+    if spec.dtype == tf.string:
+        dtype, example = np.dtype(object), np.array(["an example"] * 2, dtype=object)
+    else:
+        dtype = np.dtype(spec.dtype.as_numpy_dtype)
+        example = np.zeros((2, *(8 if n == -1 else n for n in shape[1:])), dtype)
+    return ModelSignature(inputs=Schema([TensorSpec(dtype, shape, name)])), example
+
+
+def log_export(export_path: Path, input_example=None, registered_model_name: str = "") -> None:
+    """Logs an export: its folder, its path as a tag, and an MLflow model that serves it.
+
+    The SavedModel folder goes to the ``saved_model`` artifacts. The MLflow
+    model ``serving_model`` (a pyfunc "model from code",
+    `pipelines.serving_model`) calls the export's ``serving_default``
+    signature and needs TensorFlow and MLflow only; it carries a signature
+    and an input example, and is registered under ``registered_model_name``
+    when given, ready for ``mlflow models serve -m models:/<name>/<version>``.
+
+    Args:
+        export_path: The SavedModel version folder.
+        input_example: Up to a few real inputs (default: zeros or a short
+            text of the signature's shape).
+        registered_model_name: Model registry name ("": not registered).
+    """
     mlflow.log_artifacts(str(export_path), "saved_model")
     mlflow.set_tag("export_path", str(export_path.resolve()))
+    signature, default_example = _serving_signature(export_path)
+    mlflow.pyfunc.log_model(
+        name=SERVING_MODEL,
+        python_model=str(_SERVING_CODE),
+        artifacts={"saved_model": str(export_path)},
+        signature=signature,
+        input_example=default_example if input_example is None else input_example,
+        registered_model_name=registered_model_name or None,
+        pip_requirements=_requirements(),
+    )
 
 
-def log_keras_model(model: keras.Model, signature: ModelSignature) -> None:
-    """Logs a Keras model as the run's ``model`` with a signature (no input example).
-
-    MLflow 3.17's ``input_example`` path crashes on Keras models, so the
-    signature is given explicitly.
-    """
+def _requirements() -> list[str]:
     from importlib.metadata import version
 
-    mlflow.keras.log_model(
-        model,
-        name="model",
-        signature=signature,
-        pip_requirements=[f"tensorflow=={version('tensorflow')}", f"keras=={keras.__version__}"],
-    )
+    return [f"tensorflow=={version('tensorflow')}", f"mlflow=={version('mlflow')}"]
+
+
+def log_keras_model(model: keras.Model, signature: ModelSignature, input_example=None) -> None:
+    """Logs a Keras model as the run's ``model`` artifacts, with a signature and input example.
+
+    MLflow 3.17's ``mlflow.keras.log_model(..., input_example=...)`` writes the
+    example before it creates the model folder and crashes; saving into a
+    folder made beforehand, then logging that folder, avoids it. Loading the
+    model back (``mlflow.keras.load_model``) needs convseq's layers imported.
+    """
+    import tempfile
+    from importlib.metadata import version
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model"
+        path.mkdir()
+        mlflow.keras.save_model(
+            model,
+            str(path),
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=[
+                f"tensorflow=={version('tensorflow')}",
+                f"keras=={keras.__version__}",
+            ],
+        )
+        mlflow.log_artifacts(str(path), "model")

@@ -161,7 +161,9 @@ def _train_image_classifier(config: TrainConfig, locations: DataLocations | None
     else:
         model = build_model(config, spec)
         history = fit(model, pipes.train, pipes.validation, config)
-    return finish_image_classifier(model, pipes, spec, config.export_dir, history)
+    return finish_image_classifier(
+        model, pipes, spec, config.export_dir, history, config.registered_model_name
+    )
 
 
 def finish_image_classifier(
@@ -170,6 +172,7 @@ def finish_image_classifier(
     spec: DatasetSpec,
     export_dir: str,
     history: dict[str, list[float]] | None = None,
+    registered_model_name: str = "",
 ) -> TaskOutcome:
     """Evaluates, plots, exports and logs a trained image classifier in the active run.
 
@@ -193,8 +196,9 @@ def finish_image_classifier(
         confusion_matrix_figure(matrix, spec.class_names), "plots/confusion_matrix.png"
     )
     export_path = export_image_classifier(model, export_dir, model.name, spec.class_names)
-    log_export(export_path)
-    log_keras_model(model, _signature(model))
+    examples = next(iter(pipes.test))[0][:2].numpy()
+    log_export(export_path, examples, registered_model_name)
+    log_keras_model(model, _signature(model), examples)
     return TaskOutcome(export_path, test_metrics)
 
 

@@ -196,7 +196,6 @@ def train_translator(config: TrainConfig, locations: DataLocations | None = None
         END,
         config.export_dir,
         name,
-        "translation",
     )
-    log_export(export_path)
+    log_export(export_path, registered_model_name=config.registered_model_name)
     return TaskOutcome(export_path, test_metrics)

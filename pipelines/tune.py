@@ -125,7 +125,9 @@ def search_task(config: TuneConfig, locations: DataLocations | None = None) -> S
             hypermodel,
             pipes.train,
             pipes.validation,
-            lambda model: finish_image_classifier(model, pipes, spec, config.export_dir),
+            lambda model: finish_image_classifier(
+                model, pipes, spec, config.export_dir, None, config.registered_model_name
+            ),
             ("kernel_size", "stride", "padding"),
         )
     from pipelines.sentiment import finish_sentiment, vectorized_text_data
@@ -141,7 +143,9 @@ def search_task(config: TuneConfig, locations: DataLocations | None = None) -> S
         hypermodel,
         text.batches("train", config.batch_size, config.seed),
         text.batches("validation", config.batch_size),
-        lambda model: finish_sentiment(model, text, config.export_dir),
+        lambda model: finish_sentiment(
+            model, text, config.export_dir, None, config.registered_model_name
+        ),
         ("cell", "units", "layers"),
     )
 

@@ -57,7 +57,7 @@ def test_captioner_trains_logs_samples_and_serves_raw_images(
     # raw uint8 images of another size: resized inside the SavedModel
     images = np.stack([np.full((24, 20, 3), rgb, np.uint8) for rgb in COLOURS.values()])
     served = serve_in_fresh_process(result.export_path, images, signature_input="images")
-    for caption, colour in zip(served["caption"], COLOURS):
+    for caption, colour in zip(served["text"], COLOURS):
         assert colour in caption.decode()
 
 

@@ -47,7 +47,7 @@ def test_translation_trains_logs_samples_and_serves_raw_strings(
     served = serve_in_fresh_process(
         result.export_path, np.array(["a b c", "f e d c", ""]), signature_input="texts"
     )
-    assert served["translation"][:2].tolist() == [b"c b a", b"c d e f"]
+    assert served["text"][:2].tolist() == [b"c b a", b"c d e f"]
     assert served["token_ids"].shape[0] == 3
 
 

@@ -1,0 +1,265 @@
+"""Batch prediction: a folder of images, a text file or a CSV -> a predictions CSV.
+
+``convseq predict --model M --input I --output predictions.csv`` (and
+``mlflow run . -e predict``). ``M`` is a SavedModel folder (an export
+version, e.g. ``exports/fashion_mnist_cnn/1``) or an MLflow model URI
+(``models:/<name>/<version>``, ``runs:/<run_id>/model``). ``I`` is:
+
+- a folder of images (every ``.png``/``.jpg``/``.jpeg``/``.gif``/``.bmp``,
+  sorted by name): SavedModels get the file bytes through their
+  ``serve_image_bytes`` signature (decoded and resized inside); MLflow
+  models get uint8 arrays resized to their signature's size;
+- a ``.txt`` file: one text per line (empty lines skipped);
+- a ``.csv`` file: the texts of its ``column``.
+
+Each output row holds the input's name (file name, line or row number) and
+the model's outputs: scalars as they are, vectors as ``<output>_<i>``
+columns (``probabilities_<label>`` when the export names its labels).
+Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
+MLFLOW_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
+
+
+@dataclasses.dataclass(frozen=True)
+class PredictConfig:
+    """A batch prediction job.
+
+    Attributes:
+        model: A SavedModel folder or an MLflow model URI.
+        input: An image folder, a ``.txt`` file (one text per line) or a ``.csv``.
+        output: The predictions CSV to write.
+        column: The CSV column holding the texts.
+        batch_size: Inputs per model call.
+    """
+
+    model: str = dataclasses.field(
+        default="", metadata={"help": "SavedModel folder or MLflow model URI (models:/name/1)"}
+    )
+    input: str = dataclasses.field(
+        default="", metadata={"help": "image folder, .txt (one text per line) or .csv file"}
+    )
+    output: str = dataclasses.field(
+        default="predictions.csv", metadata={"help": "predictions CSV to write"}
+    )
+    column: str = dataclasses.field(default="text", metadata={"help": "CSV column of the texts"})
+    batch_size: int = dataclasses.field(default=64, metadata={"help": "inputs per model call"})
+
+    def __post_init__(self):
+        if not self.model:
+            raise ValueError(
+                "Invalid value for argument `model`. Expected a SavedModel folder or an MLflow "
+                "model URI such as models:/<name>/<version>. Received model=''."
+            )
+        if not self.input:
+            raise ValueError(
+                "Invalid value for argument `input`. Expected an image folder, a .txt or a "
+                ".csv file. Received input=''."
+            )
+        if isinstance(self.batch_size, bool) or self.batch_size < 1:
+            raise ValueError(
+                "Invalid value for argument `batch_size`. Expected a positive integer. "
+                f"Received batch_size={self.batch_size!r}."
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """What to predict on: names and either image file paths or texts."""
+
+    names: list[str]
+    image_paths: list[Path] | None = None
+    texts: list[str] | None = None
+
+
+def read_inputs(config: PredictConfig) -> Inputs:
+    """The inputs of a config: an image folder, a text file or a CSV column.
+
+    Raises:
+        FileNotFoundError: If the input does not exist.
+        ValueError: On an unsupported file, a missing column, or no inputs.
+    """
+    source = Path(config.input)
+    if source.is_dir():
+        paths = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not paths:
+            raise ValueError(f"{source} holds no image ({', '.join(IMAGE_SUFFIXES)}).")
+        return Inputs([p.name for p in paths], image_paths=paths)
+    if not source.is_file():
+        raise FileNotFoundError(f"Input {str(source)!r} is neither a folder nor a file.")
+    if source.suffix.lower() == ".txt":
+        lines = source.read_text(encoding="utf-8").splitlines()
+        kept = [(i, line.strip()) for i, line in enumerate(lines, start=1) if line.strip()]
+        if not kept:
+            raise ValueError(f"{source} has no non-empty line.")
+        return Inputs([f"line {i}" for i, _ in kept], texts=[t for _, t in kept])
+    if source.suffix.lower() == ".csv":
+        with open(source, encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if config.column not in (reader.fieldnames or []):
+                raise ValueError(
+                    f"{source} has no column {config.column!r}; its header is "
+                    f"{reader.fieldnames}. Pass --column."
+                )
+            rows = [(i, (row[config.column] or "").strip()) for i, row in enumerate(reader, 1)]
+        kept = [(i, text) for i, text in rows if text]
+        if not kept:
+            raise ValueError(f"Column {config.column!r} of {source} is empty.")
+        return Inputs([f"row {i}" for i, _ in kept], texts=[t for _, t in kept])
+    raise ValueError(
+        f"Unsupported input {str(source)!r}: expected an image folder, a .txt or a .csv file."
+    )
+
+
+def _batches(count: int, size: int) -> Iterator[slice]:
+    for start in range(0, count, size):
+        yield slice(start, min(start + size, count))
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = int(width * done / total)
+    sys.stderr.write(f"\rpredict [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+class _SavedModelPredictor:
+    """Calls an export's signatures; knows its labels from ``assets.extra/metadata.json``."""
+
+    def __init__(self, path: Path):
+        import tensorflow as tf
+
+        if not (path / "saved_model.pb").is_file():
+            raise ValueError(
+                f"{str(path)!r} is not a SavedModel folder (no saved_model.pb); pass an export "
+                "version folder such as exports/<model>/1, or an MLflow model URI."
+            )
+        self.tf = tf
+        self.loaded = tf.saved_model.load(str(path))
+        metadata_file = path / "assets.extra" / "metadata.json"
+        metadata = json.loads(metadata_file.read_text("utf-8")) if metadata_file.is_file() else {}
+        self.labels = metadata.get("labels", [])
+
+    def images(self, paths: list[Path]) -> dict:
+        if "serve_image_bytes" not in self.loaded.signatures:
+            raise ValueError(
+                "This SavedModel has no serve_image_bytes signature, so it does not take "
+                "images; give it texts (.txt or .csv)."
+            )
+        data = self.tf.constant([p.read_bytes() for p in paths])
+        return self.loaded.signatures["serve_image_bytes"](image_bytes=data)
+
+    def texts(self, texts: list[str]) -> dict:
+        signature = self.loaded.signatures["serving_default"]
+        ((name, spec),) = signature.structured_input_signature[1].items()
+        if spec.dtype != self.tf.string:
+            raise ValueError(
+                f"This SavedModel takes {spec.dtype.name} {name!r}, not texts; give it what "
+                "it was trained on (an image folder for image models)."
+            )
+        return signature(**{name: self.tf.constant(texts)})
+
+
+class _MlflowPredictor:
+    """An MLflow pyfunc model; images are decoded and resized to its input schema."""
+
+    def __init__(self, uri: str):
+        import mlflow
+
+        self.model = mlflow.pyfunc.load_model(uri)
+        self.labels = []
+        schema = self.model.metadata.get_input_schema()
+        self.input_shape = None
+        if schema is not None and schema.is_tensor_spec():
+            self.input_shape = tuple(schema.inputs[0].shape)
+
+    def images(self, paths: list[Path]) -> dict:
+        from PIL import Image
+
+        if not self.input_shape or len(self.input_shape) != 4:
+            raise ValueError(
+                f"The MLflow model's input schema {self.input_shape} is not an image batch."
+            )
+        _, height, width, channels = self.input_shape
+        arrays = []
+        for path in paths:
+            image = Image.open(path).convert("L" if channels == 1 else "RGB")
+            image = image.resize((width, height))
+            arrays.append(np.asarray(image, dtype=np.uint8).reshape(height, width, channels))
+        return self._outputs(self.model.predict(np.stack(arrays)))
+
+    def texts(self, texts: list[str]) -> dict:
+        return self._outputs(self.model.predict(np.array(texts, dtype=object)))
+
+    @staticmethod
+    def _outputs(predictions) -> dict:
+        # convseq's serving models answer with named outputs; other models with one array.
+        if isinstance(predictions, dict):
+            return {name: np.asarray(value) for name, value in predictions.items()}
+        return {"probabilities": np.asarray(predictions)}
+
+
+def _columns(outputs: dict, labels: list[str], rows: int) -> dict[str, list]:
+    columns = {}
+    for name, value in sorted(outputs.items()):
+        array = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+        if array.dtype.kind in "SO":
+            array = np.vectorize(lambda v: v.decode() if isinstance(v, bytes) else v)(array)
+        array = array.reshape(rows, -1)
+        if array.shape[1] == 1:
+            columns[name] = array[:, 0].tolist()
+        elif name == "probabilities" and len(labels) == array.shape[1]:
+            for index, label in enumerate(labels):
+                columns[f"{name}_{label}"] = array[:, index].tolist()
+        else:
+            for index in range(array.shape[1]):
+                columns[f"{name}_{index}"] = array[:, index].tolist()
+    return columns
+
+
+def predict(config: PredictConfig) -> Path:
+    """Writes the predictions CSV of a config; returns its path.
+
+    Raises:
+        FileNotFoundError: If the input does not exist.
+        ValueError: On inputs the model does not take, or a bad model path.
+    """
+    inputs = read_inputs(config)
+    if config.model.startswith(MLFLOW_SCHEMES):
+        predictor = _MlflowPredictor(config.model)
+    else:
+        predictor = _SavedModelPredictor(Path(config.model))
+    total = len(inputs.names)
+    output = Path(config.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.name}.partial")
+    writer = None
+    with open(partial, "w", encoding="utf-8", newline="") as handle:
+        for part in _batches(total, config.batch_size):
+            if inputs.image_paths is not None:
+                outputs = predictor.images(inputs.image_paths[part])
+            else:
+                outputs = predictor.texts(inputs.texts[part])
+            names = inputs.names[part]
+            columns = {"input": names, **_columns(outputs, predictor.labels, len(names))}
+            if writer is None:
+                writer = csv.DictWriter(handle, fieldnames=list(columns))
+                writer.writeheader()
+            writer.writerows(dict(zip(columns, row)) for row in zip(*columns.values()))
+            _progress(part.stop, total)
+    partial.replace(output)  # a failed job leaves no half-written predictions file
+    return output
