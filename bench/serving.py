@@ -74,6 +74,7 @@ def main() -> None:
         vectorizer = text_vectorizer(20000, 64)
         vectorizer.adapt([" ".join(rng.choice(WORDS, 20)) for _ in range(200)])
         rnn = sentiment_classifier(20000, 2, recurrent=RecurrentSpec("lstm", 64), name="rnn")
+        rnn(vectorizer(tf.constant(["a first call builds every layer"])))
         text_path = export_text_classifier(vectorizer, rnn, folder, "rnn", ["rotten", "fresh"])
 
         def texts(n):

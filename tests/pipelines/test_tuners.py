@@ -24,7 +24,7 @@ def small_space(**overrides):
         paddings=("valid",),
         filters=(8,),
         dense_units=(16, 32),
-        defaults={"padding": "valid", "filters": (8,), "dense_units": 16},
+        defaults={"padding": "valid", "filters": (8,), "dense_units": 16, "learning_rate": 0.01},
     )
     options.update(overrides)
     return CNNHyperModel((8, 8, 1), 10, **options)
