@@ -22,6 +22,7 @@ SKIPPED_TAG = "convseq.skipped"
 PROJECT_TAG = "convseq.tune_project"
 FAILURE_TAG = "failure_reason"
 SCORE_METRIC = "score"
+PROCESS_RSS_METRIC = "process_rss_mb"  # resident memory of the trial's process at its end
 
 
 def _param_value(value) -> str:

@@ -51,7 +51,7 @@ from pipelines.plots import trials_figure
 from pipelines.tracking import TaskOutcome, environment_tags, log_new_params, tracked_run
 from pipelines.trial_runs import PROJECT_TAG, TrialRuns
 from pipelines.tune_config import TuneConfig
-from pipelines.tuners import make_tuner
+from pipelines.tuners import RECYCLE_EXIT_CODE, make_tuner
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +170,13 @@ def distributed_role() -> str | None:
     return "chief" if present["KERASTUNER_TUNER_ID"] == CHIEF_ID else "worker"
 
 
-def _tuner(config: TuneConfig, hypermodel, trial_runs: TrialRuns | None, directory: Path):
+def _tuner(
+    config: TuneConfig,
+    hypermodel,
+    trial_runs: TrialRuns | None,
+    directory: Path,
+    trials_per_process: int = 0,
+):
     objective = keras_tuner.Objective(config.objective, config.objective_direction)
     return make_tuner(
         config.tuner,
@@ -185,6 +191,7 @@ def _tuner(config: TuneConfig, hypermodel, trial_runs: TrialRuns | None, directo
         overwrite=False,  # `overwrite` is handled before any process starts
         executions_per_trial=config.executions_per_trial,
         hyperband_factor=config.hyperband_factor,
+        trials_per_process=trials_per_process,
     )
 
 
@@ -396,19 +403,38 @@ def _tail(path: Path, lines: int = 15) -> str:
     return ""
 
 
-def _wait_for(processes: dict[str, subprocess.Popen], logs: dict[str, Path]) -> None:
-    """Waits for the workers, then the chief; stops every process if one fails."""
-    workers = {name: p for name, p in processes.items() if name != CHIEF_ID}
+def _wait_for(
+    processes: dict[str, subprocess.Popen],
+    logs: dict[str, Path],
+    restart: Callable[[str], subprocess.Popen],
+) -> int:
+    """Waits for the workers, then the chief; stops every process if one fails.
+
+    A worker that exits with `RECYCLE_EXIT_CODE` (it ran its
+    ``trials_per_process``) is started again while the chief still serves.
+
+    Returns:
+        How many times workers were restarted.
+    """
+    restarts = 0
     try:
         while True:
-            for name, process in processes.items():
-                code = process.poll()
+            for name in list(processes):
+                code = processes[name].poll()
+                if code == RECYCLE_EXIT_CODE and name != CHIEF_ID:
+                    if processes[CHIEF_ID].poll() is None:
+                        processes[name] = restart(name)
+                        restarts += 1
+                    continue
                 if code not in (None, 0):
                     raise RuntimeError(
-                        f"Search process {name} (pid {process.pid}) exited with status {code}; "
-                        f"the end of {logs[name]}:\n{_tail(logs[name])}"
+                        f"Search process {name} (pid {processes[name].pid}) exited with status "
+                        f"{code}; the end of {logs[name]}:\n{_tail(logs[name])}"
                     )
-            if all(p.poll() == 0 for p in workers.values()):
+            workers = [p for name, p in processes.items() if name != CHIEF_ID]
+            if all(p.poll() in (0, RECYCLE_EXIT_CODE) for p in workers) and (
+                all(p.poll() == 0 for p in workers) or processes[CHIEF_ID].poll() is not None
+            ):
                 break
             time.sleep(0.5)
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -417,10 +443,13 @@ def _wait_for(processes: dict[str, subprocess.Popen], logs: dict[str, Path]) -> 
             processes[CHIEF_ID].wait(CHIEF_EXIT_WAIT_S)
     finally:
         _stop(processes)
+    return restarts
 
 
-def _launch(config: TuneConfig, trial_runs: TrialRuns, project_dir: Path) -> dict[str, Path]:
-    """Starts the chief and ``config.workers`` workers on 127.0.0.1 and waits for them."""
+def _launch(
+    config: TuneConfig, workers: int, trial_runs: TrialRuns, project_dir: Path
+) -> dict[str, Path]:
+    """Starts the chief and ``workers`` workers on 127.0.0.1 and waits for them."""
     child_config = dataclasses.replace(config, workers=0, overwrite=False)
     command = [sys.executable, "-m", "pipelines.cli", "tune", *cli_arguments(child_config)]
     environment = {key: value for key, value in os.environ.items() if key != "MLFLOW_RUN_ID"}
@@ -436,21 +465,28 @@ def _launch(config: TuneConfig, trial_runs: TrialRuns, project_dir: Path) -> dic
     )
     log_dir = project_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    names = [CHIEF_ID] + [f"tuner{i}" for i in range(config.workers)]
+    names = [CHIEF_ID] + [f"tuner{i}" for i in range(workers)]
     processes, logs = {}, {}
+
+    def start(name: str) -> subprocess.Popen:
+        with open(logs[name], "a", encoding="utf-8") as log:
+            return subprocess.Popen(
+                command,
+                env={**environment, "KERASTUNER_TUNER_ID": name},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
     try:
         for name in names:
             logs[name] = log_dir / f"{name}.log"
-            with open(logs[name], "w", encoding="utf-8") as log:
-                processes[name] = subprocess.Popen(
-                    command,
-                    env={**environment, "KERASTUNER_TUNER_ID": name},
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
+            logs[name].write_text("", encoding="utf-8")
+            processes[name] = start(name)
             if name == CHIEF_ID:
                 time.sleep(1.0)  # let the oracle server bind before workers call it
-        _wait_for(processes, logs)
+        restarts = _wait_for(processes, logs, start)
+        if restarts:
+            mlflow.log_metric("worker_restarts", restarts)
     finally:
         _stop(processes)
     return logs
@@ -486,7 +522,9 @@ def tune(
     if role == "worker":
         task = search_task(config, locations)
         trial_runs = TrialRuns(_find_parent(config), mlflow.get_tracking_uri())
-        tuner = _tuner(config, task.hypermodel, trial_runs, Path(config.directory))
+        tuner = _tuner(
+            config, task.hypermodel, trial_runs, Path(config.directory), config.trials_per_process
+        )
         _search(tuner, task, config)
         return TuneResult(trial_runs.parent_run_id, trial_runs.tracking_uri, role="worker")
     if role == "chief" and os.environ.get(PARENT_ENV):
@@ -497,9 +535,10 @@ def tune(
 
     project_dir = _project_dir(config)
     task = search_task(config, locations)
+    workers = config.workers or (1 if config.trials_per_process and not role else 0)
     with search_parent_run(config, project_dir) as trial_runs:
-        if config.workers:
-            logs = _launch(config, trial_runs, project_dir)
+        if workers:
+            logs = _launch(config, workers, trial_runs, project_dir)
             for log in logs.values():
                 mlflow.log_artifact(str(log), "search/logs")
             tuner = _tuner(config, task.hypermodel, trial_runs, Path(config.directory))

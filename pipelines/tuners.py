@@ -19,9 +19,17 @@ from keras_tuner.src.engine import tuner_utils
 from keras_tuner.src.engine.trial import TrialStatus
 
 from models.hypermodels import InvalidGeometryError
-from pipelines.trial_runs import TrialMetricsCallback, TrialRuns
+from pipelines.trial_runs import PROCESS_RSS_METRIC, TrialMetricsCallback, TrialRuns
 
 TUNERS = ("random", "hyperband", "bayesian")
+RECYCLE_EXIT_CODE = 75  # a worker that ran its share of trials; the launcher starts a fresh one
+
+
+class WorkerRecycle(SystemExit):
+    """Ends a worker process after its share of trials (see ``trials_per_process``)."""
+
+    def __init__(self):
+        super().__init__(RECYCLE_EXIT_CODE)
 
 
 class _SearchRules:
@@ -95,9 +103,24 @@ class LoggedTuner(keras_tuner.Tuner):
             overwrite, executions_per_trial, ...).
     """
 
-    def __init__(self, oracle, hypermodel, trial_runs: TrialRuns | None = None, **kwargs):
+    def __init__(
+        self,
+        oracle,
+        hypermodel,
+        trial_runs: TrialRuns | None = None,
+        trials_per_process: int = 0,
+        **kwargs,
+    ):
         keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
         self.trial_runs = trial_runs
+        self.trials_per_process = trials_per_process
+        self.trials_in_process = 0
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)  # the oracle has the result before anything else
+        self.trials_in_process += 1
+        if self.trials_per_process and self.trials_in_process >= self.trials_per_process:
+            raise WorkerRecycle()
 
     def run_trial(self, trial, *args, **kwargs):
         if self.trial_runs is None:
@@ -113,8 +136,15 @@ class LoggedTuner(keras_tuner.Tuner):
             self.trial_runs.fail(run_id, error, skipped=isinstance(error, InvalidGeometryError))
             raise
         metrics = tuner_utils.convert_to_metrics_dict(results, self.oracle.objective)
+        self.trial_runs.log_epoch(run_id, 0, {PROCESS_RSS_METRIC: _rss_mb()})
         self.trial_runs.finish(run_id, self.oracle.objective.get_value(metrics))
         return results
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
 
 
 class LoggedHyperband(LoggedTuner, keras_tuner.Hyperband):
@@ -135,6 +165,7 @@ def make_tuner(
     overwrite: bool = False,
     executions_per_trial: int = 1,
     hyperband_factor: int = 3,
+    trials_per_process: int = 0,
 ) -> LoggedTuner:
     """A logged tuner of ``kind`` over ``hypermodel``.
 
@@ -154,6 +185,8 @@ def make_tuner(
         overwrite: Start afresh instead of resuming.
         executions_per_trial: Models trained per trial (scores averaged).
         hyperband_factor: Hyperband's reduction factor.
+        trials_per_process: End the process (`WorkerRecycle`) after this many
+            trials (0: never); for workers that a launcher restarts.
 
     Raises:
         ValueError: On an unknown ``kind``.
@@ -183,6 +216,7 @@ def make_tuner(
         oracle,
         hypermodel,
         trial_runs,
+        trials_per_process,
         directory=directory,
         project_name=project_name,
         overwrite=overwrite,

@@ -205,21 +205,27 @@ def test_a_search_killed_mid_trial_resumes_without_duplicates(mlflow_store, tmp_
 
 
 def test_two_workers_share_one_search_and_exit(mlflow_store, tmp_path):
+    # Each worker also ends after 2 trials and is started afresh (trials_per_process).
     config = TuneConfig(
         **DIGITS_SEARCH,
-        max_trials=4,
+        max_trials=5,
         seed=11,
         workers=2,
+        trials_per_process=2,
         directory=str(tmp_path / "tuning"),
         export_dir=str(tmp_path / "exports"),
     )
     result = tune(config)
     children = children_of(result.run_id, mlflow_store)
-    assert len(children) == 4 == len(result.trials)
-    assert len({run.data.tags[TRIAL_TAG] for run in children}) == 4
+    assert len(children) == 5 == len(result.trials)
+    assert len({run.data.tags[TRIAL_TAG] for run in children}) == 5
     assert {run.data.tags[TUNER_TAG] for run in children} == {"tuner0", "tuner1"}
     assert all(run.info.status in ("FINISHED", "FAILED") for run in children)
-    assert mlflow.get_run(result.run_id).info.status == "FINISHED"
+    parent = mlflow.get_run(result.run_id)
+    assert parent.info.status == "FINISHED"
+    assert parent.data.metrics["worker_restarts"] >= 1
+    finished = [run for run in children if run.info.status == "FINISHED"]
+    assert all(run.data.metrics["process_rss_mb"] > 100 for run in finished)
     leftovers = [
         p
         for p in psutil.Process().children(recursive=True)
