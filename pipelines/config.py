@@ -112,7 +112,8 @@ def parse_columns(text: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def _field(default, help_text: str, cli_type=None, tasks: tuple[str, ...] = TASKS):
+def option_field(default, help_text: str, cli_type=None, tasks: tuple[str, ...] = TASKS):
+    """A config field that is a command-line option: help, parser and the tasks it applies to."""
     metadata = {"help": help_text, "tasks": tasks}
     if cli_type is not None:
         metadata["cli_type"] = cli_type
@@ -186,122 +187,134 @@ class TrainConfig:
         columns: Forecast: value columns, target first (``""``: the dataset's).
     """
 
-    task: str = _field("classify", f"one of {', '.join(TASKS)}", cli_type=parse_task)
-    dataset: str = _field(
+    task: str = option_field("classify", f"one of {', '.join(TASKS)}", cli_type=parse_task)
+    dataset: str = option_field(
         "",
         "catalog name (fashion_mnist, digits, rotten_tomatoes, wnut16, sunspots, co2, stocks), "
         "tfds:<name>, or a data file; empty: the task's default",
     )
-    data_dir: str = _field(
+    data_dir: str = option_field(
         "", "image folder root/<class>/<image> to use instead of dataset", tasks=IMAGE_TASKS
     )
-    image_size: int = _field(
+    image_size: int = option_field(
         0,
         "resize images to this square size (0: the dataset's own; transfer: at least 32)",
         tasks=(*IMAGE_TASKS, "captioning"),
     )
-    epochs: int = _field(0, "passes over the training split (0: the task's default)")
-    batch_size: int = _field(0, "examples per training step (0: the task's default)")
-    learning_rate: float = _field(0.0, "Adam learning rate (0: the task's default)")
-    filters: tuple[int, ...] = _field(
+    epochs: int = option_field(0, "passes over the training split (0: the task's default)")
+    batch_size: int = option_field(0, "examples per training step (0: the task's default)")
+    learning_rate: float = option_field(0.0, "Adam learning rate (0: the task's default)")
+    filters: tuple[int, ...] = option_field(
         (16, 32),
         "filters per conv block, comma-separated, e.g. 16,32",
         cli_type=parse_filters,
         tasks=("classify",),
     )
-    kernel_size: int = _field(3, "conv filter size f", tasks=("classify",))
-    stride: int = _field(1, "conv stride s", tasks=("classify",))
-    padding: str | int = _field(
+    kernel_size: int = option_field(3, "conv filter size f", tasks=("classify",))
+    stride: int = option_field(1, "conv stride s", tasks=("classify",))
+    padding: str | int = option_field(
         "same",
         "conv padding: valid, same or an integer p",
         cli_type=parse_padding,
         tasks=("classify",),
     )
-    seed: int = _field(42, "seed of weights, splits and shuffling")
-    export_dir: str = _field("exports", "folder receiving <model_name>/<version>/ SavedModels")
-    registered_model_name: str = _field(
+    seed: int = option_field(42, "seed of weights, splits and shuffling")
+    export_dir: str = option_field(
+        "exports", "folder receiving <model_name>/<version>/ SavedModels"
+    )
+    registered_model_name: str = option_field(
         "", "register the serving MLflow model under this name (empty: not registered)"
     )
-    max_examples: int = _field(0, "use at most this many train and test examples (0: all)")
-    validation_fraction: float = _field(0.1, "share of the training data held out")
-    test_fraction: float = _field(
+    max_examples: int = option_field(0, "use at most this many train and test examples (0: all)")
+    validation_fraction: float = option_field(0.1, "share of the training data held out")
+    test_fraction: float = option_field(
         0.1,
         "share of an unsplit dataset held out for test (a series' tail)",
         tasks=SEQUENCE_TASKS,
     )
-    clipnorm: float = _field(0.0, "clip each gradient to this L2 norm (0: off)")
-    clipvalue: float = _field(0.0, "clip each gradient element to [-v, v] (0: off)")
-    early_stopping_patience: int = _field(
+    clipnorm: float = option_field(0.0, "clip each gradient to this L2 norm (0: off)")
+    clipvalue: float = option_field(0.0, "clip each gradient element to [-v, v] (0: off)")
+    early_stopping_patience: int = option_field(
         0, "stop after this many epochs without a better val_loss, keep the best weights (0: off)"
     )
-    base_weights: str = _field(
+    base_weights: str = option_field(
         "none",
         "VGG16 base weights (transfer, captioning with image_encoder=vgg16): none, imagenet "
         "or a file path",
         tasks=("transfer", "captioning"),
     )
-    fine_tune_blocks: int = _field(
+    fine_tune_blocks: int = option_field(
         0, "transfer: unfreeze this many top base blocks (0: none)", tasks=("transfer",)
     )
-    fine_tune_epochs: int = _field(
+    fine_tune_epochs: int = option_field(
         0, "transfer: epochs of the fine-tuning phase", tasks=("transfer",)
     )
-    fine_tune_learning_rate: float = _field(
+    fine_tune_learning_rate: float = option_field(
         1e-5, "transfer: learning rate of fine-tuning", tasks=("transfer",)
     )
-    cell: str = _field("lstm", "recurrent layer: lstm, gru or simple_rnn", tasks=SEQUENCE_TASKS)
-    units: int = _field(64, "recurrent units per direction", tasks=SEQUENCE_TASKS)
-    layers: int = _field(1, "stacked recurrent layers", tasks=SEQUENCE_TASKS)
-    bidirectional: bool = _field(
+    cell: str = option_field(
+        "lstm", "recurrent layer: lstm, gru or simple_rnn", tasks=SEQUENCE_TASKS
+    )
+    units: int = option_field(64, "recurrent units per direction", tasks=SEQUENCE_TASKS)
+    layers: int = option_field(1, "stacked recurrent layers", tasks=SEQUENCE_TASKS)
+    bidirectional: bool = option_field(
         False,
         "run the recurrent layers both ways: true or false (tagging is always bidirectional)",
         cli_type=parse_bool,
         tasks=("sentiment", "forecast", "translation"),
     )
-    dropout: float = _field(0.0, "dropout on recurrent layer inputs", tasks=SEQUENCE_TASKS)
-    recurrent_dropout: float = _field(0.0, "dropout on the recurrent state", tasks=SEQUENCE_TASKS)
-    l1: float = _field(0.0, "L1 penalty on kernel and recurrent weights", tasks=SEQUENCE_TASKS)
-    l2: float = _field(0.0, "L2 penalty on kernel and recurrent weights", tasks=SEQUENCE_TASKS)
-    embedding_dim: int = _field(
+    dropout: float = option_field(0.0, "dropout on recurrent layer inputs", tasks=SEQUENCE_TASKS)
+    recurrent_dropout: float = option_field(
+        0.0, "dropout on the recurrent state", tasks=SEQUENCE_TASKS
+    )
+    l1: float = option_field(
+        0.0, "L1 penalty on kernel and recurrent weights", tasks=SEQUENCE_TASKS
+    )
+    l2: float = option_field(
+        0.0, "L2 penalty on kernel and recurrent weights", tasks=SEQUENCE_TASKS
+    )
+    embedding_dim: int = option_field(
         64, "size of word vectors", tasks=("sentiment", "tagging", "translation", "captioning")
     )
-    vocabulary_size: int = _field(
+    vocabulary_size: int = option_field(
         20000,
         "most frequent training words kept",
         tasks=("sentiment", "tagging", "translation", "captioning"),
     )
-    sequence_length: int = _field(
+    sequence_length: int = option_field(
         64, "tokens per text, cut or padded", tasks=("sentiment", "translation", "captioning")
     )
-    text_column: str = _field("text", "text column of a CSV/TSV file", tasks=("sentiment",))
-    label_column: str = _field("label", "label column of a CSV/TSV file", tasks=("sentiment",))
-    char_features: bool = _field(
+    text_column: str = option_field("text", "text column of a CSV/TSV file", tasks=("sentiment",))
+    label_column: str = option_field(
+        "label", "label column of a CSV/TSV file", tasks=("sentiment",)
+    )
+    char_features: bool = option_field(
         True,
         "add a character CNN per word: true or false",
         cli_type=parse_bool,
         tasks=("tagging",),
     )
-    window: int = _field(24, "input steps per forecast", tasks=("forecast",))
-    horizon: int = _field(1, "steps forecast at once", tasks=("forecast",))
-    window_stride: int = _field(1, "steps between training windows", tasks=("forecast",))
-    time_column: str = _field("", "time column of a forecast CSV file", tasks=("forecast",))
-    image_encoder: str = _field(
+    window: int = option_field(24, "input steps per forecast", tasks=("forecast",))
+    horizon: int = option_field(1, "steps forecast at once", tasks=("forecast",))
+    window_stride: int = option_field(1, "steps between training windows", tasks=("forecast",))
+    time_column: str = option_field("", "time column of a forecast CSV file", tasks=("forecast",))
+    image_encoder: str = option_field(
         "small",
         "captioning: small (our CNN, trained) or vgg16 (frozen base)",
         tasks=("captioning",),
     )
-    attention: str = _field(
+    attention: str = option_field(
         "luong",
         "translation: over the source words; captioning: over image positions. none, luong "
         "or bahdanau",
         tasks=("translation", "captioning"),
     )
-    beam_width: int = _field(
+    beam_width: int = option_field(
         1,
         "translation, captioning: beams kept while decoding (1: greedy)",
         tasks=("translation", "captioning"),
     )
-    columns: tuple[str, ...] = _field(
+    columns: tuple[str, ...] = option_field(
         (),
         "value columns, comma-separated, target first (empty: the dataset's)",
         cli_type=parse_columns,
@@ -421,7 +434,7 @@ class TrainConfig:
                 raise ValueError(
                     f"Option `{field.name}` applies to task "
                     f"{' or '.join(field.metadata['tasks'])}, not task={self.task!r}; "
-                    f"leave it at its default ({_format(default)!r}). "
+                    f"leave it at its default ({format_option(default)!r}). "
                     f"Received {field.name}={getattr(self, field.name)!r}."
                 )
 
@@ -441,11 +454,13 @@ class TrainConfig:
     def as_params(self) -> dict[str, str]:
         """The config as MLflow parameters, formatted as the command line takes them."""
         return {
-            field.name: _format(getattr(self, field.name)) for field in dataclasses.fields(self)
+            field.name: format_option(getattr(self, field.name))
+            for field in dataclasses.fields(self)
         }
 
 
-def _format(value) -> str:
+def format_option(value) -> str:
+    """A config value as the command line (and MLflow) spell it: ``16,32``, ``true``."""
     if isinstance(value, tuple):
         return ",".join(map(str, value))
     if isinstance(value, bool):

@@ -46,7 +46,7 @@ from mlflow.entities import RunStatus
 
 from data import DataLocations
 from models.hypermodels import CNNHyperModel, TextRNNHyperModel
-from pipelines.config import _format
+from pipelines.config import format_option
 from pipelines.plots import trials_figure
 from pipelines.tracking import TaskOutcome, environment_tags, log_new_params, tracked_run
 from pipelines.trial_runs import PROJECT_TAG, TrialRuns
@@ -304,10 +304,9 @@ def summarize(tuner, task: SearchTask, config: TuneConfig, trial_runs: TrialRuns
     best_values = dict(best.hyperparameters.values)
     default_score = _default_score(rows, task.hypermodel)
     log_new_params({f"best_{name}": value for name, value in best_values.items()})
-    counts = {status: sum(r["status"] == status for r in rows) for status in ("COMPLETED",)}
     metrics = {
         "best_score": float(best.score),
-        "trials_completed": counts["COMPLETED"],
+        "trials_completed": sum(r["status"] == "COMPLETED" for r in rows),
         "trials_skipped": sum(r["status"] == "SKIPPED" for r in rows),
         "trials_failed": sum(r["status"] in ("FAILED", "INVALID") for r in rows),
     }
@@ -374,7 +373,7 @@ def cli_arguments(config: TuneConfig) -> list[str]:
     """``--name value`` pairs that rebuild ``config`` on the ``convseq tune`` command line."""
     arguments = []
     for field in dataclasses.fields(config):
-        arguments += [f"--{field.name}", _format(getattr(config, field.name))]
+        arguments += [f"--{field.name}", format_option(getattr(config, field.name))]
     return arguments
 
 

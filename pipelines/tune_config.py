@@ -15,7 +15,7 @@ import os
 
 from models.layers.geometry import normalize_padding
 from models.recurrent import check_cell
-from pipelines.config import TrainConfig, _field, parse_bool, parse_columns
+from pipelines.config import TrainConfig, option_field, parse_bool, parse_columns
 from pipelines.tuners import TUNERS
 
 TUNE_TASKS = ("classify", "sentiment")
@@ -93,41 +93,49 @@ class TuneConfig(TrainConfig):
         learning_rate_range: ``low,high`` of the learning rate (log scale).
     """
 
-    tuner: str = _field("random", "random, hyperband or bayesian")
-    objective: str = _field("val_accuracy", "metric to optimize: val_accuracy, val_loss, ...")
-    direction: str = _field("", "max or min (empty: min for losses and errors, else max)")
-    max_trials: int = _field(10, "trials to run; the first is the default configuration")
-    executions_per_trial: int = _field(1, "models trained per trial, scores averaged")
-    hyperband_factor: int = _field(3, "hyperband's reduction factor")
-    directory: str = _field("tuning", "folder of saved searches (a rerun resumes)")
-    project_name: str = _field("", "search name (empty: <task>_<dataset>_<tuner>)")
-    overwrite: bool = _field(
+    tuner: str = option_field("random", "random, hyperband or bayesian")
+    objective: str = option_field("val_accuracy", "metric to optimize: val_accuracy, val_loss, ...")
+    direction: str = option_field("", "max or min (empty: min for losses and errors, else max)")
+    max_trials: int = option_field(10, "trials to run; the first is the default configuration")
+    executions_per_trial: int = option_field(1, "models trained per trial, scores averaged")
+    hyperband_factor: int = option_field(3, "hyperband's reduction factor")
+    directory: str = option_field("tuning", "folder of saved searches (a rerun resumes)")
+    project_name: str = option_field("", "search name (empty: <task>_<dataset>_<tuner>)")
+    overwrite: bool = option_field(
         False, "delete the saved search and start afresh: true or false", cli_type=parse_bool
     )
-    workers: int = _field(0, "worker processes on 127.0.0.1 besides the chief (0: one process)")
-    trials_per_process: int = _field(
+    workers: int = option_field(
+        0, "worker processes on 127.0.0.1 besides the chief (0: one process)"
+    )
+    trials_per_process: int = option_field(
         0,
         "restart each worker process after this many trials, releasing the memory TensorFlow "
         "keeps per model (0: never; with workers=0, runs one worker)",
     )
-    kernel_sizes: str = _field("3,5,7", "filter sizes f tried per conv block", tasks=("classify",))
-    strides: str = _field("1,2", "strides s tried per conv block", tasks=("classify",))
-    paddings: str = _field(
+    kernel_sizes: str = option_field(
+        "3,5,7", "filter sizes f tried per conv block", tasks=("classify",)
+    )
+    strides: str = option_field("1,2", "strides s tried per conv block", tasks=("classify",))
+    paddings: str = option_field(
         "same,valid,1",
         "paddings tried per conv block: valid, same, integers p",
         tasks=("classify",),
     )
-    filter_choices: str = _field("16,32,64", "filter counts tried per block", tasks=("classify",))
-    pool_sizes: str = _field(
+    filter_choices: str = option_field(
+        "16,32,64", "filter counts tried per block", tasks=("classify",)
+    )
+    pool_sizes: str = option_field(
         "2,3", "max-pooling sizes tried per block (0: none, costly)", tasks=("classify",)
     )
-    dense_units: str = _field("64,128", "hidden dense units tried", tasks=("classify",))
-    cells: str = _field("lstm,gru,simple_rnn", "recurrent cells tried", tasks=("sentiment",))
-    units_choices: str = _field("32,64,128", "recurrent units tried", tasks=("sentiment",))
-    max_layers: int = _field(2, "deepest recurrent stack tried", tasks=("sentiment",))
-    embedding_dims: str = _field("32,64,128", "word vector sizes tried", tasks=("sentiment",))
-    clipnorms: str = _field("0,1,5", "gradient clipping norms tried (0: off)", tasks=("sentiment",))
-    learning_rate_range: str = _field(
+    dense_units: str = option_field("64,128", "hidden dense units tried", tasks=("classify",))
+    cells: str = option_field("lstm,gru,simple_rnn", "recurrent cells tried", tasks=("sentiment",))
+    units_choices: str = option_field("32,64,128", "recurrent units tried", tasks=("sentiment",))
+    max_layers: int = option_field(2, "deepest recurrent stack tried", tasks=("sentiment",))
+    embedding_dims: str = option_field("32,64,128", "word vector sizes tried", tasks=("sentiment",))
+    clipnorms: str = option_field(
+        "0,1,5", "gradient clipping norms tried (0: off)", tasks=("sentiment",)
+    )
+    learning_rate_range: str = option_field(
         "0.0005,0.01", "low,high of the learning rate searched (log scale)"
     )
 
