@@ -84,7 +84,9 @@ def test_encoded_images_signature_decodes_and_resizes_in_the_graph(model, tmp_pa
     # A larger JPEG is resized to 8x8 inside, as tf.image.resize would.
     big = rng.integers(0, 256, size=(16, 16, 1), dtype=np.uint8)
     resized = tf.cast(tf.round(tf.image.resize(big, (8, 8))), tf.uint8)[None]
-    out = loaded.signatures["serve_image_bytes"](image_bytes=tf.constant([tf.io.encode_png(big)]))
+    out = loaded.signatures["serve_image_bytes"](
+        image_bytes=tf.constant([tf.io.encode_png(big).numpy()])
+    )
     np.testing.assert_allclose(
         out["probabilities"], loaded.serve(resized)["probabilities"], atol=1e-6
     )
@@ -99,7 +101,7 @@ def test_any_size_model_runs_encoded_images_one_by_one(tmp_path):
     loaded = tf.saved_model.load(str(path))
     small, large = np.full((5, 7, 1), 30, np.uint8), np.full((20, 11, 1), 200, np.uint8)
     out = loaded.signatures["serve_image_bytes"](
-        image_bytes=tf.constant([tf.io.encode_png(small), tf.io.encode_png(large)])
+        image_bytes=tf.constant([tf.io.encode_png(small).numpy(), tf.io.encode_png(large).numpy()])
     )
     expected = [keras.ops.convert_to_numpy(any_size(img[None]))[0] for img in (small, large)]
     np.testing.assert_allclose(out["probabilities"], np.stack(expected), atol=1e-6)

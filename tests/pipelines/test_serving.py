@@ -117,7 +117,7 @@ def test_batch_prediction_of_an_image_folder(trained_digits, tmp_path):
             batch_size=32,
         )
     )
-    rows = list(csv.DictReader(open(output, encoding="utf-8")))
+    rows = rows_of(output)
     assert [r["input"] for r in rows] == [f"digit_{i:03d}.png" for i in range(70)]
     loaded = tf.saved_model.load(str(trained_digits.export_path))
     expected = loaded.serve(tf.constant(images))
@@ -131,23 +131,16 @@ def test_batch_prediction_of_an_image_folder(trained_digits, tmp_path):
             model="models:/digits_cnn/1", input=str(folder), output=str(tmp_path / "u.csv")
         )
     )
-    uri_rows = list(csv.DictReader(open(by_uri, encoding="utf-8")))
+    uri_rows = rows_of(by_uri)
     assert [r["class_id"] for r in uri_rows] == [r["class_id"] for r in rows]
 
 
 def test_batch_prediction_of_texts_and_csv_columns(text_export, tmp_path, capsys):
     lines = tmp_path / "texts.txt"
     lines.write_text("good great\n\nawful poor bad\n", encoding="utf-8")
-    rows = list(
-        csv.DictReader(
-            open(
-                predict(
-                    PredictConfig(
-                        model=str(text_export), input=str(lines), output=str(tmp_path / "a.csv")
-                    )
-                ),
-                encoding="utf-8",
-            )
+    rows = rows_of(
+        predict(
+            PredictConfig(model=str(text_export), input=str(lines), output=str(tmp_path / "a.csv"))
         )
     )
     assert [(r["input"], r["class_name"]) for r in rows] == [("line 1", "good"), ("line 3", "bad")]
@@ -158,21 +151,10 @@ def test_batch_prediction_of_texts_and_csv_columns(text_export, tmp_path, capsys
     config = PredictConfig(model=str(text_export), input=str(table), output=str(tmp_path / "b.csv"))
     with pytest.raises(ValueError, match="no column 'text'; its header is \\['id', 'review'\\]"):
         predict(config)
-    rows = list(
-        csv.DictReader(
-            open(
-                predict(
-                    PredictConfig(
-                        model=str(text_export),
-                        input=str(table),
-                        output=str(tmp_path / "b.csv"),
-                        column="review",
-                    )
-                ),
-                encoding="utf-8",
-            )
-        )
+    by_column = PredictConfig(
+        model=str(text_export), input=str(table), output=str(tmp_path / "b.csv"), column="review"
     )
+    rows = rows_of(predict(by_column))
     assert [r["class_name"] for r in rows] == ["good", "bad"]
     folder = tmp_path / "pics"
     folder.mkdir()
@@ -182,6 +164,11 @@ def test_batch_prediction_of_texts_and_csv_columns(text_export, tmp_path, capsys
             PredictConfig(model=str(text_export), input=str(folder), output=str(tmp_path / "c.csv"))
         )
     assert not (tmp_path / "c.csv").exists()
+
+
+def rows_of(path):
+    with open(path, encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
 
 
 def _free_port():
