@@ -24,7 +24,6 @@ from data import DataLocations, load_dataset
 from data.captions import read_caption_folder
 from data.pipeline import array_batches
 from data.specs import CAPTIONING, TEST, TRAIN, CaptionSplit
-from data.tfds_source import load_tfds_examples
 from models.captioning import captioner, frozen_vgg16_encoder
 from pipelines.config import TrainConfig
 from pipelines.datasets import (
@@ -34,6 +33,8 @@ from pipelines.datasets import (
     cut_to,
     draw_validation,
     split_three_ways,
+    tfds_examples,
+    tfds_three_splits,
 )
 from pipelines.export import export_text_generator
 from pipelines.fitting import adam, fit
@@ -67,11 +68,7 @@ class CaptionData:
 
 def _tfds_captions(name: str, config: TrainConfig, locations: DataLocations | None):
     """A TFDS dataset with ``image`` and ``captions/text`` features (``coco_captions``)."""
-    info, splits = load_tfds_examples(
-        name,
-        allow_download=locations.allow_download if locations else True,
-        probe=locations.probe if locations else None,
-    )
+    info, splits = tfds_examples(name, locations)
     features = info.features
     if "image" not in features or "captions" not in features:
         raise ValueError(
@@ -94,10 +91,7 @@ def _tfds_captions(name: str, config: TrainConfig, locations: DataLocations | No
             raise ValueError(f"The {split} split of TFDS dataset {name!r} has no captioned image.")
         return CaptionSplit(np.stack(images), tuple(captions))
 
-    train, test = read("train"), read("test" if "test" in splits else "val")
-    if "val" in splits and "test" in splits:
-        return train, read("val"), test
-    return (*draw_validation(train, config.validation_fraction), test)
+    return tfds_three_splits(name, splits, read, config.validation_fraction)
 
 
 def load_caption_data(config: TrainConfig, locations: DataLocations | None = None) -> CaptionData:

@@ -11,7 +11,7 @@ import numpy as np
 from data.catalog import dataset_names, get_spec, load_dataset
 from data.specs import FULL
 from data.splits import held_out_indices, shuffled_split_indices
-from data.tfds_source import tfds_name
+from data.tfds_source import load_tfds_examples, tfds_name
 
 CATALOG, TFDS, FILE = "catalog", "tfds", "file"
 
@@ -95,6 +95,41 @@ def cut_to(max_examples: int, *splits):
     if not max_examples:
         return splits
     return tuple(split.subset(np.arange(min(max_examples, len(split)))) for split in splits)
+
+
+HELD_OUT_SPLITS = ("validation", "dev", "val")
+
+
+def tfds_examples(name: str, locations):
+    """``(info, {split: examples})`` of a TFDS dataset, offline rules from ``locations``."""
+    return load_tfds_examples(
+        name,
+        allow_download=locations.allow_download if locations else True,
+        probe=locations.probe if locations else None,
+    )
+
+
+def tfds_three_splits(name: str, splits, read, validation_fraction: float):
+    """``(train, validation, test)`` of a TFDS dataset's own splits, each read by ``read(split)``.
+
+    Test is the ``test`` split, or else the held-out split (``validation``,
+    ``dev`` or ``val``); validation is a held-out split not used as test, or
+    else drawn from train with `draw_validation`.
+
+    Raises:
+        ValueError: If the dataset has no ``train`` split or nothing to test on.
+    """
+    held_out = [split for split in HELD_OUT_SPLITS if split in splits]
+    test_split = "test" if "test" in splits else (held_out.pop(0) if held_out else None)
+    if "train" not in splits or test_split is None:
+        raise ValueError(
+            f"TFDS dataset {name!r} needs a 'train' and a 'test' (or validation) split; it has "
+            f"{list(splits)}."
+        )
+    train, test = read("train"), read(test_split)
+    if held_out:
+        return train, read(held_out[0]), test
+    return (*draw_validation(train, validation_fraction), test)
 
 
 def unsplit_or_tfds_splits(choice: DatasetChoice, config, locations, read_file, read_tfds):

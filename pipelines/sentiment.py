@@ -21,7 +21,6 @@ from data import DataLocations, load_dataset
 from data.pipeline import array_batches
 from data.specs import FULL, TEXT_CLASSIFICATION, TextSplit
 from data.text import read_text_table
-from data.tfds_source import load_tfds_examples
 from models.sentiment import sentiment_classifier, text_vectorizer
 from pipelines.config import TrainConfig
 from pipelines.datasets import (
@@ -31,6 +30,7 @@ from pipelines.datasets import (
     cut_to,
     draw_validation,
     split_three_ways,
+    tfds_examples,
 )
 from pipelines.export import export_text_classifier
 from pipelines.fitting import adam, fit
@@ -62,11 +62,7 @@ def _split_unsplit(full: TextSplit, config: TrainConfig):
 
 
 def _tfds_text(name: str, config: TrainConfig, locations: DataLocations | None):
-    info, splits = load_tfds_examples(
-        name,
-        allow_download=locations.allow_download if locations else True,
-        probe=locations.probe if locations else None,
-    )
+    info, splits = tfds_examples(name, locations)
     features = info.features
     for column in (config.text_column, config.label_column):
         if column not in features:

@@ -22,12 +22,12 @@ from data import DataLocations
 from data.conll import read_conll
 from data.pipeline import array_batches
 from data.specs import SEQUENCE_TAGGING, TaggedSplit
-from data.tfds_source import load_tfds_examples
 from models.tagging import TaggingEncoder, sequence_tagger
 from pipelines.config import TrainConfig
 from pipelines.datasets import (
     choose_dataset,
-    draw_validation,
+    tfds_examples,
+    tfds_three_splits,
     unsplit_or_tfds_splits,
 )
 from pipelines.export import export_tagger
@@ -52,11 +52,7 @@ class TaggedData:
 
 
 def _tfds_tagged(name: str, validation_fraction: float, locations: DataLocations | None):
-    info, splits = load_tfds_examples(
-        name,
-        allow_download=locations.allow_download if locations else True,
-        probe=locations.probe if locations else None,
-    )
+    info, splits = tfds_examples(name, locations)
     features = info.features
     for key in (TFDS_TOKENS, TFDS_TAGS):
         if key not in features:
@@ -76,14 +72,7 @@ def _tfds_tagged(name: str, validation_fraction: float, locations: DataLocations
                 tags.append(labels)
         return TaggedSplit(tuple(tokens), tuple(tags))
 
-    missing = [s for s in ("train", "test") if s not in splits]
-    if missing:
-        raise ValueError(f"TFDS dataset {name!r} has no {missing} split; it has {list(splits)}.")
-    train, test = read("train"), read("test")
-    for held_out in ("validation", "dev"):
-        if held_out in splits:
-            return train, read(held_out), test
-    return (*draw_validation(train, validation_fraction), test)
+    return tfds_three_splits(name, splits, read, validation_fraction)
 
 
 def load_tagged_data(config: TrainConfig, locations: DataLocations | None = None) -> TaggedData:

@@ -148,17 +148,24 @@ _SERVING_CODE = Path(__file__).with_name("serving_model.py")
 
 
 def _serving_signature(export_path: Path) -> tuple[ModelSignature, object]:
-    """The MLflow signature of an export's ``serving_default`` input, and an input example."""
+    """The MLflow signature of an export's ``serving_default`` input, and an input example.
+
+    Read from the export's ``assets.extra/metadata.json`` (`pipelines.export`),
+    so the SavedModel is not loaded again.
+    """
+    import json
+
     import numpy as np
     from mlflow.types import Schema, TensorSpec
 
-    loaded = tf.saved_model.load(str(export_path))
-    ((name, spec),) = loaded.signatures["serving_default"].structured_input_signature[1].items()
-    shape = tuple(-1 if n is None else int(n) for n in spec.shape)
-    if spec.dtype == tf.string:
+    metadata = json.loads((export_path / "assets.extra" / "metadata.json").read_text("utf-8"))
+    inputs = metadata["signatures"][metadata["serving_default"]]["inputs"]
+    ((name, spec),) = inputs.items()
+    shape = tuple(-1 if n is None else int(n) for n in spec["shape"])
+    if spec["dtype"] == "string":
         dtype, example = np.dtype(object), np.array(["an example"] * 2, dtype=object)
     else:
-        dtype = np.dtype(spec.dtype.as_numpy_dtype)
+        dtype = np.dtype(tf.as_dtype(spec["dtype"]).as_numpy_dtype)
         example = np.zeros((2, *(8 if n == -1 else n for n in shape[1:])), dtype)
     return ModelSignature(inputs=Schema([TensorSpec(dtype, shape, name)])), example
 

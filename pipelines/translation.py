@@ -24,13 +24,13 @@ import tensorflow as tf
 from data import DataLocations
 from data.pipeline import array_batches
 from data.specs import TRANSLATION, ParallelSplit
-from data.tfds_source import load_tfds_examples
 from data.translation import read_parallel_tsv
 from models.translation import seq2seq
 from pipelines.config import TrainConfig
 from pipelines.datasets import (
     choose_dataset,
-    draw_validation,
+    tfds_examples,
+    tfds_three_splits,
     unsplit_or_tfds_splits,
 )
 from pipelines.export import export_text_generator
@@ -63,11 +63,7 @@ class ParallelData:
 
 
 def _tfds_parallel(name: str, validation_fraction: float, locations: DataLocations | None):
-    info, splits = load_tfds_examples(
-        name,
-        allow_download=locations.allow_download if locations else True,
-        probe=locations.probe if locations else None,
-    )
+    info, splits = tfds_examples(name, locations)
     keys = info.supervised_keys
     if not keys or len(keys) != 2:
         raise ValueError(
@@ -86,10 +82,7 @@ def _tfds_parallel(name: str, validation_fraction: float, locations: DataLocatio
                 targets.append(target)
         return ParallelSplit(np.array(sources, dtype=object), np.array(targets, dtype=object))
 
-    train, test = read("train"), read("test")
-    if "validation" in splits:
-        return train, read("validation"), test
-    return (*draw_validation(train, validation_fraction), test)
+    return tfds_three_splits(name, splits, read, validation_fraction)
 
 
 def load_parallel_data(config: TrainConfig, locations: DataLocations | None = None) -> ParallelData:
