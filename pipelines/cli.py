@@ -19,10 +19,14 @@ from pathlib import Path
 
 from data import DataLocations, DatasetUnavailableError
 from models.pretrained import WeightsUnavailableError
+from pipelines.checkpoints import RunLockedError
 from pipelines.config import TrainConfig
+from pipelines.devices import DeviceUnavailableError
 from pipelines.export_run import ExportConfig
 from pipelines.gradient_flow import GradientFlowConfig
+from pipelines.guards import TrainingDivergedError
 from pipelines.predict import PredictConfig
+from pipelines.tracking import TrackingUnavailableError
 from pipelines.tune_config import TuneConfig
 
 
@@ -122,6 +126,10 @@ COMMANDS = {
 }
 
 
+# Shorter spellings of some options, by command.
+OPTION_ALIASES = {"train": {"resume_run_id": ("resume",)}}
+
+
 def _argparse_type(parse: Callable) -> Callable:
     """Wraps a parser so argparse shows its ValueError message, not a generic one."""
 
@@ -162,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         for field in dataclasses.fields(command.config_class):
             sub.add_argument(
                 f"--{field.name}",
+                *(f"--{alias}" for alias in OPTION_ALIASES.get(name, {}).get(field.name, ())),
                 type=_argparse_type(types[field.name]),
                 default=_cli_default(field.default),
                 help=field.metadata["help"],
@@ -180,8 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the ``convseq`` command line.
 
     Returns:
-        The process exit status: 0 on success, 2 on invalid arguments or
-        missing data (with a message, no traceback), 130 when interrupted.
+        The process exit status: 0 on success, 2 on invalid arguments,
+        missing data, an unusable tracking URI or device, or a run that cannot
+        be resumed (with a message, no traceback), 1 when the training loss
+        diverged, 130 when interrupted.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -203,6 +214,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as error:
         print(f"convseq {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except (TrackingUnavailableError, RunLockedError, DeviceUnavailableError) as error:
+        print(f"convseq {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except TrainingDivergedError as error:
+        print(f"convseq {args.command}: training diverged: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(
             f"convseq {args.command}: interrupted; the MLflow run is marked KILLED.",

@@ -8,7 +8,8 @@ the same names; `pipelines.cli` builds its options from these fields.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import typing
+from collections.abc import Mapping, Sequence
 
 from data.catalog import get_spec
 from data.validation import check_fraction
@@ -105,6 +106,41 @@ def parse_bool(text: str | bool) -> bool:
     raise ValueError(f"Expected true or false. Received {text!r}.")
 
 
+DEVICES = ("auto", "cpu", "gpu")
+PRECISIONS = ("auto", "float32", "mixed_float16")
+NOT_RUN_PARAMETERS = ("resume_run_id",)
+
+
+def parse_device(text: str) -> str:
+    """Validates ``device``: ``auto``, ``cpu`` or ``gpu``.
+
+    Raises:
+        ValueError: On another value.
+    """
+    value = str(text).strip().lower()
+    if value not in DEVICES:
+        raise ValueError(
+            f"Invalid value for argument `device`. Expected one of {list(DEVICES)}. "
+            f"Received device={text!r}."
+        )
+    return value
+
+
+def parse_precision(text: str) -> str:
+    """Validates ``precision``: ``auto``, ``float32`` or ``mixed_float16``.
+
+    Raises:
+        ValueError: On another value.
+    """
+    value = str(text).strip().lower()
+    if value not in PRECISIONS:
+        raise ValueError(
+            f"Invalid value for argument `precision`. Expected one of {list(PRECISIONS)}. "
+            f"Received precision={text!r}."
+        )
+    return value
+
+
 def parse_columns(text: str | Sequence[str]) -> tuple[str, ...]:
     """Parses ``"a,b"`` into ``("a", "b")``; ``""`` is ``()``."""
     if not isinstance(text, str):
@@ -158,6 +194,18 @@ class TrainConfig:
         clipvalue: Gradient clipping by value (0: off).
         early_stopping_patience: Stop after this many epochs without a better
             validation loss and restore the best weights (0: off).
+        resume_run_id: Continue this MLflow run (killed, interrupted or
+            failed) from its last per-epoch checkpoint, in the same run and
+            with its own options (``convseq train --resume <run_id>``).
+        checkpoint_dir: Folder of per-epoch checkpoints,
+            ``<checkpoint_dir>/<run_id>/``; a run's folder is removed once the
+            run has finished and exported.
+        deterministic: Make reruns with the same ``seed`` bit-identical
+            (``tf.config.experimental.enable_op_determinism``; slower on GPU).
+        device: ``auto`` (the GPUs TensorFlow sees, else the CPU), ``cpu`` or
+            ``gpu`` (an error without one).
+        precision: ``auto`` (``mixed_float16`` on a GPU, ``float32`` on the
+            CPU), ``float32`` or ``mixed_float16``.
         base_weights: Transfer base weights: ``none``, ``imagenet`` or a path.
         fine_tune_blocks: Top base blocks unfrozen for fine-tuning (0: none).
         fine_tune_epochs: Epochs of the fine-tuning phase.
@@ -236,6 +284,28 @@ class TrainConfig:
     clipvalue: float = option_field(0.0, "clip each gradient element to [-v, v] (0: off)")
     early_stopping_patience: int = option_field(
         0, "stop after this many epochs without a better val_loss, keep the best weights (0: off)"
+    )
+    resume_run_id: str = option_field(
+        "",
+        "continue this killed or failed MLflow run from its last epoch checkpoint, in the same "
+        "run and with its own options (also --resume)",
+    )
+    checkpoint_dir: str = option_field(
+        "checkpoints",
+        "folder of per-epoch checkpoints <checkpoint_dir>/<run_id>/ (removed once a run finishes)",
+    )
+    deterministic: bool = option_field(
+        False,
+        "bit-identical reruns with the same seed: true or false (slower ops on a GPU)",
+        cli_type=parse_bool,
+    )
+    device: str = option_field(
+        "auto", "auto (the GPUs TensorFlow sees, else CPU), cpu or gpu", cli_type=parse_device
+    )
+    precision: str = option_field(
+        "auto",
+        "auto (mixed_float16 on a GPU, float32 on CPU), float32 or mixed_float16",
+        cli_type=parse_precision,
     )
     base_weights: str = option_field(
         "none",
@@ -332,7 +402,7 @@ class TrainConfig:
         object.__setattr__(self, "filters", parse_filters(self.filters))
         object.__setattr__(self, "padding", parse_padding(self.padding))
         object.__setattr__(self, "columns", parse_columns(self.columns))
-        for name in ("bidirectional", "char_features"):
+        for name in ("bidirectional", "char_features", "deterministic"):
             object.__setattr__(self, name, parse_bool(getattr(self, name)))
         for name in (
             "epochs",
@@ -415,6 +485,13 @@ class TrainConfig:
             )
         if not self.export_dir:
             raise ValueError("Invalid value for argument `export_dir`. Expected a folder path.")
+        if not self.checkpoint_dir:
+            raise ValueError(
+                "Invalid value for argument `checkpoint_dir`. Expected a folder path "
+                "(checkpoints are what a killed run resumes from)."
+            )
+        object.__setattr__(self, "device", parse_device(self.device))
+        object.__setattr__(self, "precision", parse_precision(self.precision))
 
     def _check_options_apply(self) -> None:
         for field in dataclasses.fields(self):
@@ -451,11 +528,43 @@ class TrainConfig:
             l2=self.l2,
         )
 
+    @classmethod
+    def from_params(cls, params: Mapping[str, str], **overrides) -> TrainConfig:
+        """The config an MLflow run was trained with, from its logged parameters.
+
+        Parameters that are not options of this config (``train_examples``,
+        ``resolved_epochs``, ...) are ignored; options the run did not log
+        keep their defaults.
+
+        Args:
+            params: The run's parameters (strings, as `as_params` logs them).
+            **overrides: Values that replace the run's.
+
+        Raises:
+            ValueError: If a logged value is not valid for its option.
+        """
+        hints = typing.get_type_hints(cls)
+        values = {}
+        for field in dataclasses.fields(cls):
+            if field.name not in params:
+                continue
+            parse = field.metadata.get("cli_type", hints[field.name])
+            if parse is bool:
+                parse = parse_bool
+            values[field.name] = parse(params[field.name])
+        values.update(overrides)
+        return cls(**values)
+
     def as_params(self) -> dict[str, str]:
-        """The config as MLflow parameters, formatted as the command line takes them."""
+        """The config as MLflow parameters, formatted as the command line takes them.
+
+        ``resume_run_id`` is left out: it says how a run was continued, not
+        what the run is.
+        """
         return {
             field.name: format_option(getattr(self, field.name))
             for field in dataclasses.fields(self)
+            if field.name not in NOT_RUN_PARAMETERS
         }
 
 

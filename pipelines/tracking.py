@@ -17,6 +17,82 @@ from mlflow.entities import RunStatus
 from mlflow.models import ModelSignature
 
 FAILURE_TAG = "failure_reason"
+TRACKING_CHECK_SECONDS = 8.0
+
+
+class TrackingUnavailableError(RuntimeError):
+    """The MLflow tracking URI cannot be used; the message names it and the fix."""
+
+
+def _tracking_fixes() -> str:
+    return (
+        "Start a server (mlflow server --host 127.0.0.1 --port 5000) and set "
+        "MLFLOW_TRACKING_URI=http://127.0.0.1:5000, or unset MLFLOW_TRACKING_URI to log to "
+        "sqlite:///mlflow.db in this folder."
+    )
+
+
+def _check_http_tracking_server(uri: str, timeout: float) -> None:
+    from mlflow.utils.credentials import get_default_host_creds
+    from mlflow.utils.rest_utils import http_request
+
+    try:
+        response = http_request(
+            get_default_host_creds(uri),
+            "/api/2.0/mlflow/experiments/search",
+            "GET",
+            params={"max_results": 1},
+            max_retries=0,
+            timeout=timeout,
+            raise_on_status=False,
+        )
+    except Exception as error:  # connection refused, DNS, timeout: requests' many errors
+        raise TrackingUnavailableError(
+            f"Cannot reach the MLflow tracking server at MLFLOW_TRACKING_URI={uri!r} "
+            f"({type(error).__name__}: {str(error)[:200]}). {_tracking_fixes()}"
+        ) from None
+    if response.status_code in (401, 403):
+        raise TrackingUnavailableError(
+            f"The MLflow tracking server at {uri!r} refused access (HTTP "
+            f"{response.status_code}): set MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or "
+            "MLFLOW_TRACKING_TOKEN."
+        )
+    if response.status_code != 200 or "experiments" not in response.text:
+        raise TrackingUnavailableError(
+            f"{uri!r} answered HTTP {response.status_code}, not as an MLflow tracking server "
+            f"does (GET /api/2.0/mlflow/experiments/search). Check the host, port and path of "
+            f"MLFLOW_TRACKING_URI. {_tracking_fixes()}"
+        )
+
+
+def check_tracking_store(timeout: float = TRACKING_CHECK_SECONDS) -> str:
+    """Checks, before any training, that the tracking URI answers; fails within seconds.
+
+    An ``http(s)`` URI gets one request with no retries (MLflow's own client
+    retries for minutes); any other store (``sqlite:``, ``file:``, ...)
+    is opened and listed once.
+
+    Args:
+        timeout: Seconds to wait for a server.
+
+    Returns:
+        The tracking URI.
+
+    Raises:
+        TrackingUnavailableError: Naming the URI, what went wrong and the fix.
+    """
+    uri = mlflow.get_tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        _check_http_tracking_server(uri, timeout)
+        return uri
+    try:
+        mlflow.MlflowClient(uri).search_experiments(max_results=1)
+    except Exception as error:
+        raise TrackingUnavailableError(
+            f"Cannot use MLFLOW_TRACKING_URI={uri!r} ({type(error).__name__}: "
+            f"{str(error)[:300]}). {_tracking_fixes()}"
+        ) from None
+    return uri
 
 
 @contextlib.contextmanager
@@ -93,9 +169,13 @@ def log_new_params(params: Mapping[str, Any]) -> dict[str, str]:
     return new
 
 
-def device_description() -> dict[str, str]:
-    """Which accelerators TensorFlow sees: ``device`` and ``device_count`` tags."""
-    gpus = tf.config.list_physical_devices("GPU")
+def device_description(use_gpus: bool = True) -> dict[str, str]:
+    """Which accelerators a run uses: ``device`` and ``device_count`` tags.
+
+    Args:
+        use_gpus: False when the run keeps to the CPU although GPUs are there.
+    """
+    gpus = tf.config.list_physical_devices("GPU") if use_gpus else []
     if not gpus:
         return {
             "device": f"CPU ({platform.processor() or platform.machine()})",
@@ -108,13 +188,13 @@ def device_description() -> dict[str, str]:
     return {"device": ", ".join(names), "device_count": str(len(gpus))}
 
 
-def environment_tags() -> dict[str, str]:
-    """Tags describing the software and hardware of a run."""
+def environment_tags(use_gpus: bool = True) -> dict[str, str]:
+    """Tags describing the software and hardware of a run (see `device_description`)."""
     return {
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,
         "python_version": platform.python_version(),
-        **device_description(),
+        **device_description(use_gpus),
     }
 
 
@@ -122,12 +202,27 @@ class MlflowMetricsCallback(keras.callbacks.Callback):
     """Logs every epoch's Keras metrics (train and ``val_``) to the active run.
 
     Epochs are MLflow steps, starting at 0.
+
+    Args:
+        skip_steps: Epochs whose metrics the run already has (a resumed run
+            that reruns the epoch it was killed in): not logged twice.
     """
+
+    def __init__(self, skip_steps=()):
+        super().__init__()
+        self.skip_steps = frozenset(skip_steps)
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = {key: float(value) for key, value in (logs or {}).items()}
-        if metrics:
+        if metrics and epoch not in self.skip_steps:
             mlflow.log_metrics(metrics, step=epoch)
+
+
+def logged_steps(metric: str = "loss") -> list[int]:
+    """The steps of ``metric`` the active run has logged."""
+    run = mlflow.active_run()
+    history = mlflow.MlflowClient().get_metric_history(run.info.run_id, metric)
+    return sorted(m.step for m in history)
 
 
 @dataclasses.dataclass(frozen=True)

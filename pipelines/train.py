@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import keras
 import mlflow
 import numpy as np
+import tensorflow as tf
 from mlflow.models import ModelSignature
 from mlflow.types import Schema, TensorSpec
 
@@ -19,12 +22,21 @@ from data.pipeline import InputPipelines, build_input_pipelines
 from data.sources import Splits
 from data.specs import IMAGE_CLASSIFICATION, DatasetSpec
 from models import small_cnn
+from pipelines.checkpoints import run_lock
 from pipelines.config import IMAGE_TASKS, TrainConfig
+from pipelines.devices import applied, plan_devices, visible_gpu_count
 from pipelines.export import export_image_classifier
-from pipelines.fitting import fit
+from pipelines.fitting import fit, run_checkpoint_folder
 from pipelines.plots import confusion_matrix, confusion_matrix_figure, training_curves_figure
+from pipelines.resume import (
+    CHECKPOINT_TAG,
+    hand_over_wrapper_run,
+    mark_resumed,
+    resumable_config,
+)
 from pipelines.tracking import (
     TaskOutcome,
+    check_tracking_store,
     environment_tags,
     log_export,
     log_keras_model,
@@ -135,7 +147,7 @@ def _signature(model: keras.Model) -> ModelSignature:
 def _fit_transfer(config, spec, pipes, keras_home) -> tuple[keras.Model, dict]:
     model, base = build_transfer_model(config, spec, keras_home)
     log_frozen_layers(model, "head")
-    history = fit(model, pipes.train, pipes.validation, config)
+    history = fit(model, pipes.train, pipes.validation, config, phase="head")
     if config.fine_tune_blocks and config.fine_tune_epochs:
         start_fine_tuning(model, base, config)
         log_frozen_layers(model, "fine_tune")
@@ -147,6 +159,7 @@ def _fit_transfer(config, spec, pipes, keras_home) -> tuple[keras.Model, dict]:
             config,
             initial_epoch=len(history["loss"]),
             epochs=len(history["loss"]) + config.fine_tune_epochs,
+            phase="fine_tune",
         )
         history = {key: history[key] + more.get(key, []) for key in history}
     return model, history
@@ -230,12 +243,18 @@ def train(config: TrainConfig, locations: DataLocations | None = None) -> TrainR
     """Trains, evaluates and exports the config's task in one MLflow run.
 
     Under ``mlflow run`` the run started by MLflow is continued; otherwise a
-    new run is started in the active experiment. The run logs the config
-    (parameters MLflow already logged are left alone; task defaults resolved
-    from 0/"" as ``resolved_<name>``), per-epoch train and validation metrics,
-    test metrics, environment tags, the task's plots, the SavedModel folder
-    and, for Keras-loadable models, the Keras model with its signature. A
-    failure ends the run FAILED and re-raises.
+    new run is started in the active experiment. The tracking store is
+    checked first (`pipelines.tracking.check_tracking_store`). The run logs
+    the config (parameters MLflow already logged are left alone; task
+    defaults resolved from 0/"" as ``resolved_<name>``), per-epoch train and
+    validation metrics, test metrics, environment and device tags, the task's
+    plots, the SavedModel folder and, for Keras-loadable models, the Keras
+    model with its signature. Every epoch is checkpointed under
+    ``<checkpoint_dir>/<run_id>/`` until the run finishes; with
+    ``resume_run_id`` a killed or failed run continues from there, in the
+    same run (`pipelines.resume`). A failure (a loss turned NaN included)
+    ends the run FAILED with the reason as its ``failure_reason`` tag, keeps
+    the checkpoints and re-raises.
 
     Args:
         config: The run's configuration.
@@ -246,16 +265,48 @@ def train(config: TrainConfig, locations: DataLocations | None = None) -> TrainR
 
     Raises:
         data.DatasetUnavailableError: If the dataset cannot be found.
+        pipelines.tracking.TrackingUnavailableError: If the tracking URI fails.
+        pipelines.resume.ResumeError: If ``resume_run_id`` cannot be resumed.
+        pipelines.checkpoints.RunLockedError: If a live process trains that run.
+        pipelines.guards.TrainingDivergedError: If the loss became NaN or infinite.
+        pipelines.devices.DeviceUnavailableError: If ``device=gpu`` finds no GPU.
         ValueError: On invalid geometry for the dataset's input shape, or
             data that does not fit the task.
     """
-    with tracked_run() as run:
+    check_tracking_store()
+    plan = plan_devices(
+        visible_gpu_count(),
+        device=config.device,
+        precision=config.precision,
+        batch_size=config.batch_size,
+    )
+    with contextlib.ExitStack() as stack:
+        if config.resume_run_id:
+            config = resumable_config(config)
+            folder = stack.enter_context(
+                run_lock(run_checkpoint_folder(config, config.resume_run_id))
+            )
+            hand_over_wrapper_run(config.resume_run_id)
+            run = stack.enter_context(tracked_run(run_id=config.resume_run_id))
+            mark_resumed(run)
+        else:
+            run = stack.enter_context(tracked_run())
+            folder = run_checkpoint_folder(config, run.info.run_id)
+            mlflow.set_tag(CHECKPOINT_TAG, str(folder))
+            stack.enter_context(run_lock(folder))
         log_new_params(config.as_params())
-        mlflow.set_tags(environment_tags())
-        outcome = _task_runner(config.task)(config, locations)
-        return TrainResult(
-            run_id=run.info.run_id,
-            tracking_uri=mlflow.get_tracking_uri(),
-            export_path=outcome.export_path,
-            test_metrics=outcome.test_metrics,
-        )
+        mlflow.set_tags({**environment_tags(use_gpus=plan.gpus > 0), **plan.tags()})
+        log_new_params({"global_batch_size": plan.global_batch_size})
+        if config.deterministic:
+            keras.utils.set_random_seed(config.seed)
+            tf.config.experimental.enable_op_determinism()
+        with applied(plan):
+            run_config = dataclasses.replace(config, batch_size=plan.global_batch_size)
+            outcome = _task_runner(config.task)(run_config, locations)
+    shutil.rmtree(folder, ignore_errors=True)  # finished and exported: nothing to resume
+    return TrainResult(
+        run_id=run.info.run_id,
+        tracking_uri=mlflow.get_tracking_uri(),
+        export_path=outcome.export_path,
+        test_metrics=outcome.test_metrics,
+    )

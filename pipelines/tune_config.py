@@ -146,6 +146,17 @@ class TuneConfig(TrainConfig):
                 f"{list(TUNE_TASKS)}. Received task={self.task!r}."
             )
         super().__post_init__()
+        if self.resume_run_id:
+            raise ValueError(
+                "`resume_run_id` applies to train, not tune: a search resumes from "
+                f"directory/project_name ({self.directory}/{self.search_name}) when the same "
+                f"command is run again. Received resume_run_id={self.resume_run_id!r}."
+            )
+        if self.checkpoint_dir != "checkpoints":
+            raise ValueError(
+                "`checkpoint_dir` applies to train, not tune: each trial's checkpoint lives in "
+                f"directory/project_name. Received checkpoint_dir={self.checkpoint_dir!r}."
+            )
         if self.tuner not in TUNERS:
             raise ValueError(
                 f"Invalid value for argument `tuner`. Expected one of {list(TUNERS)}. "

@@ -9,7 +9,15 @@ import pytest
 import yaml
 
 from pipelines.cli import COMMANDS, build_parser, option_types
-from pipelines.config import parse_bool, parse_columns, parse_filters, parse_padding, parse_task
+from pipelines.config import (
+    parse_bool,
+    parse_columns,
+    parse_device,
+    parse_filters,
+    parse_padding,
+    parse_precision,
+    parse_task,
+)
 from pipelines.gradient_flow import parse_layers
 from pipelines.tune_config import parse_paddings
 
@@ -26,6 +34,8 @@ MLFLOW_TYPES = {
         parse_layers,
         parse_task,
         parse_paddings,
+        parse_device,
+        parse_precision,
     },
 }
 ENTRY_POINTS = yaml.safe_load((REPO_ROOT / "MLproject").read_text())["entry_points"]
