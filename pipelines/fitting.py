@@ -9,7 +9,7 @@ import mlflow
 
 from pipelines.checkpoints import EpochCheckpoint
 from pipelines.config import TrainConfig
-from pipelines.guards import StopOnNonFiniteLoss
+from pipelines.guards import StopOnNonFiniteLoss, TrainingDivergedError
 from pipelines.tracking import MlflowMetricsCallback, logged_steps
 
 
@@ -106,15 +106,28 @@ def fit(
         # Saved after the epoch's metrics are logged: a kill in between reruns
         # that epoch, whose metrics are then not logged again (logged_steps).
         shared.append(checkpoint)
-    history = model.fit(
-        train,
-        validation_data=validation,
-        initial_epoch=initial_epoch,
-        epochs=epochs,
-        callbacks=[guard, *shared, *(extra_callbacks or [])],
-        shuffle=False,  # the input pipeline shuffles, seeded
-        verbose=2,
-    ).history
+    try:
+        history = model.fit(
+            train,
+            validation_data=validation,
+            initial_epoch=initial_epoch,
+            epochs=epochs,
+            callbacks=[guard, *shared, *(extra_callbacks or [])],
+            shuffle=False,  # the input pipeline shuffles, seeded
+            verbose=2,
+        ).history
+    except TrainingDivergedError as error:
+        if folder is None:
+            raise
+        latest = checkpoint.latest()
+        kept = (
+            f" The last good checkpoint ({latest.name}) is kept in {checkpoint.folder}."
+            if latest
+            else " No epoch had completed, so there is no checkpoint."
+        )
+        raise TrainingDivergedError(
+            str(error) + kept, error.epoch, error.batch, error.loss
+        ) from None
     if folder is None:
         return history
     checkpoint.save(checkpoint.epochs_done, complete=True)

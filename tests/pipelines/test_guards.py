@@ -60,9 +60,10 @@ def test_fit_keeps_the_last_good_checkpoint_when_the_loss_diverges(mlflow_store)
     config = TrainConfig(task="forecast", epochs=4, learning_rate=0.01, clipnorm=2.0)
     model.compile(adam(config), "mse")
     with mlflow.start_run() as run:
-        with pytest.raises(TrainingDivergedError, match="clipnorm is 2"):
+        with pytest.raises(TrainingDivergedError, match="clipnorm is 2") as raised:
             fit(model, data, data, config, extra_callbacks=[PoisonWeights(2, 4)])
     folder = run_checkpoint_folder(config, run.info.run_id) / "train"
+    assert f"checkpoint (epoch-0002.weights.h5) is kept in {folder}" in str(raised.value)
     assert sorted(p.name for p in folder.iterdir()) == ["epoch-0002.json", "epoch-0002.weights.h5"]
     good = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     good.compile(adam(config), "mse")
@@ -72,3 +73,35 @@ def test_fit_keeps_the_last_good_checkpoint_when_the_loss_diverges(mlflow_store)
     assert all(np.isfinite(w).all() for w in good.get_weights())
     steps = [m.step for m in mlflow.MlflowClient().get_metric_history(run.info.run_id, "loss")]
     assert steps == [0, 1]
+
+
+def test_a_huge_learning_rate_ends_the_cli_run_failed_with_the_message(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        env.pop(name, None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "train", "--dataset", "digits"]
+        + ["--learning_rate", "1e9", "--epochs", "3"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr
+    message = completed.stderr.strip().splitlines()[-1]
+    assert message.startswith("convseq train: training diverged: The training loss became nan")
+    assert "at epoch 1, batch" in message and "now 1e+09" in message and "clipnorm" in message
+    client = mlflow.MlflowClient(uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("Default").experiment_id])
+    assert run.info.status == "FAILED"
+    reason = run.data.tags["failure_reason"]
+    assert reason.startswith("TrainingDivergedError: The training loss became nan at epoch 1")
+    assert "no checkpoint" in reason
+    assert "test_accuracy" not in run.data.metrics and "export_path" not in run.data.tags
