@@ -163,7 +163,9 @@ def classifier_head(
         x = keras.layers.Dense(units, activation="relu", name=f"fc{index}")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"fc{index}_dropout")(x)
-    return keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    return keras.layers.Dense(
+        classes, activation=classifier_activation, dtype="float32", name="predictions"
+    )(x)
 
 
 def check_weights_argument(weights, allowed_names: Sequence[str] = ()) -> None:

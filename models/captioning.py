@@ -162,7 +162,9 @@ def captioner(
         recurrent_dropout=recurrent.recurrent_dropout,
         name="decoder",
     )
-    project = keras.layers.Dense(vocabulary_size, activation="softmax", name="next_word")
+    project = keras.layers.Dense(
+        vocabulary_size, activation="softmax", dtype="float32", name="next_word"
+    )
 
     def decode(token_ids, step_context, initial_states):
         words = embedding(token_ids)

@@ -222,7 +222,9 @@ def small_cnn(
             x = keras.layers.Dropout(dropout, name="dropout")(x)
         if dense_units:
             x = keras.layers.Dense(dense_units, activation="relu", name="fc1")(x)
-        x = keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        x = keras.layers.Dense(
+            classes, activation=classifier_activation, dtype="float32", name="predictions"
+        )(x)
     elif pooling == "avg":
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     elif pooling == "max":

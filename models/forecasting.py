@@ -138,17 +138,26 @@ def forecaster(
         )
     recurrent = recurrent or RecurrentSpec()
     raw = keras.Input(shape=(window, features), dtype="float32", name="window")
-    x = keras.layers.Normalization(mean=mean, variance=np.square(std), name="normalize")(raw)
+    x = keras.layers.Normalization(
+        mean=mean, variance=np.square(std), dtype="float32", name="normalize"
+    )(raw)
     if predict_change:
-        relative = RelativeToLast(change_std, name="relative_to_last")(raw)
+        relative = RelativeToLast(change_std, dtype="float32", name="relative_to_last")(raw)
         x = keras.layers.Concatenate(name="level_and_change")([x, relative])
     x = recurrent(x)
-    x = keras.layers.Dense(horizon, name="normalized_forecast")(x)
+    x = keras.layers.Dense(horizon, dtype="float32", name="normalized_forecast")(x)
     if predict_change:
-        x = keras.layers.Rescaling(float(change_std[target_index]), name="change")(x)
-        outputs = keras.layers.Add(name="forecast")([x, LastValue(target_index)(raw)])
+        x = keras.layers.Rescaling(
+            float(change_std[target_index]), dtype="float32", name="change"
+        )(x)
+        outputs = keras.layers.Add(dtype="float32", name="forecast")(
+            [x, LastValue(target_index, dtype="float32")(raw)]
+        )
     else:
         outputs = keras.layers.Rescaling(
-            float(std[target_index]), offset=float(mean[target_index]), name="forecast"
+            float(std[target_index]),
+            offset=float(mean[target_index]),
+            dtype="float32",
+            name="forecast",
         )(x)
     return keras.Model(raw, outputs, name=name)

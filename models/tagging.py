@@ -135,7 +135,9 @@ def sequence_tagger(
         )(char_ids)
         features = keras.layers.Concatenate(name="word_and_chars")([features, chars])
     sequence = recurrent(features, return_sequences=True)
-    outputs = keras.layers.Dense(tags, activation="softmax", name="tag_probabilities")(sequence)
+    outputs = keras.layers.Dense(
+        tags, activation="softmax", dtype="float32", name="tag_probabilities"
+    )(sequence)
     return keras.Model(inputs if len(inputs) > 1 else word_ids, outputs, name=name)
 
 

@@ -115,7 +115,9 @@ def transfer_model(
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
     if hidden_units:
         x = keras.layers.Dense(hidden_units, activation="relu", name="head_dense")(x)
-    outputs = keras.layers.Dense(classes, activation="softmax", name="predictions")(x)
+    outputs = keras.layers.Dense(
+        classes, activation="softmax", dtype="float32", name="predictions"
+    )(x)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -149,7 +149,9 @@ def seq2seq(
     elif attention == "bahdanau":
         attend = keras.layers.AdditiveAttention(name="attention")
     combine = keras.layers.Dense(decoder_units, activation="tanh", name="attention_combine")
-    project = keras.layers.Dense(target_vocabulary_size, activation="softmax", name="next_token")
+    project = keras.layers.Dense(
+        target_vocabulary_size, activation="softmax", dtype="float32", name="next_token"
+    )
 
     def decode(token_ids, sources, outputs_of_encoder, initial_states):
         embedded = target_embedding(token_ids)
