@@ -55,6 +55,10 @@ def _run_train(config: TrainConfig) -> dict[str, str]:
         "export_path": str(result.export_path.resolve()),
     }
     lines.update({name: f"{value:.4f}" for name, value in result.test_metrics.items()})
+    if result.weights_sha256:
+        lines["weights_sha256"] = result.weights_sha256
+    for index, digest in enumerate(result.worker_weights_sha256):
+        lines[f"worker_{index}_weights_sha256"] = digest
     return lines
 
 

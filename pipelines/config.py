@@ -206,6 +206,10 @@ class TrainConfig:
             ``gpu`` (an error without one).
         precision: ``auto`` (``mixed_float16`` on a GPU, ``float32`` on the
             CPU), ``float32`` or ``mixed_float16``.
+        workers: Classify: processes training one model with
+            ``MultiWorkerMirroredStrategy`` (0 or 1: this process alone). Without
+            ``TF_CONFIG``, N workers are started on 127.0.0.1; with it (a
+            cluster), this process is the worker it names.
         base_weights: Transfer base weights: ``none``, ``imagenet`` or a path.
         fine_tune_blocks: Top base blocks unfrozen for fine-tuning (0: none).
         fine_tune_epochs: Epochs of the fine-tuning phase.
@@ -306,6 +310,12 @@ class TrainConfig:
         "auto",
         "auto (mixed_float16 on a GPU, float32 on CPU), float32 or mixed_float16",
         cli_type=parse_precision,
+    )
+    workers: int = option_field(
+        1,
+        "classify: worker processes training one model (MultiWorkerMirroredStrategy); N > 1 "
+        "starts N on 127.0.0.1, or with TF_CONFIG set this process is the worker it names",
+        tasks=("classify",),
     )
     base_weights: str = option_field(
         "none",
@@ -432,6 +442,7 @@ class TrainConfig:
             "fine_tune_blocks",
             "fine_tune_epochs",
             "early_stopping_patience",
+            "workers",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:

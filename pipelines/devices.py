@@ -30,9 +30,11 @@ class DevicePlan:
     Attributes:
         device: ``cpu`` or ``gpu``.
         gpus: GPUs used by this process (0 on the CPU).
-        strategy: ``default`` (one device) or ``mirrored`` (several local GPUs).
+        strategy: ``default`` (one device), ``mirrored`` (several local GPUs)
+            or ``multi_worker`` (several processes, ``TF_CONFIG``).
         precision: Keras dtype policy: ``float32`` or ``mixed_float16``.
         batch_size: Examples per replica and step (the ``batch_size`` option).
+        workers: Processes training together (1: this one alone).
     """
 
     device: str
@@ -40,10 +42,13 @@ class DevicePlan:
     strategy: str
     precision: str
     batch_size: int
+    workers: int = 1
 
     @property
     def replicas(self) -> int:
         """Model copies that each take ``batch_size`` examples per step."""
+        if self.strategy == "multi_worker":
+            return self.workers * max(1, self.gpus)
         return max(1, self.gpus) if self.strategy == "mirrored" else 1
 
     @property
@@ -57,11 +62,17 @@ class DevicePlan:
             "precision_policy": self.precision,
             "distribution_strategy": self.strategy,
             "replicas": str(self.replicas),
+            "workers": str(self.workers),
         }
 
 
 def plan_devices(
-    gpu_count: int, *, device: str = "auto", precision: str = "auto", batch_size: int
+    gpu_count: int,
+    *,
+    device: str = "auto",
+    precision: str = "auto",
+    batch_size: int,
+    workers: int = 1,
 ) -> DevicePlan:
     """Decides device, strategy, precision and batch scaling for one process.
 
@@ -73,12 +84,15 @@ def plan_devices(
     * Several GPUs train with ``MirroredStrategy``: each takes ``batch_size``
       examples, so the global batch is ``batch_size`` times the GPU count
       (the learning rate is left as given).
+    * Several workers train with ``MultiWorkerMirroredStrategy`` over all
+      their devices; the global batch is ``batch_size`` times the replicas.
 
     Args:
         gpu_count: GPUs TensorFlow sees.
         device: ``auto``, ``cpu`` or ``gpu``.
         precision: ``auto``, ``float32`` or ``mixed_float16``.
         batch_size: Examples per replica and step.
+        workers: Processes of the run (``TF_CONFIG``'s worker count).
 
     Returns:
         A `DevicePlan`.
@@ -105,12 +119,17 @@ def plan_devices(
     gpus = 0 if device == "cpu" else gpu_count
     if precision == "auto":
         precision = "mixed_float16" if gpus else "float32"
+    if workers > 1:
+        strategy = "multi_worker"
+    else:
+        strategy = "mirrored" if gpus > 1 else "default"
     return DevicePlan(
         device="gpu" if gpus else "cpu",
         gpus=gpus,
-        strategy="mirrored" if gpus > 1 else "default",
+        strategy=strategy,
         precision=precision,
         batch_size=batch_size,
+        workers=workers,
     )
 
 
@@ -147,11 +166,12 @@ def applied(plan: DevicePlan) -> Iterator[tf.distribute.Strategy]:
         with contextlib.ExitStack() as stack:
             if plan.device == "cpu":
                 stack.enter_context(_hide_gpus())
-            strategy = (
-                tf.distribute.MirroredStrategy()
-                if plan.strategy == "mirrored"
-                else tf.distribute.get_strategy()
-            )
+            if plan.strategy == "multi_worker":
+                strategy = tf.distribute.MultiWorkerMirroredStrategy()
+            elif plan.strategy == "mirrored":
+                strategy = tf.distribute.MirroredStrategy()
+            else:
+                strategy = tf.distribute.get_strategy()
             stack.enter_context(strategy.scope())
             yield strategy
     finally:

@@ -10,6 +10,7 @@ import mlflow
 from pipelines.checkpoints import EpochCheckpoint
 from pipelines.config import TrainConfig
 from pipelines.guards import StopOnNonFiniteLoss, TrainingDivergedError
+from pipelines.multi_worker import distributed_fit, uses_multi_worker_strategy
 from pipelines.tracking import MlflowMetricsCallback, logged_steps
 
 
@@ -70,7 +71,9 @@ def fit(
     resumed run continues from the newest checkpoint: the epochs already run
     are neither repeated nor logged again. A loss that becomes NaN or
     infinite stops training with `pipelines.guards.TrainingDivergedError`;
-    the checkpoints of the epochs before stay.
+    the checkpoints of the epochs before stay. Under a
+    ``MultiWorkerMirroredStrategy`` scope the epochs run in
+    `pipelines.multi_worker.distributed_fit` with the same callbacks.
 
     Args:
         model: A compiled model.
@@ -106,16 +109,27 @@ def fit(
         # Saved after the epoch's metrics are logged: a kill in between reruns
         # that epoch, whose metrics are then not logged again (logged_steps).
         shared.append(checkpoint)
+    chosen = [guard, *shared, *(extra_callbacks or [])]
     try:
-        history = model.fit(
-            train,
-            validation_data=validation,
-            initial_epoch=initial_epoch,
-            epochs=epochs,
-            callbacks=[guard, *shared, *(extra_callbacks or [])],
-            shuffle=False,  # the input pipeline shuffles, seeded
-            verbose=2,
-        ).history
+        if uses_multi_worker_strategy():
+            history = distributed_fit(
+                model,
+                train,
+                validation,
+                epochs=epochs,
+                initial_epoch=initial_epoch,
+                callbacks=chosen,
+            )
+        else:
+            history = model.fit(
+                train,
+                validation_data=validation,
+                initial_epoch=initial_epoch,
+                epochs=epochs,
+                callbacks=chosen,
+                shuffle=False,  # the input pipeline shuffles, seeded
+                verbose=2,
+            ).history
     except TrainingDivergedError as error:
         if folder is None:
             raise

@@ -84,6 +84,14 @@ def resumable_config(config: TrainConfig) -> TrainConfig:
             "trained on another machine). Copy the folder there, or start a new run."
         )
     resumed = TrainConfig.from_params(run.data.params)
+    if resumed.workers > 1:
+        # A multi-worker run resumes in one process: its checkpoint is a whole
+        # model. The global batch becomes batch_size (it was batch_size x workers).
+        print(
+            f"Run {run_id} trained on {resumed.workers} workers; it resumes in this process "
+            f"with a global batch of {resumed.batch_size}."
+        )
+        resumed = dataclasses.replace(resumed, workers=1)
     for name, value in _given_options(config).items():
         if value != getattr(resumed, name):
             raise ResumeError(

@@ -308,7 +308,12 @@ def log_keras_model(model: keras.Model, signature: ModelSignature, input_example
     example before it creates the model folder and crashes; saving into a
     folder made beforehand, then logging that folder, avoids it. Loading the
     model back (``mlflow.keras.load_model``) needs convseq's layers imported.
+    Under a distribution strategy the example is left out: MLflow checks it by
+    loading the model back inside the strategy's scope, which TensorFlow
+    refuses (the signature is still logged).
     """
+    if tf.distribute.has_strategy():
+        input_example = None
     import tempfile
     from importlib.metadata import version
 

@@ -27,6 +27,13 @@ from pipelines.config import IMAGE_TASKS, TrainConfig
 from pipelines.devices import applied, plan_devices, visible_gpu_count
 from pipelines.export import export_image_classifier
 from pipelines.fitting import fit, run_checkpoint_folder
+from pipelines.multi_worker import (
+    WEIGHTS_TAG,
+    launch_local_workers,
+    non_chief_scratch,
+    weights_digest,
+    worker_role,
+)
 from pipelines.plots import confusion_matrix, confusion_matrix_figure, training_curves_figure
 from pipelines.resume import (
     CHECKPOINT_TAG,
@@ -60,12 +67,17 @@ class TrainResult:
         tracking_uri: Where the run is stored.
         export_path: The SavedModel version folder.
         test_metrics: ``test_loss`` and ``test_accuracy``.
+        weights_sha256: Digest of the trained weights (multi-worker runs).
+        worker_weights_sha256: The same digest from every worker, chief first
+            (a local multi-worker run): equal when the replicas agree.
     """
 
     run_id: str
     tracking_uri: str
     export_path: Path
     test_metrics: dict[str, float]
+    weights_sha256: str = ""
+    worker_weights_sha256: tuple[str, ...] = ()
 
 
 def load_input_pipelines(
@@ -174,6 +186,8 @@ def _train_image_classifier(config: TrainConfig, locations: DataLocations | None
     else:
         model = build_model(config, spec)
         history = fit(model, pipes.train, pipes.validation, config)
+    if config.workers > 1:
+        mlflow.set_tag(WEIGHTS_TAG, weights_digest(model))
     return finish_image_classifier(
         model, pipes, spec, config.export_dir, history, config.registered_model_name
     )
@@ -273,12 +287,47 @@ def train(config: TrainConfig, locations: DataLocations | None = None) -> TrainR
         ValueError: On invalid geometry for the dataset's input shape, or
             data that does not fit the task.
     """
+    role = worker_role()
+    if role is None and config.workers > 1:
+        return _launch_workers(config)
+    if role is not None:
+        if role.count != config.workers:
+            raise ValueError(
+                f"TF_CONFIG describes {role.count} workers but workers={config.workers}: run "
+                f"every worker with --workers {role.count}."
+            )
+        if not role.is_chief:
+            with non_chief_scratch(role) as scratch:
+                return _train_in_this_process(dataclasses.replace(config, **scratch), locations)
+    return _train_in_this_process(config, locations)
+
+
+def _launch_workers(config: TrainConfig) -> TrainResult:
+    arguments = [f"--{name}={value}" for name, value in config.as_params().items()]
+    if config.resume_run_id:
+        arguments.append(f"--resume_run_id={config.resume_run_id}")
+    lines = launch_local_workers(arguments, config.workers)
+    metrics = {k: float(v) for k, v in lines.items() if k.startswith("test_")}
+    digests = [lines.get(WEIGHTS_TAG, "")]
+    digests += [lines.get(f"worker_{i}_{WEIGHTS_TAG}", "") for i in range(1, config.workers)]
+    return TrainResult(
+        run_id=lines["run_id"],
+        tracking_uri=lines["tracking_uri"],
+        export_path=Path(lines["export_path"]),
+        test_metrics=metrics,
+        weights_sha256=digests[0],
+        worker_weights_sha256=tuple(digests),
+    )
+
+
+def _train_in_this_process(config: TrainConfig, locations: DataLocations | None) -> TrainResult:
     check_tracking_store()
     plan = plan_devices(
         visible_gpu_count(),
         device=config.device,
         precision=config.precision,
         batch_size=config.batch_size,
+        workers=max(1, config.workers),
     )
     with contextlib.ExitStack() as stack:
         if config.resume_run_id:
@@ -304,9 +353,11 @@ def train(config: TrainConfig, locations: DataLocations | None = None) -> TrainR
             run_config = dataclasses.replace(config, batch_size=plan.global_batch_size)
             outcome = _task_runner(config.task)(run_config, locations)
     shutil.rmtree(folder, ignore_errors=True)  # finished and exported: nothing to resume
+    tags = mlflow.MlflowClient().get_run(run.info.run_id).data.tags
     return TrainResult(
         run_id=run.info.run_id,
         tracking_uri=mlflow.get_tracking_uri(),
         export_path=outcome.export_path,
         test_metrics=outcome.test_metrics,
+        weights_sha256=tags.get(WEIGHTS_TAG, ""),
     )

@@ -31,7 +31,11 @@ def test_the_plan_follows_the_gpus_and_the_options(gpus, device, precision, expe
         "precision_policy": expected[3],
         "distribution_strategy": expected[2],
         "replicas": str(expected[4]),
+        "workers": "1",
     }
+    two = plan_devices(gpus, device=device, precision=precision, batch_size=64, workers=2)
+    assert two.strategy == "multi_worker" and two.replicas == 2 * max(1, plan.gpus)
+    assert two.global_batch_size == 64 * two.replicas
 
 
 def test_asking_for_a_missing_gpu_says_what_to_do():
