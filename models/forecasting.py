@@ -147,9 +147,9 @@ def forecaster(
     x = recurrent(x)
     x = keras.layers.Dense(horizon, dtype="float32", name="normalized_forecast")(x)
     if predict_change:
-        x = keras.layers.Rescaling(
-            float(change_std[target_index]), dtype="float32", name="change"
-        )(x)
+        x = keras.layers.Rescaling(float(change_std[target_index]), dtype="float32", name="change")(
+            x
+        )
         outputs = keras.layers.Add(dtype="float32", name="forecast")(
             [x, LastValue(target_index, dtype="float32")(raw)]
         )

@@ -79,7 +79,9 @@ def sentiment_classifier(
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
     if classes == 2:
-        outputs = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")(x)
+        outputs = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")(
+            x
+        )
     else:
         outputs = keras.layers.Dense(
             classes, activation="softmax", dtype="float32", name="probabilities"

@@ -85,7 +85,9 @@ def test_a_mixed_precision_run_trains_tags_and_exports_float32(mlflow_store, tmp
     run = mlflow.MlflowClient(mlflow_store).get_run(result.run_id)
     tags = run.data.tags
     assert tags["precision_policy"] == "mixed_float16" and tags["device_count"] == "0"
-    assert tags["distribution_strategy"] == "default" and run.data.params["global_batch_size"] == "32"
+    assert (
+        tags["distribution_strategy"] == "default" and run.data.params["global_batch_size"] == "32"
+    )
     assert result.test_metrics["test_accuracy"] > 0.8
     served = tf.saved_model.load(str(result.export_path))
     images = np.zeros((2, 8, 8, 1), np.uint8)

@@ -76,9 +76,7 @@ def test_two_workers_train_one_model_like_one_process(mlflow_store, tmp_path):
         timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    lines = dict(
-        line.split(": ", 1) for line in completed.stdout.splitlines() if ": " in line
-    )
+    lines = dict(line.split(": ", 1) for line in completed.stdout.splitlines() if ": " in line)
     # both workers end with bit-identical weights
     assert lines["worker_0_weights_sha256"] == lines["worker_1_weights_sha256"]
     assert lines["weights_sha256"] == lines["worker_0_weights_sha256"]
