@@ -31,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -280,6 +281,15 @@ def _stop(processes: Sequence[subprocess.Popen], grace: float = 20.0) -> None:
             process.wait()
 
 
+def _echo(stream, lines: list[str], to=None) -> None:
+    """Shows a worker's output as it comes, keeping its lines; result lines are kept only."""
+    for line in stream:
+        key = line.partition(": ")[0]
+        if to is not None or not key.isidentifier():
+            print(line, end="", file=to or sys.stdout, flush=True)
+        lines.append(line.rstrip("\n"))
+
+
 class WorkerFailedError(RuntimeError):
     """A worker of a local multi-worker run failed; the others were stopped."""
 
@@ -306,8 +316,13 @@ def launch_local_workers(arguments: Sequence[str], count: int) -> dict[str, str]
     ports = _free_ports(count)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     processes: list[subprocess.Popen] = []
-    logs = []
-    with tempfile.TemporaryDirectory(prefix="convseq-workers-") as folder:
+    chief_lines: list[str] = []
+    chief_errors: list[str] = []
+    with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="convseq-workers-")))
+        logs = [None] + [
+            stack.enter_context(open(folder / f"worker-{i}.log", "w+")) for i in range(1, count)
+        ]
         try:
             for index in range(count):
                 env = dict(os.environ)
@@ -316,55 +331,54 @@ def launch_local_workers(arguments: Sequence[str], count: int) -> dict[str, str]
                 )
                 if index:
                     env.pop("MLFLOW_RUN_ID", None)
-                log = open(Path(folder) / f"worker-{index}.log", "w+")  # noqa: SIM115
-                logs.append(log)
                 processes.append(
                     subprocess.Popen(
                         [sys.executable, "-m", "pipelines.cli", "train", *arguments],
                         env=env,
-                        stdout=subprocess.PIPE if index == 0 else log,
-                        stderr=None if index == 0 else subprocess.STDOUT,
+                        stdout=subprocess.PIPE if index == 0 else logs[index],
+                        stderr=subprocess.PIPE if index == 0 else subprocess.STDOUT,
                         text=True,
                         start_new_session=True,
                     )
                 )
-            chief_lines = []
-            for line in processes[0].stdout:
-                key = line.partition(": ")[0]
-                if not key.isidentifier():  # result lines are returned, not echoed
-                    print(line, end="", flush=True)
-                chief_lines.append(line.rstrip("\n"))
-            processes[0].wait()
-            while any(p.poll() is None for p in processes[1:]):
-                if processes[0].returncode:
-                    break
-                if any(p.returncode not in (None, 0) for p in processes[1:]):
+            stack.callback(processes[0].stdout.close)
+            stack.callback(processes[0].stderr.close)
+            readers = [
+                threading.Thread(target=_echo, args=(processes[0].stdout, chief_lines)),
+                threading.Thread(
+                    target=_echo, args=(processes[0].stderr, chief_errors, sys.stderr)
+                ),
+            ]
+            for reader in readers:
+                reader.daemon = True
+                reader.start()
+            # until all have ended or one has failed: a dead peer would leave the
+            # others waiting in a collective operation
+            while any(p.poll() is None for p in processes):
+                if any(p.poll() not in (None, 0) for p in processes):
                     break
                 time.sleep(0.2)
             failed = [i for i, p in enumerate(processes) if p.poll() not in (None, 0)]
             if failed:
                 _stop(processes)
-                details = []
-                for index in failed:
-                    if index == 0:
-                        details.append(f"worker 0 (chief) exited with {processes[0].returncode}")
-                        continue
-                    logs[index].seek(0)
-                    tail = "".join(logs[index].readlines()[-15:])
-                    details.append(
-                        f"worker {index} exited with {processes[index].returncode}:\n{tail}"
-                    )
-                raise WorkerFailedError(
-                    "A worker of the multi-worker run failed; all workers were stopped. "
-                    + " | ".join(details)
-                )
+            for reader in readers:
+                reader.join(timeout=30)
         except BaseException:
             _stop(processes)
             raise
-        finally:
-            for process in processes:
-                if process.stdout:
-                    process.stdout.close()
+        if failed:
+            details = []
+            for index in failed:
+                if index == 0:
+                    tail = "\n".join((chief_lines + chief_errors)[-15:])
+                else:
+                    logs[index].seek(0)
+                    tail = "".join(logs[index].readlines()[-15:])
+                details.append(f"worker {index} exited with {processes[index].returncode}:\n{tail}")
+            raise WorkerFailedError(
+                "A worker of the multi-worker run failed; all workers were stopped. "
+                + " | ".join(details)
+            )
         results = {}
         for line in chief_lines:
             key, _, value = line.partition(": ")
@@ -375,6 +389,4 @@ def launch_local_workers(arguments: Sequence[str], count: int) -> dict[str, str]
             for line in logs[index]:
                 if line.startswith(f"{WEIGHTS_TAG}: "):
                     results[f"worker_{index}_{WEIGHTS_TAG}"] = line.split(": ", 1)[1].strip()
-            logs[index].close()
-        logs[0].close()
     return results

@@ -42,13 +42,21 @@ from pathlib import Path
 import keras
 import keras_tuner
 import mlflow
+import tensorflow as tf
 from mlflow.entities import RunStatus
 
 from data import DataLocations
 from models.hypermodels import CNNHyperModel, TextRNNHyperModel
 from pipelines.config import format_option
+from pipelines.devices import DevicePlan, applied, plan_devices, visible_gpu_count
 from pipelines.plots import trials_figure
-from pipelines.tracking import TaskOutcome, environment_tags, log_new_params, tracked_run
+from pipelines.tracking import (
+    TaskOutcome,
+    check_tracking_store,
+    environment_tags,
+    log_new_params,
+    tracked_run,
+)
 from pipelines.trial_runs import PROJECT_TAG, TrialRuns
 from pipelines.tune_config import TuneConfig
 from pipelines.tuners import RECYCLE_EXIT_CODE, make_tuner
@@ -195,6 +203,16 @@ def _tuner(
     )
 
 
+def device_plan(config: TuneConfig) -> DevicePlan:
+    """How this process trains its trials (`pipelines.devices.plan_devices`)."""
+    return plan_devices(
+        visible_gpu_count(),
+        device=config.device,
+        precision=config.precision,
+        batch_size=config.batch_size,
+    )
+
+
 def _search(tuner, task: SearchTask, config: TuneConfig, extra_callbacks=()) -> None:
     callbacks = list(extra_callbacks)
     if config.early_stopping_patience:
@@ -204,14 +222,17 @@ def _search(tuner, task: SearchTask, config: TuneConfig, extra_callbacks=()) -> 
             )
         )
     keras.utils.set_random_seed(config.seed)
-    tuner.search(
-        task.train,
-        validation_data=task.validation,
-        epochs=config.epochs,
-        callbacks=callbacks,
-        shuffle=False,  # the input pipeline shuffles, seeded
-        verbose=2,
-    )
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    with applied(device_plan(config)):
+        tuner.search(
+            task.train,
+            validation_data=task.validation,
+            epochs=config.epochs,
+            callbacks=callbacks,
+            shuffle=False,  # the input pipeline shuffles, seeded
+            verbose=2,
+        )
 
 
 def _read_record(project_dir: Path) -> dict:
@@ -243,7 +264,15 @@ def search_parent_run(config: TuneConfig, project_dir: Path) -> Iterator[TrialRu
             json.dumps({"run_id": run_id, "tracking_uri": tracking_uri}), encoding="utf-8"
         )
         log_new_params(config.as_params())
-        mlflow.set_tags({**environment_tags(), PROJECT_TAG: config.search_name})
+        plan = device_plan(config)
+        log_new_params({"global_batch_size": plan.global_batch_size})
+        mlflow.set_tags(
+            {
+                **environment_tags(use_gpus=plan.gpus > 0),
+                **plan.tags(),
+                PROJECT_TAG: config.search_name,
+            }
+        )
         trial_runs = TrialRuns(run_id, tracking_uri)
         if earlier and earlier != run_id:
             client = mlflow.MlflowClient(tracking_uri)
@@ -518,8 +547,11 @@ def tune(
             f"workers={config.workers} starts its own chief and workers on 127.0.0.1; unset "
             f"{list(TUNER_ENV)} or run without workers."
         )
+    check_tracking_store()
+    # the input pipelines take the global batch: batch_size per replica
+    data_config = dataclasses.replace(config, batch_size=device_plan(config).global_batch_size)
     if role == "worker":
-        task = search_task(config, locations)
+        task = search_task(data_config, locations)
         trial_runs = TrialRuns(_find_parent(config), mlflow.get_tracking_uri())
         tuner = _tuner(
             config, task.hypermodel, trial_runs, Path(config.directory), config.trials_per_process
@@ -527,13 +559,13 @@ def tune(
         _search(tuner, task, config)
         return TuneResult(trial_runs.parent_run_id, trial_runs.tracking_uri, role="worker")
     if role == "chief" and os.environ.get(PARENT_ENV):
-        task = search_task(config, locations)
+        task = search_task(data_config, locations)
         tuner = _tuner(config, task.hypermodel, None, Path(config.directory))
         _search(tuner, task, config)  # serves the oracle until the search ends
         return TuneResult(os.environ[PARENT_ENV], mlflow.get_tracking_uri(), role="chief")
 
     project_dir = _project_dir(config)
-    task = search_task(config, locations)
+    task = search_task(data_config, locations)
     workers = config.workers or (1 if config.trials_per_process and not role else 0)
     with search_parent_run(config, project_dir) as trial_runs:
         if workers:

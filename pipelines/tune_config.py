@@ -315,6 +315,9 @@ class TuneConfig(TrainConfig):
         }
 
     def train_config(self) -> TrainConfig:
-        """The train options alone: the default trial's configuration and the data."""
-        names = {field.name for field in dataclasses.fields(TrainConfig)}
+        """The train options alone: the default trial's configuration and the data.
+
+        ``workers`` is left out: for a search it counts search processes.
+        """
+        names = {field.name for field in dataclasses.fields(TrainConfig)} - {"workers"}
         return TrainConfig(**{name: getattr(self, name) for name in names})

@@ -103,6 +103,7 @@ def test_mlflow_run_train_entry_point(tmp_path, run_mlflow_project):
     assert f"run_id: {run.info.run_id}" in completed.stdout
 
 
+@pytest.mark.slow  # make test-slow: keeps make test under 15 minutes on 2 cores
 @pytest.mark.integration
 def test_mlflow_run_train_entry_point_takes_a_sequence_task(tmp_path, run_mlflow_project):
     """`mlflow run . -e train -P task=forecast` trains the forecaster on the default series."""

@@ -95,3 +95,15 @@ def test_a_mixed_precision_run_trains_tags_and_exports_float32(mlflow_store, tmp
     probabilities = outputs["probabilities"]
     assert probabilities.dtype == tf.float32
     np.testing.assert_allclose(probabilities.numpy().sum(axis=-1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.gpu
+def test_a_real_gpu_run_uses_mixed_precision(mlflow_store, tmp_path):
+    """Runs only where TensorFlow sees a GPU (``pytest -m gpu``)."""
+    if not tf.config.list_physical_devices("GPU"):
+        pytest.skip("no GPU visible to TensorFlow")
+    result = train(TrainConfig(dataset="digits", epochs=3, export_dir=str(tmp_path / "exports")))
+    tags = mlflow.MlflowClient(mlflow_store).get_run(result.run_id).data.tags
+    assert tags["precision_policy"] == "mixed_float16" and int(tags["device_count"]) >= 1
+    assert "CPU" not in tags["device"]
+    assert result.test_metrics["test_accuracy"] > 0.8

@@ -133,10 +133,11 @@ def test_a_failed_run_resumed_under_mlflow_run_stays_the_only_run(
     mlflow_store, tmp_path, monkeypatch
 ):
     config = TrainConfig(dataset="digits", epochs=4, batch_size=64, seed=2, export_dir="ex")
-    monkeypatch.setattr(fitting, "callbacks", _FailAtEpoch(2))
+    failing = _FailAtEpoch(2)
+    monkeypatch.setattr(fitting, "callbacks", failing)
     with pytest.raises(RuntimeError, match="machine lost at epoch 3"):
         train(config)
-    monkeypatch.undo()
+    monkeypatch.setattr(fitting, "callbacks", failing.original)
     client = MlflowClient(mlflow_store)
     (failed,) = _all_runs(client)
     assert failed.info.status == "FAILED"
@@ -188,3 +189,42 @@ def test_what_cannot_be_resumed_says_why(mlflow_store, tmp_path):
     # nothing was touched: the run is still KILLED, no run was added
     assert client.get_run(killed.info.run_id).info.status == "KILLED"
     assert len(_all_runs(client)) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_mlflow_run_killed_then_resumed_with_resume_run_id(tmp_path, fashion_mnist_dir):
+    """The MLflow entry point: kill -9 `mlflow run` in epoch 3, then `-P resume_run_id`."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    env = _environment(uri)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    project = [sys.executable, "-m", "mlflow", "run", str(Path(__file__).parents[2])]
+    project += ["--env-manager", "local", "-e", "train"]
+    options = ["-P", "max_examples=3000", "-P", "epochs=5", "-P", "export_dir=exports"]
+    started = subprocess.Popen(
+        project + options,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    run_id = kill_during_epoch(started, client, tmp_path / "checkpoints", epochs_done=2)
+    started.stdout.close()
+    resumed = subprocess.run(
+        project + ["-P", f"resume_run_id={run_id}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    active = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert [r.info.run_id for r in active] == [run_id]  # MLflow's own new run was folded away
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    _assert_one_complete_history(client, run_id, 5)
+    assert run.data.metrics["test_accuracy"] > 0.7

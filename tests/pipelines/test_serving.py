@@ -240,6 +240,7 @@ def _stop(process):
         process.wait()
 
 
+@pytest.mark.slow  # make test-slow: keeps make test under 15 minutes on 2 cores
 @pytest.mark.integration
 def test_mlflow_models_serve_answers_for_image_and_text_models(
     trained_digits, text_export, mlflow_store

@@ -122,6 +122,12 @@ def test_invalid_settings_are_refused_before_any_work(tmp_path, monkeypatch):
         TuneConfig(paddings="same,full")
     with pytest.raises(ValueError, match="learning_rate=0.05 .* outside"):
         TuneConfig(learning_rate=0.05)
+    with pytest.raises(ValueError, match="`resume_run_id` applies to train, not tune"):
+        TuneConfig(resume_run_id="0123")
+    with pytest.raises(ValueError, match="`checkpoint_dir` applies to train, not tune"):
+        TuneConfig(checkpoint_dir="elsewhere")
+    # a search's `workers` counts search processes, not training workers
+    assert TuneConfig(task="sentiment", workers=2).train_config().workers == 1
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner0")
     with pytest.raises(ValueError, match="KERASTUNER_ORACLE_IP"):
         distributed_role()
@@ -204,6 +210,7 @@ def test_a_search_killed_mid_trial_resumes_without_duplicates(mlflow_store, tmp_
     assert len(killed) == 1 and killed[0] in by_status["FINISHED"]  # rerun once, to the end
 
 
+@pytest.mark.slow  # make test-slow: keeps make test under 15 minutes on 2 cores
 def test_two_workers_share_one_search_and_exit(mlflow_store, tmp_path):
     # Each worker also ends after 2 trials and is started afresh (trials_per_process).
     config = TuneConfig(
@@ -235,6 +242,7 @@ def test_two_workers_share_one_search_and_exit(mlflow_store, tmp_path):
     assert result.export_path.is_dir()
 
 
+@pytest.mark.slow  # make test-slow: keeps make test under 15 minutes on 2 cores
 @pytest.mark.integration
 def test_mlflow_run_tune_entry_point_and_rerun_adopts_the_trials(tmp_path, run_mlflow_project):
     """`mlflow run . -e tune` logs the search; a rerun continues it under its new run."""

@@ -74,7 +74,15 @@ def test_a_completed_trial_resets_the_failure_count():
     oracle._check_consecutive_failures()
 
 
-@pytest.mark.parametrize("kind", ["random", "bayesian", "hyperband"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "random",
+        # make test-slow: keeps make test under 15 minutes on 2 cores
+        pytest.param("bayesian", marks=pytest.mark.slow),
+        pytest.param("hyperband", marks=pytest.mark.slow),
+    ],
+)
 def test_every_tuner_type_runs_and_logs_each_trial(kind, mlflow_store, tmp_path):
     x, y, x_val, y_val = digits_arrays()
     hypermodel = small_space()
