@@ -7,7 +7,9 @@ the same names; `pipelines.cli` builds its options from these fields.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import shlex
 import typing
 from collections.abc import Mapping, Sequence
 
@@ -562,7 +564,7 @@ class TrainConfig:
             parse = field.metadata.get("cli_type", hints[field.name])
             if parse is bool:
                 parse = parse_bool
-            values[field.name] = parse(params[field.name])
+            values[field.name] = parse(_unquoted(params[field.name]))
         values.update(overrides)
         return cls(**values)
 
@@ -577,6 +579,15 @@ class TrainConfig:
             for field in dataclasses.fields(self)
             if field.name not in NOT_RUN_PARAMETERS
         }
+
+
+def _unquoted(value: str) -> str:
+    """A parameter as given: ``mlflow run`` logs ``''`` for an empty string (shell quoting)."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        with contextlib.suppress(ValueError):
+            (unquoted,) = shlex.split(value)
+            return unquoted
+    return value
 
 
 def format_option(value) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -104,13 +106,43 @@ def resumable_config(config: TrainConfig) -> TrainConfig:
     )
 
 
+_DELETE_WHEN_GONE = """
+import sys
+import mlflow
+import psutil
+pid, run_id, tracking_uri = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+try:
+    psutil.Process(pid).wait()
+except psutil.NoSuchProcess:
+    pass
+mlflow.MlflowClient(tracking_uri).delete_run(run_id)
+"""
+
+
+def _mlflow_run_process():
+    """The ``mlflow run`` process above this one, or None."""
+    import psutil
+
+    for parent in psutil.Process().parents():
+        try:
+            command = " ".join(parent.cmdline())
+        except psutil.Error:
+            continue
+        if "mlflow" in command and " run " in f"{command} ":
+            return parent
+    return None
+
+
 def hand_over_wrapper_run(run_id: str) -> None:
     """Under ``mlflow run -P resume_run_id=...``: folds the run MLflow just started away.
 
     ``mlflow run`` starts a new run before the pipeline sees
-    ``resume_run_id``. That run is ended FINISHED, tagged with the run it
-    resumed and deleted (still restorable), so the resumed run stays the
-    only one; ``mlflow run`` leaves an ended run as it is.
+    ``resume_run_id``. That run is ended FINISHED and tagged with the run it
+    resumed, and deleted (still restorable) so that the resumed run stays the
+    only one. ``mlflow run`` sets its run's status once the command has exited
+    (MLflow 3.17 does so even when the run already ended) and fails on a
+    deleted run, so the deletion waits for the ``mlflow run`` process to exit:
+    a small detached process does it.
     """
     wrapper = os.environ.get("MLFLOW_RUN_ID")
     if not wrapper or wrapper == run_id:
@@ -118,7 +150,18 @@ def hand_over_wrapper_run(run_id: str) -> None:
     client = mlflow.MlflowClient()
     client.set_tag(wrapper, "resumed_run_id", run_id)
     client.set_terminated(wrapper, RunStatus.to_string(RunStatus.FINISHED))
-    client.delete_run(wrapper)
+    launcher = _mlflow_run_process()
+    if launcher is None:
+        client.delete_run(wrapper)
+    else:
+        subprocess.Popen(
+            [sys.executable, "-c", _DELETE_WHEN_GONE, str(launcher.pid), wrapper]
+            + [mlflow.get_tracking_uri()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     del os.environ["MLFLOW_RUN_ID"]
 
 

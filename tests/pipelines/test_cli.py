@@ -85,6 +85,8 @@ def test_mlflow_run_train_entry_point(tmp_path, run_mlflow_project):
         "filters=8,16",
         "-P",
         f"export_dir={tmp_path / 'ex'}",
+        "-P",
+        f"checkpoint_dir={tmp_path / 'checkpoints'}",
     )
     client = MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name("Default").experiment_id])
@@ -118,6 +120,8 @@ def test_mlflow_run_train_entry_point_takes_a_sequence_task(tmp_path, run_mlflow
         "cell=gru",
         "-P",
         f"export_dir={tmp_path / 'ex'}",
+        "-P",
+        f"checkpoint_dir={tmp_path / 'checkpoints'}",
     )
     client = MlflowClient(uri)
     run = client.search_runs([client.get_experiment_by_name("Default").experiment_id])[0]

@@ -101,3 +101,14 @@ def test_params_spell_values_as_the_command_line_takes_them():
     params = TrainConfig(task="forecast", columns="a,b", bidirectional="1").as_params()
     assert params["columns"] == "a,b" and params["bidirectional"] == "true"
     assert params["dataset"] == "sunspots" and params["epochs"] == "60"
+
+
+def test_a_run_config_comes_back_from_its_logged_parameters():
+    config = TrainConfig(task="forecast", epochs=4, columns="a,b", bidirectional=True)
+    assert TrainConfig.from_params(config.as_params()) == config
+    # `mlflow run` logs an empty string as '' (shell quoting); other names are ignored
+    logged = {**config.as_params(), "time_column": "''", "train_examples": "120"}
+    assert TrainConfig.from_params(logged) == config
+    assert "resume_run_id" not in config.as_params()
+    with pytest.raises(ValueError, match="Received epochs=-1"):
+        TrainConfig.from_params({**config.as_params(), "epochs": "-1"})

@@ -201,7 +201,10 @@ def test_mlflow_run_killed_then_resumed_with_resume_run_id(tmp_path, fashion_mni
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     project = [sys.executable, "-m", "mlflow", "run", str(Path(__file__).parents[2])]
     project += ["--env-manager", "local", "-e", "train"]
-    options = ["-P", "max_examples=3000", "-P", "epochs=5", "-P", "export_dir=exports"]
+    # `mlflow run` runs in the project folder: relative paths would land there
+    options = ["-P", "max_examples=3000", "-P", "epochs=5"]
+    options += ["-P", f"export_dir={tmp_path / 'exports'}"]
+    options += ["-P", f"checkpoint_dir={tmp_path / 'checkpoints'}"]
     started = subprocess.Popen(
         project + options,
         cwd=tmp_path,
@@ -222,8 +225,17 @@ def test_mlflow_run_killed_then_resumed_with_resume_run_id(tmp_path, fashion_mni
         timeout=900,
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    active = client.search_runs([e.experiment_id for e in client.search_experiments()])
-    assert [r.info.run_id for r in active] == [run_id]  # MLflow's own new run was folded away
+    # MLflow's own new run is folded away once `mlflow run` has exited
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        active = client.search_runs([e.experiment_id for e in client.search_experiments()])
+        if len(active) == 1:
+            break
+        time.sleep(0.5)
+    assert [r.info.run_id for r in active] == [run_id]
+    (wrapper,) = [r for r in _all_runs(client) if r.info.run_id != run_id]
+    assert wrapper.info.lifecycle_stage == "deleted" and wrapper.info.status == "FINISHED"
+    assert wrapper.data.tags["resumed_run_id"] == run_id
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
     _assert_one_complete_history(client, run_id, 5)
