@@ -113,19 +113,23 @@ PRECISIONS = ("auto", "float32", "mixed_float16")
 NOT_RUN_PARAMETERS = ("resume_run_id",)
 
 
+def _parse_choice(name: str, text: str, choices: tuple[str, ...]) -> str:
+    value = str(text).strip().lower()
+    if value not in choices:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected one of {list(choices)}. "
+            f"Received {name}={text!r}."
+        )
+    return value
+
+
 def parse_device(text: str) -> str:
     """Validates ``device``: ``auto``, ``cpu`` or ``gpu``.
 
     Raises:
         ValueError: On another value.
     """
-    value = str(text).strip().lower()
-    if value not in DEVICES:
-        raise ValueError(
-            f"Invalid value for argument `device`. Expected one of {list(DEVICES)}. "
-            f"Received device={text!r}."
-        )
-    return value
+    return _parse_choice("device", text, DEVICES)
 
 
 def parse_precision(text: str) -> str:
@@ -134,13 +138,7 @@ def parse_precision(text: str) -> str:
     Raises:
         ValueError: On another value.
     """
-    value = str(text).strip().lower()
-    if value not in PRECISIONS:
-        raise ValueError(
-            f"Invalid value for argument `precision`. Expected one of {list(PRECISIONS)}. "
-            f"Received precision={text!r}."
-        )
-    return value
+    return _parse_choice("precision", text, PRECISIONS)
 
 
 def parse_columns(text: str | Sequence[str]) -> tuple[str, ...]:

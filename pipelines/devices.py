@@ -16,6 +16,8 @@ from collections.abc import Iterator
 import keras
 import tensorflow as tf
 
+from pipelines.config import parse_device, parse_precision
+
 logger = logging.getLogger(__name__)
 
 
@@ -101,15 +103,7 @@ def plan_devices(
         DeviceUnavailableError: If ``device=gpu`` and there is no GPU.
         ValueError: On an unknown device or precision.
     """
-    if device not in ("auto", "cpu", "gpu"):
-        raise ValueError(
-            f"Invalid value for argument `device`. Expected auto, cpu or gpu. Received {device!r}."
-        )
-    if precision not in ("auto", "float32", "mixed_float16"):
-        raise ValueError(
-            "Invalid value for argument `precision`. Expected auto, float32 or mixed_float16. "
-            f"Received {precision!r}."
-        )
+    device, precision = parse_device(device), parse_precision(precision)
     if device == "gpu" and gpu_count == 0:
         raise DeviceUnavailableError(
             "device=gpu, but TensorFlow sees no GPU (tf.config.list_physical_devices('GPU') "

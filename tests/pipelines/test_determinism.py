@@ -1,6 +1,5 @@
 """seed + deterministic=true: two runs of the same pipeline give bit-identical metrics."""
 
-import os
 import subprocess
 import sys
 
@@ -9,11 +8,8 @@ from mlflow.tracking import MlflowClient
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
-def _start(folder, uri, *options):
+def _start(folder, env, *options):
     folder.mkdir()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
-    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
-        env.pop(name, None)
     return subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", "train", *options],
         cwd=folder,
@@ -30,14 +26,14 @@ def _run_id(process):
     return next(line.split(": ")[1] for line in stdout.splitlines() if line.startswith("run_id"))
 
 
-def test_two_deterministic_runs_log_identical_metrics(tmp_path):
+def test_two_deterministic_runs_log_identical_metrics(tmp_path, process_environment):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     # the CNN has dropout: randomness in every training step, seeded
     options = ("--dataset", "digits", "--epochs", "2", "--seed", "7", "--deterministic", "true")
     client = MlflowClient(uri)
     client.search_experiments()  # creates the store once, before two processes use it
     # two processes at once, each in its own folder, logging to one store
-    processes = [_start(tmp_path / name, uri, *options) for name in ("a", "b")]
+    processes = [_start(tmp_path / name, process_environment(uri), *options) for name in ("a", "b")]
     try:
         first, second = (_run_id(process) for process in processes)
     finally:

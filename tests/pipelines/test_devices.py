@@ -41,9 +41,9 @@ def test_the_plan_follows_the_gpus_and_the_options(gpus, device, precision, expe
 def test_asking_for_a_missing_gpu_says_what_to_do():
     with pytest.raises(DeviceUnavailableError, match="TensorFlow sees no GPU.*device=auto or cpu"):
         plan_devices(0, device="gpu", batch_size=32)
-    with pytest.raises(ValueError, match="Received 'tpu'"):
+    with pytest.raises(ValueError, match="Received device='tpu'"):
         plan_devices(0, device="tpu", batch_size=32)
-    with pytest.raises(ValueError, match="Received 'bfloat8'"):
+    with pytest.raises(ValueError, match="Received precision='bfloat8'"):
         plan_devices(0, precision="bfloat8", batch_size=32)
     with pytest.raises(ValueError, match="device=.gpus."):
         TrainConfig(device="gpus")

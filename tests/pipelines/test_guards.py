@@ -75,15 +75,14 @@ def test_fit_keeps_the_last_good_checkpoint_when_the_loss_diverges(mlflow_store)
     assert steps == [0, 1]
 
 
-def test_a_huge_learning_rate_ends_the_cli_run_failed_with_the_message(tmp_path):
-    import os
+def test_a_huge_learning_rate_ends_the_cli_run_failed_with_the_message(
+    tmp_path, process_environment
+):
     import subprocess
     import sys
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
-    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
-        env.pop(name, None)
+    env = process_environment(uri)
     completed = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "train", "--dataset", "digits"]
         + ["--learning_rate", "1e9", "--epochs", "3"],

@@ -52,14 +52,7 @@ def test_the_weights_digest_changes_with_any_weight():
     assert weights_digest(model) != before
 
 
-def _environment(uri):
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "TF_CONFIG"):
-        env.pop(name, None)
-    return env
-
-
-def test_two_workers_train_one_model_like_one_process(mlflow_store, tmp_path):
+def test_two_workers_train_one_model_like_one_process(mlflow_store, tmp_path, process_environment):
     common = {"dataset": "digits", "epochs": 4, "batch_size": 32, "learning_rate": 3e-3, "seed": 5}
     single = train(TrainConfig(**common, export_dir=str(tmp_path / "single")))
     scratch_before = set(glob.glob(os.path.join(tempfile.gettempdir(), "convseq-worker*")))
@@ -70,7 +63,7 @@ def test_two_workers_train_one_model_like_one_process(mlflow_store, tmp_path):
         [sys.executable, "-m", "pipelines.cli", "train", *options, "--workers=2"]
         + [f"--export_dir={tmp_path / 'exports'}"],
         cwd=tmp_path,
-        env=_environment(uri),
+        env=process_environment(uri),
         capture_output=True,
         text=True,
         timeout=600,

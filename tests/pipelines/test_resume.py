@@ -23,13 +23,6 @@ def _cli(*args):
     return [sys.executable, "-m", "pipelines.cli", "train", *args]
 
 
-def _environment(uri):
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
-        env.pop(name, None)
-    return env
-
-
 def _all_runs(client):
     experiments = client.search_experiments()
     return client.search_runs([e.experiment_id for e in experiments], run_view_type=3)
@@ -64,7 +57,7 @@ def _assert_one_complete_history(client, run_id, epochs):
 
 
 def test_kill_9_during_epoch_3_then_resume_finishes_the_same_run(
-    tmp_path, fashion_mnist_dir, monkeypatch
+    tmp_path, fashion_mnist_dir, monkeypatch, process_environment
 ):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -73,7 +66,7 @@ def test_kill_9_during_epoch_3_then_resume_finishes_the_same_run(
     started = subprocess.Popen(
         _cli(*options, "--export_dir", "exports"),
         cwd=tmp_path,
-        env=_environment(uri),
+        env=process_environment(uri),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -88,7 +81,7 @@ def test_kill_9_during_epoch_3_then_resume_finishes_the_same_run(
     resumed = subprocess.run(
         _cli("--resume", run_id),
         cwd=tmp_path,
-        env=_environment(uri),
+        env=process_environment(uri),
         capture_output=True,
         text=True,
         timeout=600,
@@ -193,11 +186,13 @@ def test_what_cannot_be_resumed_says_why(mlflow_store, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_mlflow_run_killed_then_resumed_with_resume_run_id(tmp_path, fashion_mnist_dir):
+def test_mlflow_run_killed_then_resumed_with_resume_run_id(
+    tmp_path, fashion_mnist_dir, process_environment
+):
     """The MLflow entry point: kill -9 `mlflow run` in epoch 3, then `-P resume_run_id`."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(uri)
-    env = _environment(uri)
+    env = process_environment(uri)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     project = [sys.executable, "-m", "mlflow", "run", str(Path(__file__).parents[2])]
     project += ["--env-manager", "local", "-e", "train"]

@@ -65,10 +65,7 @@ def mlflow_server(tmp_path):
     assert server.poll() is not None
 
 
-def _convseq_train(tmp_path, uri, *options, timeout=600):
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
-    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
-        env.pop(name, None)
+def _convseq_train(tmp_path, env, *options, timeout=600):
     started = time.monotonic()
     completed = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "train", *options],
@@ -88,9 +85,16 @@ def _artifacts(client, run_id, path=""):
     return found
 
 
-def test_a_pipeline_logs_to_a_real_tracking_server(tmp_path, mlflow_server):
+def test_a_pipeline_logs_to_a_real_tracking_server(tmp_path, mlflow_server, process_environment):
     completed, _ = _convseq_train(
-        tmp_path, mlflow_server, "--dataset", "digits", "--epochs", "2", "--seed", "4"
+        tmp_path,
+        process_environment(mlflow_server),
+        "--dataset",
+        "digits",
+        "--epochs",
+        "2",
+        "--seed",
+        "4",
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     run_id = next(
@@ -127,9 +131,11 @@ def test_a_pipeline_logs_to_a_real_tracking_server(tmp_path, mlflow_server):
     assert not (tmp_path / "mlruns").exists()
 
 
-def test_an_unreachable_server_fails_before_training(tmp_path):
+def test_an_unreachable_server_fails_before_training(tmp_path, process_environment):
     uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    completed, seconds = _convseq_train(tmp_path, uri, "--dataset", "digits", timeout=120)
+    completed, seconds = _convseq_train(
+        tmp_path, process_environment(uri), "--dataset", "digits", timeout=120
+    )
     assert completed.returncode == 2
     assert "Epoch" not in completed.stdout and "Traceback" not in completed.stderr
     message = completed.stderr.strip().splitlines()[-1]
