@@ -322,6 +322,8 @@ def _launch_workers(config: TrainConfig) -> TrainResult:
 
 def _train_in_this_process(config: TrainConfig, locations: DataLocations | None) -> TrainResult:
     check_tracking_store()
+    if config.resume_run_id:
+        config = resumable_config(config)  # the run's own options, from here on
     plan = plan_devices(
         visible_gpu_count(),
         device=config.device,
@@ -331,7 +333,6 @@ def _train_in_this_process(config: TrainConfig, locations: DataLocations | None)
     )
     with contextlib.ExitStack() as stack:
         if config.resume_run_id:
-            config = resumable_config(config)
             folder = stack.enter_context(
                 run_lock(run_checkpoint_folder(config, config.resume_run_id))
             )

@@ -150,6 +150,9 @@ def test_a_failed_run_resumed_under_mlflow_run_stays_the_only_run(
     run = client.get_run(failed.info.run_id)
     assert run.info.status == "FINISHED"
     assert "failure_reason" not in run.data.tags
+    # resumed with the run's own batch size (64), not the task default (128)
+    assert run.data.params["global_batch_size"] == "64"
+    assert not [name for name in run.data.params if name.startswith("resolved_")]
     _assert_one_complete_history(client, run.info.run_id, 4)
     active = client.search_runs([failed.info.experiment_id])
     assert [r.info.run_id for r in active] == [failed.info.run_id]
