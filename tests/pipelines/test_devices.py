@@ -107,3 +107,61 @@ def test_a_real_gpu_run_uses_mixed_precision(mlflow_store, tmp_path):
     assert tags["precision_policy"] == "mixed_float16" and int(tags["device_count"]) >= 1
     assert "CPU" not in tags["device"]
     assert result.test_metrics["test_accuracy"] > 0.8
+
+
+MIRRORED_ON_TWO_CPUS = """
+import numpy as np
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from sklearn.datasets import load_digits
+
+from models import small_cnn
+from pipelines.config import TrainConfig
+from pipelines.fitting import fit
+from pipelines.transfer import compile_classifier
+
+config = TrainConfig(dataset="digits", epochs=8, learning_rate=3e-3)
+digits = load_digits()
+images = (digits.images[..., None] * 16).astype("uint8")
+labels = digits.target
+train = tf.data.Dataset.from_tensor_slices((images[:1500], labels[:1500])).shuffle(1500, seed=0)
+for strategy in (
+    tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]),  # global batch 64: 32 per replica
+    tf.distribute.get_strategy(),
+):
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = small_cnn(input_shape=(8, 8, 1), classes=10, filters=(16, 32))
+        compile_classifier(model, config, config.learning_rate)
+    history = fit(model, train.batch(64), None, config)
+    correct = np.mean(model.predict(images[1500:], verbose=0).argmax(-1) == labels[1500:])
+    epochs = len(history["loss"])
+    print("replicas", strategy.num_replicas_in_sync, "accuracy", correct, "epochs", epochs)
+"""
+
+
+def test_mirrored_strategy_trains_our_model_on_two_replicas():
+    """The several-GPU path (MirroredStrategy) on two logical CPUs, in a fresh process.
+
+    Same data, seed and global batch on two replicas and on one device: the
+    same number of epochs and accuracy within a few points.
+    """
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-c", MIRRORED_ON_TWO_CPUS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    runs = [line.split() for line in completed.stdout.splitlines() if line.startswith("replicas")]
+    (two, one) = ({w[0]: w[1] for w in zip(r[::2], r[1::2], strict=True)} for r in runs)
+    assert (two["replicas"], one["replicas"]) == ("2", "1")
+    assert two["epochs"] == one["epochs"] == "8"
+    assert float(two["accuracy"]) > 0.7 and float(one["accuracy"]) > 0.7
+    assert abs(float(two["accuracy"]) - float(one["accuracy"])) < 0.06
