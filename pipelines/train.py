@@ -344,7 +344,10 @@ def _train_in_this_process(config: TrainConfig, locations: DataLocations | None)
             folder = run_checkpoint_folder(config, run.info.run_id)
             mlflow.set_tag(CHECKPOINT_TAG, str(folder))
             stack.enter_context(run_lock(folder))
-        log_new_params(config.as_params())
+        params = config.as_params()
+        if config.resume_run_id:  # the same folder, now as an absolute path
+            params.pop("checkpoint_dir")
+        log_new_params(params)
         mlflow.set_tags({**environment_tags(use_gpus=plan.gpus > 0), **plan.tags()})
         log_new_params({"global_batch_size": plan.global_batch_size})
         if config.deterministic:
