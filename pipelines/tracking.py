@@ -201,7 +201,8 @@ def environment_tags(use_gpus: bool = True) -> dict[str, str]:
 class MlflowMetricsCallback(keras.callbacks.Callback):
     """Logs every epoch's Keras metrics (train and ``val_``) to the active run.
 
-    Epochs are MLflow steps, starting at 0.
+    Epochs are MLflow steps, starting at 0. Without an active run it logs
+    nothing.
 
     Args:
         skip_steps: Epochs whose metrics the run already has (a resumed run
@@ -214,7 +215,8 @@ class MlflowMetricsCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = {key: float(value) for key, value in (logs or {}).items()}
-        if metrics and epoch not in self.skip_steps:
+        # outside a run nothing is logged (MLflow would start a run of its own)
+        if metrics and epoch not in self.skip_steps and mlflow.active_run():
             mlflow.log_metrics(metrics, step=epoch)
 
 

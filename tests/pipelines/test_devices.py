@@ -143,7 +143,7 @@ for strategy in (
 """
 
 
-def test_mirrored_strategy_trains_our_model_on_two_replicas():
+def test_mirrored_strategy_trains_our_model_on_two_replicas(tmp_path, process_environment):
     """The several-GPU path (MirroredStrategy) on two logical CPUs, in a fresh process.
 
     Same data, seed and global batch on two replicas and on one device: the
@@ -152,8 +152,11 @@ def test_mirrored_strategy_trains_our_model_on_two_replicas():
     import subprocess
     import sys
 
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     completed = subprocess.run(
         [sys.executable, "-c", MIRRORED_ON_TWO_CPUS],
+        cwd=tmp_path,
+        env=process_environment(uri),
         capture_output=True,
         text=True,
         timeout=300,
@@ -165,3 +168,4 @@ def test_mirrored_strategy_trains_our_model_on_two_replicas():
     assert two["epochs"] == one["epochs"] == "8"
     assert float(two["accuracy"]) > 0.7 and float(one["accuracy"]) > 0.7
     assert abs(float(two["accuracy"]) - float(one["accuracy"])) < 0.06
+    assert not (tmp_path / "mlflow.db").exists()  # fit outside a run logs nothing
