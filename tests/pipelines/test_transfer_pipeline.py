@@ -15,6 +15,7 @@ from pipelines.config import TrainConfig
 from pipelines.train import train
 
 
+@pytest.mark.slow  # make test-slow: keeps make test under 15 minutes on 2 cores
 def test_transfer_logs_both_phases_and_serves_any_image_size(
     mlflow_store, tmp_path, serve_in_fresh_process
 ):

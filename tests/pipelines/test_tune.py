@@ -161,6 +161,7 @@ def wait_for(condition, timeout, what):
     pytest.fail(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow  # make test-slow: keeps make test under 15 minutes on 2 cores
 def test_a_search_killed_mid_trial_resumes_without_duplicates(mlflow_store, tmp_path):
     # Six trials of 6 epochs on the full fashion_mnist would take minutes: a
     # trial of digits takes a few seconds, long enough to be killed in.
