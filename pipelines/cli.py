@@ -25,6 +25,7 @@ from pipelines.devices import DeviceUnavailableError
 from pipelines.export_run import ExportConfig
 from pipelines.gradient_flow import GradientFlowConfig
 from pipelines.guards import TrainingDivergedError
+from pipelines.multi_worker import WorkerFailedError
 from pipelines.predict import PredictConfig
 from pipelines.tracking import TrackingUnavailableError
 from pipelines.tune_config import TuneConfig
@@ -196,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The process exit status: 0 on success, 2 on invalid arguments,
         missing data, an unusable tracking URI or device, or a run that cannot
         be resumed (with a message, no traceback), 1 when the training loss
-        diverged, 130 when interrupted.
+        diverged or a worker of a multi-worker run failed, 130 when interrupted.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -223,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except TrainingDivergedError as error:
         print(f"convseq {args.command}: training diverged: {error}", file=sys.stderr)
+        return 1
+    except WorkerFailedError as error:
+        print(f"convseq {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(

@@ -23,14 +23,14 @@ def adam(config: TrainConfig, learning_rate: float | None = None) -> keras.optim
     )
 
 
-def callbacks(config: TrainConfig, logged_steps=()) -> list[keras.callbacks.Callback]:
+def callbacks(config: TrainConfig, skip_steps=()) -> list[keras.callbacks.Callback]:
     """Per-epoch MLflow metrics, and early stopping with best-weights restore when asked.
 
     Args:
         config: Gives the early stopping patience.
-        logged_steps: Epochs whose metrics the run has logged already.
+        skip_steps: Epochs whose metrics the run has logged already.
     """
-    chosen: list[keras.callbacks.Callback] = [MlflowMetricsCallback(logged_steps)]
+    chosen: list[keras.callbacks.Callback] = [MlflowMetricsCallback(skip_steps)]
     if config.early_stopping_patience:
         chosen.append(
             keras.callbacks.EarlyStopping(

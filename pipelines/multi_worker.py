@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import keras
@@ -221,7 +221,7 @@ def uses_multi_worker_strategy() -> bool:
 
 
 @contextlib.contextmanager
-def non_chief_scratch(role: WorkerRole) -> dict[str, str]:
+def non_chief_scratch(role: WorkerRole) -> Iterator[dict[str, str]]:
     """For a non-chief worker: a scratch MLflow store and folders, removed afterwards.
 
     Yields:

@@ -118,8 +118,8 @@ class _FailAtEpoch:
         self.callback = Fail()
         self.original = fitting.callbacks
 
-    def __call__(self, config, logged_steps=()):
-        return [*self.original(config, logged_steps), self.callback]
+    def __call__(self, config, skip_steps=()):
+        return [*self.original(config, skip_steps), self.callback]
 
 
 def test_a_failed_run_resumed_under_mlflow_run_stays_the_only_run(
