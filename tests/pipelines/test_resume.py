@@ -28,6 +28,26 @@ def _all_runs(client):
     return client.search_runs([e.experiment_id for e in experiments], run_view_type=3)
 
 
+def start_and_kill_in_epoch_3(command, folder: Path, env, client) -> str:
+    """Starts a training command in ``folder`` and SIGKILLs it during its third epoch.
+
+    Returns the run id.
+    """
+    started = subprocess.Popen(
+        command,
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        return kill_during_epoch(started, client, folder / "checkpoints", epochs_done=2)
+    finally:
+        started.stdout.close()
+
+
 def kill_during_epoch(process, client, checkpoints: Path, epochs_done: int, timeout=300):
     """SIGKILLs a training process group once ``epochs_done`` epochs are saved and logged.
 
@@ -63,17 +83,9 @@ def test_kill_9_during_epoch_3_then_resume_finishes_the_same_run(
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(uri)
     options = ("--max_examples", "3000", "--epochs", "5", "--seed", "3")
-    started = subprocess.Popen(
-        _cli(*options, "--export_dir", "exports"),
-        cwd=tmp_path,
-        env=process_environment(uri),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    run_id = start_and_kill_in_epoch_3(
+        _cli(*options, "--export_dir", "exports"), tmp_path, process_environment(uri), client
     )
-    run_id = kill_during_epoch(started, client, tmp_path / "checkpoints", epochs_done=2)
-    started.stdout.close()
     killed = client.get_run(run_id)
     assert killed.info.status == "RUNNING"  # SIGKILL: nobody could end it
     assert [m.step for m in client.get_metric_history(run_id, "loss")] == [0, 1]
@@ -203,17 +215,7 @@ def test_mlflow_run_killed_then_resumed_with_resume_run_id(
     options = ["-P", "max_examples=3000", "-P", "epochs=5"]
     options += ["-P", f"export_dir={tmp_path / 'exports'}"]
     options += ["-P", f"checkpoint_dir={tmp_path / 'checkpoints'}"]
-    started = subprocess.Popen(
-        project + options,
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    run_id = kill_during_epoch(started, client, tmp_path / "checkpoints", epochs_done=2)
-    started.stdout.close()
+    run_id = start_and_kill_in_epoch_3(project + options, tmp_path, env, client)
     resumed = subprocess.run(
         project + ["-P", f"resume_run_id={run_id}"],
         cwd=tmp_path,
