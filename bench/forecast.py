@@ -17,9 +17,6 @@ import statistics
 
 from runs import scratch_store, timed_train
 
-from pipelines.cli import option_types
-from pipelines.config import TrainConfig
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -33,10 +30,7 @@ def main() -> None:
         help="another train option, e.g. --set early_stopping_patience=5",
     )
     args = parser.parse_args()
-    types = option_types(TrainConfig)
-    options = {
-        name: types[name](value) for name, value in (item.split("=", 1) for item in args.set)
-    }
+    options = dict(item.split("=", 1) for item in args.set)  # parsed by TrainConfig
     results = {}
     with scratch_store() as folder:
         for dataset in args.datasets.split(","):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,11 +29,22 @@ def scratch_store() -> Iterator[Path]:
             mlflow.set_tracking_uri(previous)
 
 
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Sends what training prints (Keras epoch lines, tuner summaries) to stderr.
+
+    A bench's stdout is its one JSON line of figures, read by ``run_all.py``.
+    """
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
 def timed_train(folder: Path, **options) -> tuple[dict[str, float], float]:
     """Runs ``train`` with ``options`` (exports under ``folder``); returns test metrics, seconds."""
     config = TrainConfig(export_dir=str(folder / "exports"), **options)
     start = time.perf_counter()
-    result = train(config, data_locations_from_environment())
+    with quiet_stdout():
+        result = train(config, data_locations_from_environment())
     return result.test_metrics, time.perf_counter() - start
 
 

@@ -27,7 +27,7 @@ import tensorflow as tf
 from data.specs import TRAIN
 from pipelines.cli import data_locations_from_environment
 from pipelines.config import TrainConfig
-from pipelines.train import build_model, load_input_pipelines
+from pipelines.tasks.classify import build_model, load_data
 
 
 def plain_keras_model(config: TrainConfig, input_shape, classes) -> keras.Model:
@@ -96,14 +96,14 @@ def main() -> None:
     args = parser.parse_args()
 
     config = TrainConfig(max_examples=args.examples)
-    spec, splits, pipes = load_input_pipelines(config, data_locations_from_environment())
+    spec, splits, pipes = load_data(config, data_locations_from_environment())
     n_train = pipes.train_size
     train = splits[TRAIN]
     x_plain = train.images[:n_train].astype("float32") / 255.0
     y_plain = train.labels[:n_train]
 
     keras.utils.set_random_seed(config.seed)
-    ours = build_model(config, spec)
+    ours = build_model(config, (spec, splits, pipes))
     plain = plain_keras_model(config, spec.input_shape, spec.num_classes)
     assert ours.count_params() == plain.count_params()
 

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from runs import scratch_store
+from runs import quiet_stdout, scratch_store
 
 from pipelines.trial_runs import PROCESS_RSS_METRIC, TrialRuns
 from pipelines.tune import tune
@@ -49,7 +49,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     start = time.perf_counter()
-    with scratch_store(), tempfile.TemporaryDirectory() as folder:
+    with scratch_store(), tempfile.TemporaryDirectory() as folder, quiet_stdout():
         result = tune(
             TuneConfig(
                 dataset="fashion_mnist",

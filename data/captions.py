@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from common.validation import check_positive_int
 from data.specs import CaptionSplit
-from data.validation import check_positive_int
 
 logger = logging.getLogger(__name__)
 

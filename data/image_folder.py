@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from data.specs import TEST, TRAIN, VALIDATION, ImageSplit
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 SPLIT_NAMES = (TRAIN, VALIDATION, TEST)
+NAMED_SKIPPED = 5  # a skip warning names this many files, then counts the rest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,12 +50,50 @@ def _class_folders(root: Path) -> list[Path]:
     return folders
 
 
-def _decode(path: Path, image_size: tuple[int, int], channels: int) -> np.ndarray | None:
+def decode_image_file(path: str | os.PathLike, channels: int = 0) -> tf.Tensor | None:
+    """The image a file holds, or ``None`` when it cannot be read or decoded.
+
+    The one check of whether a file is a readable image: the loaders here
+    and batch prediction (`pipelines.predict`) skip what it rejects.
+
+    Args:
+        path: The image file (JPEG, PNG, GIF — first frame — or BMP).
+        channels: Channels to decode to: 0 keeps the file's, 1 or 3 convert.
+
+    Returns:
+        A ``uint8 [height, width, channels]`` tensor, or ``None``.
+    """
     try:
-        image = tf.io.decode_image(
+        return tf.io.decode_image(
             tf.io.read_file(str(path)), channels=channels, expand_animations=False
         )
     except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError):
+        return None
+
+
+def warn_skipped(skipped: Sequence[str], where: str | os.PathLike, stacklevel: int = 2) -> None:
+    """One `UserWarning` counting the files skipped in ``where`` and naming the first ones.
+
+    Args:
+        skipped: The skipped files (nothing is warned when empty).
+        where: The folder they are in.
+        stacklevel: As for `warnings.warn`, counted from the caller.
+    """
+    if not skipped:
+        return
+    named = ", ".join(str(name) for name in skipped[:NAMED_SKIPPED])
+    more = f" and {len(skipped) - NAMED_SKIPPED} more" if len(skipped) > NAMED_SKIPPED else ""
+    warnings.warn(
+        f"Skipped {len(skipped)} file(s) in {where} that are not images or fail to "
+        f"decode: {named}{more}.",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+def _decode(path: Path, image_size: tuple[int, int], channels: int) -> np.ndarray | None:
+    image = decode_image_file(path, channels)
+    if image is None:
         return None
     resized = tf.image.resize(image, image_size, antialias=True)
     return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy()
@@ -160,11 +200,5 @@ def load_image_folder(
         class_names = tuple(folder.name for folder in _class_folders(root))
         everything = _load_split(root, class_names, size, channels, skipped)
         splits = _draw_test_split(everything, test_fraction, seed)
-    if skipped:
-        warnings.warn(
-            f"Skipped {len(skipped)} file(s) in {root} that are not images or fail to "
-            f"decode, e.g. {skipped[0]}.",
-            UserWarning,
-            stacklevel=2,
-        )
+    warn_skipped(skipped, root)
     return ImageFolder(class_names=class_names, splits=splits, skipped=tuple(skipped))

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 import numpy as np
 import tensorflow as tf
 
+from common.validation import check_fraction, check_positive_int
 from data.specs import TEST, TRAIN, VALIDATION, ImageSplit
-from data.validation import check_fraction, check_positive_int
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,14 +8,13 @@ short timeout, that the download host answers at all.
 from __future__ import annotations
 
 import abc
-import concurrent.futures
 import os
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from common.network import host_reachable
 from data.errors import SourceUnavailableError
 from data.idx import read_idx
 from data.specs import (
@@ -98,34 +97,6 @@ class IdxDirectorySource(Source):
             images = images.reshape((images.shape[0], *self.image_shape))
             splits[split] = ImageSplit(images=images, labels=labels.astype(np.int64))
         return splits
-
-
-def host_reachable(host: str, port: int = 443, timeout: float = 2.0) -> bool:
-    """Tells whether a TCP connection to ``host:port`` opens within ``timeout``.
-
-    Name resolution is included in the timeout (it can hang for much longer
-    than a connect on a machine without network).
-
-    Args:
-        host: Host name or address.
-        port: TCP port.
-        timeout: Seconds to wait in total.
-
-    Returns:
-        True if the connection opened.
-    """
-
-    def connect() -> bool:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-
-    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    try:
-        return executor.submit(connect).result(timeout=timeout)
-    except (OSError, concurrent.futures.TimeoutError):
-        return False
-    finally:
-        executor.shutdown(wait=False, cancel_futures=True)
 
 
 class DownloadSource(Source):

@@ -8,6 +8,7 @@ class names from one source of truth.
 from __future__ import annotations
 
 import dataclasses
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -322,3 +323,29 @@ SPECS: dict[str, DatasetSpec] = {
         SHAPES,
     )
 }
+
+
+SplitT = TypeVar("SplitT")
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSplits(Generic[SplitT]):
+    """The train, validation and test splits of one dataset, of any split type.
+
+    Attributes:
+        name: Dataset name, fit for folder and model names.
+        train: Training split.
+        validation: Validation split.
+        test: Test split.
+        class_names: Label names in label order, where the data has labels.
+    """
+
+    name: str
+    train: SplitT
+    validation: SplitT
+    test: SplitT
+    class_names: tuple[str, ...] = ()
+
+    def parts(self) -> dict[str, SplitT]:
+        """``{"train": ..., "validation": ..., "test": ...}``."""
+        return {"train": self.train, "validation": self.validation, "test": self.test}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.validation import check_fraction
+from common.validation import check_fraction
 
 
 def shuffled_split_indices(

@@ -14,9 +14,9 @@ import dataclasses
 
 import numpy as np
 
+from common.validation import check_positive_int
 from data.specs import Series
 from data.splits import chronological_split_indices
-from data.validation import check_positive_int
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import keras
 
+from common.validation import check_positive_int
 from models.layers import Conv2D, MaxPool2D, conv_output_size
-from models.validation import check_positive_int
 
 CONV_LAYERS = ("convseq", "keras")
 

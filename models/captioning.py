@@ -1,7 +1,8 @@
 """One-to-many: an image -> a CNN feature vector -> our LSTM/GRU decoder -> a caption.
 
-``captioner`` returns a `models.translation.Seq2Seq` (same three models, so
-the greedy and beam-search loops of `models.decoding` generate captions):
+``captioner`` returns a `models.encoder_decoder.Seq2Seq` built by the same
+builder as translation (same three models, so the greedy and beam-search
+loops of `models.decoding` generate captions):
 
 - ``training``: ``(images uint8, decoder_input_ids) -> next-word probabilities``;
 - ``encoder``: ``images -> (features, [positions,] *states)``: the image
@@ -20,14 +21,11 @@ from __future__ import annotations
 
 import keras
 
+from common.validation import check_positive_int
+from models.encoder_decoder import RecurrentDecoder, Seq2Seq, check_attention, encoder_decoder
 from models.layers.conv import Conv2D
 from models.layers.pooling import MaxPool2D
-from models.layers.rnn import GRU, LSTM
 from models.recurrent import RecurrentSpec
-from models.translation import Seq2Seq, check_attention
-from models.validation import check_positive_int
-
-_DECODERS = {"lstm": LSTM, "gru": GRU}
 
 
 @keras.saving.register_keras_serializable(package="convseq")
@@ -46,6 +44,18 @@ class RepeatOverSteps(keras.layers.Layer):
 
     def compute_mask(self, inputs, mask=None):
         return None if mask is None else mask[1]
+
+
+class _CaptionDecoder(RecurrentDecoder):
+    """Reads the image vector next to every word; attends over the image's positions."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.repeat = RepeatOverSteps(name="image_at_every_step")
+        self.join = keras.layers.Concatenate(name="word_and_image")
+
+    def decoder_inputs(self, words, context):
+        return self.join([words, self.repeat([context[0], words])])
 
 
 def small_image_encoder(input_shape, filters=(32, 64, 64), name="image_encoder") -> keras.Model:
@@ -101,8 +111,9 @@ def captioner(
         vocabulary_size: Size of the caption id space (padding, unknown,
             start and end included).
         embedding_dim: Size of word vectors.
-        recurrent: Decoder cell and units (``layers``/``bidirectional`` do not
-            apply to a decoder). Default: an LSTM of 64 units.
+        recurrent: Decoder cell, units, dropout and L1/L2 penalties
+            (``layers``/``bidirectional`` do not apply to a decoder).
+            Default: an LSTM of 64 units.
         image_encoder: A model from uint8 images to a feature map (or a
             vector); default `small_image_encoder`.
         attention: ``"luong"`` (default) or ``"bahdanau"``: at each word the
@@ -120,16 +131,21 @@ def captioner(
     check_positive_int("vocabulary_size", vocabulary_size)
     check_positive_int("embedding_dim", embedding_dim)
     recurrent = recurrent or RecurrentSpec()
-    if recurrent.cell not in _DECODERS:
-        raise ValueError(
-            f"Invalid value for argument `cell`. A caption decoder takes one of "
-            f"{list(_DECODERS)}. Received cell={recurrent.cell!r}."
-        )
+    RecurrentDecoder.check_cell(recurrent.cell, "A caption decoder")
     units = recurrent.units
-    state_count = 2 if recurrent.cell == "lstm" else 1
     image_encoder = image_encoder or small_image_encoder(image_shape)
-
     check_attention(attention)
+    decoder = _CaptionDecoder(
+        recurrent,
+        units,
+        vocabulary_size,
+        embedding_dim,
+        attention,
+        decoder_name="A caption decoder",
+        embedding_name="word_embedding",
+        output_name="next_word",
+    )
+
     images = keras.Input(image_shape, dtype="uint8", name="images")
     encoded = image_encoder(images)
     if len(encoded.shape) == 4:
@@ -141,55 +157,10 @@ def captioner(
     grid = keras.layers.Dense(units, activation="relu", name="position_features")(grid)
     states = [
         keras.layers.Dense(units, activation="tanh", name=f"initial_state_{i}")(features)
-        for i in range(state_count)
+        for i in range(decoder.state_count)
     ]
     context = [features, grid] if attention else [features]
-    encoder = keras.Model(images, [*context, *states], name=f"{name}_encoder")
-    if attention == "luong":
-        attend = keras.layers.Attention(score_mode="dot", name="attention")
-    elif attention == "bahdanau":
-        attend = keras.layers.AdditiveAttention(name="attention")
-    combine = keras.layers.Dense(units, activation="tanh", name="attention_combine")
-
-    embedding = keras.layers.Embedding(
-        vocabulary_size, embedding_dim, mask_zero=True, name="word_embedding"
-    )
-    decoder_rnn = _DECODERS[recurrent.cell](
-        units,
-        return_sequences=True,
-        return_state=True,
-        dropout=recurrent.dropout,
-        recurrent_dropout=recurrent.recurrent_dropout,
-        name="decoder",
-    )
-    project = keras.layers.Dense(
-        vocabulary_size, activation="softmax", dtype="float32", name="next_word"
-    )
-
-    def decode(token_ids, step_context, initial_states):
-        words = embedding(token_ids)
-        repeated = RepeatOverSteps(name="image_at_every_step")([step_context[0], words])
-        inputs = keras.layers.Concatenate(name="word_and_image")([words, repeated])
-        results = decoder_rnn(inputs, initial_state=initial_states)
-        sequence = results[0]
-        if attention:
-            looked_at = attend([sequence, step_context[1]])
-            sequence = combine(keras.layers.Concatenate()([sequence, looked_at]))
-        return project(sequence), list(results[1:])
-
-    decoder_input_ids = keras.Input((None,), dtype="int64", name="decoder_input_ids")
-    probabilities, _ = decode(decoder_input_ids, context, states)
-    training = keras.Model([images, decoder_input_ids], probabilities, name=name)
-
-    step_tokens = keras.Input((1,), dtype="int64", name="token_ids")
     step_context = [keras.Input((units,), name="features")]
     if attention:
         step_context.append(keras.Input((grid.shape[1], units), name="position_features"))
-    step_states = [keras.Input((units,), name=f"state_{i}") for i in range(state_count)]
-    step_probabilities, new_states = decode(step_tokens, step_context, step_states)
-    decoder_step = keras.Model(
-        [step_tokens, *step_context, *step_states],
-        [keras.ops.squeeze(step_probabilities, axis=1), *new_states],
-        name=f"{name}_decoder_step",
-    )
-    return Seq2Seq(training, encoder, decoder_step, state_count)
+    return encoder_decoder(decoder, images, context, states, step_context, name)

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from common.padding import parse_padding
+from common.validation import check_positive_int, check_rate
 from models.applications import (
     WindowLayer,
     apply_plan,
     check_weights_argument,
     feature_map_sizes,
 )
-from models.layers.geometry import normalize_padding
-from models.validation import check_positive_int, check_rate
 
 
 def _check_filters(filters: Sequence[int]) -> tuple[int, ...]:
@@ -49,18 +49,6 @@ def _per_block(name: str, value, blocks: int) -> tuple:
     return values
 
 
-def _block_padding(padding) -> str | int:
-    mode = normalize_padding(padding, 2)
-    if isinstance(mode, str):
-        return mode
-    if mode[0] != mode[1]:
-        raise ValueError(
-            "Invalid value for argument `padding`. small_cnn pads both spatial dimensions "
-            f"alike: expected 'valid', 'same' or one integer. Received padding={padding!r}."
-        )
-    return mode[0]
-
-
 def small_cnn_plan(
     filters: Sequence[int],
     kernel_size: int | Sequence[int] = 3,
@@ -82,7 +70,7 @@ def small_cnn_plan(
     blocks = len(filters)
     kernels = _per_block("kernel_size", kernel_size, blocks)
     stride_values = _per_block("strides", strides, blocks)
-    paddings = [_block_padding(p) for p in _per_block("padding", padding, blocks)]
+    paddings = [parse_padding(p) for p in _per_block("padding", padding, blocks)]
     pools = _per_block("pool_size", pool_size, blocks)
     plan = []
     for index, (count, kernel, stride, pad, pool) in enumerate(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from models.validation import check_positive_int
+from common.validation import check_positive_int
 
 
 def _encode(model, sources):

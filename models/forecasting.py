@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from common.validation import check_non_negative_int, check_positive_int
 from models.recurrent import RecurrentSpec
-from models.validation import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="convseq")
@@ -30,12 +30,7 @@ class LastValue(keras.layers.Layer):
 
     def __init__(self, index: int = 0, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            raise ValueError(
-                "Invalid value for argument `index`. Expected an integer >= 0. "
-                f"Received index={index!r}."
-            )
-        self.index = index
+        self.index = check_non_negative_int("index", index)
 
     def call(self, inputs):
         return inputs[:, -1, self.index : self.index + 1]

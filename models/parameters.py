@@ -6,8 +6,8 @@ import dataclasses
 
 import keras
 
+from common.validation import check_positive_int
 from models.layers import conv_output_size
-from models.validation import check_positive_int
 
 
 @dataclasses.dataclass(frozen=True)

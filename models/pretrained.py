@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
-from data.sources import host_reachable
+from common.network import host_reachable
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -63,7 +63,7 @@ def pretrained_weights_path(
         keras_home: Keras's cache folder (``$KERAS_HOME``; default ``~/.keras``);
             the file lives in its ``models/`` subfolder, as Keras keeps it.
         probe: ``(host) -> bool``: whether the download host answers;
-            default `data.sources.host_reachable` (2-second timeout).
+            default `common.network.host_reachable` (2-second timeout).
 
     Returns:
         The path of the verified file.

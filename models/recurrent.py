@@ -1,7 +1,8 @@
 """Our recurrent layers by name, optionally bidirectional and stacked, with regularization.
 
-The sequence-task factories (sentiment, tagging, forecasting) build their
-recurrent part here, so ``cell``, ``units``, ``layers``, ``bidirectional``,
+The sequence-task factories (sentiment, tagging, forecasting, and the
+encoders and decoders of translation and captioning) build their recurrent
+part here, so ``cell``, ``units``, ``layers``, ``bidirectional``,
 dropout and L1/L2 mean the same thing in each of them.
 """
 
@@ -11,44 +12,20 @@ import dataclasses
 
 import keras
 
+from common.recurrent import CELL_NAMES, check_cell
+from common.validation import check_non_negative, check_positive_int, check_rate
 from models.layers.rnn import GRU, LSTM, SimpleRNN
-from models.validation import check_positive_int, check_rate
 
-RECURRENT_LAYERS = {"lstm": LSTM, "gru": GRU, "simple_rnn": SimpleRNN}
+__all__ = ["RECURRENT_LAYERS", "RecurrentSpec", "check_cell", "weight_regularizer"]
 
-
-def check_cell(cell: str) -> str:
-    """Returns ``cell`` if it names one of our recurrent layers.
-
-    Raises:
-        ValueError: Otherwise, listing the names.
-    """
-    if cell not in RECURRENT_LAYERS:
-        raise ValueError(
-            f"Invalid value for argument `cell`. Expected one of {list(RECURRENT_LAYERS)}. "
-            f"Received cell={cell!r}."
-        )
-    return cell
-
-
-def check_penalty(name: str, value) -> float:
-    """Returns a regularization factor if it is a number >= 0.
-
-    Raises:
-        ValueError: Otherwise, naming ``name`` and ``value``.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected 0 (off) or a positive number. "
-            f"Received {name}={value!r}."
-        )
-    return float(value)
+# Cell name (the vocabulary of `common.recurrent`) -> our layer class.
+RECURRENT_LAYERS = dict(zip(CELL_NAMES, (LSTM, GRU, SimpleRNN), strict=True))
 
 
 def weight_regularizer(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
     """An L1/L2 penalty on weights, or None when both factors are 0."""
-    check_penalty("l1", l1)
-    check_penalty("l2", l2)
+    check_non_negative("l1", l1)
+    check_non_negative("l2", l2)
     return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
 
 

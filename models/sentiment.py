@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from common.validation import check_positive_int, check_rate
 from models.recurrent import RecurrentSpec
-from models.validation import check_positive_int, check_rate
 
 PADDING_ID = 0  # TextVectorization pads with 0 and maps unknown words to 1
 

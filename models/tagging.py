@@ -10,8 +10,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from common.validation import check_positive_int
 from models.recurrent import RecurrentSpec
-from models.validation import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="convseq")

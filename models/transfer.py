@@ -10,8 +10,8 @@ import re
 
 import keras
 
+from common.validation import check_positive_int, check_rate
 from models.layers.preprocessing import VGGPreprocess
-from models.validation import check_positive_int, check_rate
 
 PREPROCESSING = ("vgg16", "rescale", None)
 POOLING = ("avg", "flatten")

@@ -20,42 +20,27 @@ encoder, the attention and the loss.
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 
-from models.layers.rnn import GRU, LSTM
-from models.recurrent import RecurrentSpec, weight_regularizer
-from models.validation import check_positive_int
+from common.validation import check_positive_int
+from models.encoder_decoder import (
+    ATTENTION,
+    RecurrentDecoder,
+    Seq2Seq,
+    check_attention,
+    encoder_decoder,
+)
+from models.recurrent import RecurrentSpec
 
-ATTENTION = (None, "luong", "bahdanau")
-_DECODER_LAYERS = {"lstm": LSTM, "gru": GRU}
-
-
-@dataclasses.dataclass(frozen=True)
-class Seq2Seq:
-    """The three models of an encoder-decoder, sharing their layers.
-
-    Attributes:
-        training: Teacher-forced model for `fit`.
-        encoder: Source ids to ``[source_ids, encoder_outputs, *states]``.
-        decoder_step: One decoding step.
-        state_count: Number of state tensors (2 for LSTM, 1 for GRU).
-    """
-
-    training: keras.Model
-    encoder: keras.Model
-    decoder_step: keras.Model
-    state_count: int
+__all__ = ["ATTENTION", "Seq2Seq", "check_attention", "seq2seq"]
 
 
-def check_attention(attention):
-    """Raises `ValueError` unless ``attention`` is None, ``"luong"`` or ``"bahdanau"``."""
-    if attention not in ATTENTION:
-        raise ValueError(
-            f"Invalid value for argument `attention`. Expected one of {list(ATTENTION)}. "
-            f"Received attention={attention!r}."
-        )
+class _TranslationDecoder(RecurrentDecoder):
+    """Attends over the encoder outputs, masking the source's padding (id 0)."""
+
+    def attention_memory(self, context):
+        source_ids, encoder_outputs = context
+        return encoder_outputs, keras.ops.not_equal(source_ids, 0)
 
 
 def _encoder_states(recurrent: RecurrentSpec, source_embedded):
@@ -114,70 +99,26 @@ def seq2seq(
     check_positive_int("embedding_dim", embedding_dim)
     check_attention(attention)
     recurrent = recurrent or RecurrentSpec()
-    if recurrent.cell not in _DECODER_LAYERS:
-        raise ValueError(
-            f"Invalid value for argument `cell`. An encoder-decoder takes one of "
-            f"{list(_DECODER_LAYERS)}. Received cell={recurrent.cell!r}."
-        )
-    state_count = 2 if recurrent.cell == "lstm" else 1
-    decoder_units = recurrent.output_units
-
+    RecurrentDecoder.check_cell(recurrent.cell, "An encoder-decoder")
     source_ids = keras.Input((None,), dtype="int64", name="source_ids")
     source_embedding = keras.layers.Embedding(
         source_vocabulary_size, embedding_dim, mask_zero=True, name="source_embedding"
     )
     encoder_outputs, states = _encoder_states(recurrent, source_embedding(source_ids))
-    encoder = keras.Model(
-        source_ids, [source_ids, encoder_outputs, *states], name=f"{name}_encoder"
+    decoder = _TranslationDecoder(
+        recurrent,
+        recurrent.output_units,
+        target_vocabulary_size,
+        embedding_dim,
+        attention,
+        decoder_name="An encoder-decoder",
+        embedding_name="target_embedding",
+        output_name="next_token",
     )
-
-    target_embedding = keras.layers.Embedding(
-        target_vocabulary_size, embedding_dim, mask_zero=True, name="target_embedding"
+    step_context = [
+        keras.Input((None,), dtype="int64", name="step_source_ids"),
+        keras.Input((None, decoder.units), name="encoder_outputs"),
+    ]
+    return encoder_decoder(
+        decoder, source_ids, [source_ids, encoder_outputs], states, step_context, name
     )
-    decoder_rnn = _DECODER_LAYERS[recurrent.cell](
-        decoder_units,
-        return_sequences=True,
-        return_state=True,
-        dropout=recurrent.dropout,
-        recurrent_dropout=recurrent.recurrent_dropout,
-        kernel_regularizer=weight_regularizer(recurrent.l1, recurrent.l2),
-        recurrent_regularizer=weight_regularizer(recurrent.l1, recurrent.l2),
-        name="decoder",
-    )
-    if attention == "luong":
-        attend = keras.layers.Attention(score_mode="dot", name="attention")
-    elif attention == "bahdanau":
-        attend = keras.layers.AdditiveAttention(name="attention")
-    combine = keras.layers.Dense(decoder_units, activation="tanh", name="attention_combine")
-    project = keras.layers.Dense(
-        target_vocabulary_size, activation="softmax", dtype="float32", name="next_token"
-    )
-
-    def decode(token_ids, sources, outputs_of_encoder, initial_states):
-        embedded = target_embedding(token_ids)
-        results = decoder_rnn(embedded, initial_state=initial_states)
-        sequence, new_states = results[0], list(results[1:])
-        if attention:
-            source_mask = keras.ops.not_equal(sources, 0)
-            context = attend([sequence, outputs_of_encoder], mask=[None, source_mask])
-            sequence = combine(keras.layers.Concatenate()([sequence, context]))
-        return project(sequence), new_states
-
-    decoder_input_ids = keras.Input((None,), dtype="int64", name="decoder_input_ids")
-    probabilities, _ = decode(decoder_input_ids, source_ids, encoder_outputs, states)
-    training = keras.Model([source_ids, decoder_input_ids], probabilities, name=name)
-
-    step_tokens = keras.Input((1,), dtype="int64", name="token_ids")
-    step_sources = keras.Input((None,), dtype="int64", name="step_source_ids")
-    step_encoder_outputs = keras.Input((None, decoder_units), name="encoder_outputs")
-    step_states = [keras.Input((decoder_units,), name=f"state_{i}") for i in range(state_count)]
-    step_probabilities, new_states = decode(
-        step_tokens, step_sources, step_encoder_outputs, step_states
-    )
-    step_probabilities = keras.ops.squeeze(step_probabilities, axis=1)
-    decoder_step = keras.Model(
-        [step_tokens, step_sources, step_encoder_outputs, *step_states],
-        [step_probabilities, *new_states],
-        name=f"{name}_decoder_step",
-    )
-    return Seq2Seq(training, encoder, decoder_step, state_count)

@@ -13,22 +13,22 @@ import logging
 import os
 import signal
 import sys
+import traceback
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from data import DataLocations, DatasetUnavailableError
-from models.pretrained import WeightsUnavailableError
-from pipelines.checkpoints import RunLockedError
 from pipelines.config import TrainConfig
-from pipelines.devices import DeviceUnavailableError
+from pipelines.console import configure_output
 from pipelines.export_run import ExportConfig
 from pipelines.gradient_flow import GradientFlowConfig
-from pipelines.guards import TrainingDivergedError
-from pipelines.multi_worker import WorkerFailedError
+from pipelines.options import format_option
 from pipelines.predict import PredictConfig
-from pipelines.tracking import TrackingUnavailableError
+from pipelines.tasks import TASKS
 from pipelines.tune_config import TuneConfig
+
+if typing.TYPE_CHECKING:
+    from data import DataLocations
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +42,8 @@ class Command:
 
 def data_locations_from_environment() -> DataLocations:
     """Dataset locations from ``$KERAS_HOME`` (default ``~/.keras``)."""
+    from data import DataLocations
+
     keras_home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     return DataLocations(keras_home=Path(keras_home))
 
@@ -105,7 +107,7 @@ def _run_gradient_flow(config: GradientFlowConfig) -> dict[str, str]:
 COMMANDS = {
     "train": Command(
         TrainConfig,
-        "train, evaluate and export an image classifier, tracked in MLflow",
+        f"train, evaluate and export a model for one task ({', '.join(TASKS)}), tracked in MLflow",
         _run_train,
     ),
     "tune": Command(
@@ -135,32 +137,6 @@ COMMANDS = {
 OPTION_ALIASES = {"train": {"resume_run_id": ("resume",)}}
 
 
-def _argparse_type(parse: Callable) -> Callable:
-    """Wraps a parser so argparse shows its ValueError message, not a generic one."""
-
-    def convert(text: str):
-        try:
-            return parse(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    convert.__name__ = parse.__name__
-    return convert
-
-
-def option_types(config_class: type = TrainConfig) -> dict[str, Callable]:
-    """The parser type of each option of a config class's command, by name."""
-    hints = typing.get_type_hints(config_class)
-    return {
-        field.name: field.metadata.get("cli_type", hints[field.name])
-        for field in dataclasses.fields(config_class)
-    }
-
-
-def _cli_default(value):
-    return ",".join(map(str, value)) if isinstance(value, tuple) else value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``convseq`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -171,15 +147,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub = subparsers.add_parser(
             name, help=command.help, formatter_class=argparse.ArgumentDefaultsHelpFormatter
         )
-        types = option_types(command.config_class)
         for field in dataclasses.fields(command.config_class):
             sub.add_argument(
                 f"--{field.name}",
                 *(f"--{alias}" for alias in OPTION_ALIASES.get(name, {}).get(field.name, ())),
-                type=_argparse_type(types[field.name]),
-                default=_cli_default(field.default),
+                default=format_option(field.default),
                 help=field.metadata["help"],
             )
+        sub.add_argument(
+            "--verbose",
+            action="store_true",
+            help="show TensorFlow's native start-up log lines",
+        )
     return parser
 
 
@@ -190,53 +169,98 @@ def _raise_keyboard_interrupt_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+LIBRARY_PACKAGES = ("tensorflow", "keras", "keras_tuner", "mlflow", "numpy", "tf_keras")
+
+
+def raising_library(error: BaseException) -> str:
+    """The library (TensorFlow, Keras, MLflow, NumPy) whose code raised ``error``; ``""``: ours.
+
+    An error raised inside a library is a failure to report with its
+    traceback, not a usage error.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    parts = Path(frames[-1].filename).parts if frames else ()
+    if "site-packages" not in parts:
+        return ""
+    return next((package for package in LIBRARY_PACKAGES if package in parts), "")
+
+
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "fix the command or its environment": exit 2 with the message only."""
+    from data import DatasetUnavailableError
+    from models.pretrained import WeightsUnavailableError
+    from pipelines.checkpoints import RunLockedError
+    from pipelines.devices import DeviceUnavailableError
+    from pipelines.tracking import TrackingUnavailableError
+
+    return (
+        DatasetUnavailableError,
+        WeightsUnavailableError,
+        TrackingUnavailableError,
+        RunLockedError,
+        DeviceUnavailableError,
+        ValueError,
+        FileNotFoundError,
+    )
+
+
+def _run(name: str, command: Command, config) -> int:
+    from pipelines.guards import TrainingDivergedError
+    from pipelines.processes import ChildFailedError
+
+    _raise_keyboard_interrupt_on_sigterm()
+    try:
+        lines = command.run(config)
+    except TrainingDivergedError as error:
+        print(f"convseq {name}: training diverged: {error}", file=sys.stderr)
+        return 1
+    except ChildFailedError as error:  # a training worker or a search process
+        print(f"convseq {name}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"convseq {name}: interrupted; the MLflow run is marked KILLED.", file=sys.stderr)
+        return 130
+    except _usage_errors() as error:
+        library = raising_library(error)
+        if library:
+            traceback.print_exception(error)
+            print(
+                f"convseq {name}: failed inside {library} (traceback above): {error}",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"convseq {name}: error: {error}", file=sys.stderr)
+        return 2
+    for key, value in lines.items():
+        print(f"{key}: {value}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the ``convseq`` command line.
+
+    TensorFlow is imported only once a command runs, so ``--help`` answers
+    at once; its start-up lines are hidden unless ``--verbose``.
 
     Returns:
         The process exit status: 0 on success, 2 on invalid arguments,
         missing data, an unusable tracking URI or device, or a run that cannot
         be resumed (with a message, no traceback), 1 when the training loss
-        diverged or a worker of a multi-worker run failed, 130 when interrupted.
+        diverged, a worker of a multi-worker run failed or TensorFlow, Keras
+        or MLflow raised an error (shown with its traceback), 130 when
+        interrupted.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = vars(parser.parse_args(argv))
+    name, verbose = args.pop("command"), args.pop("verbose")
+    configure_output(verbose)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)
-    command = COMMANDS[args.command]
+    command = COMMANDS[name]
     try:
-        config = command.config_class(**{k: v for k, v in vars(args).items() if k != "command"})
+        config = command.config_class(**args)
     except ValueError as error:
         parser.error(str(error))
-    _raise_keyboard_interrupt_on_sigterm()
-    try:
-        lines = command.run(config)
-    except (
-        DatasetUnavailableError,
-        WeightsUnavailableError,
-        ValueError,
-        FileNotFoundError,
-    ) as error:
-        print(f"convseq {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except (TrackingUnavailableError, RunLockedError, DeviceUnavailableError) as error:
-        print(f"convseq {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except TrainingDivergedError as error:
-        print(f"convseq {args.command}: training diverged: {error}", file=sys.stderr)
-        return 1
-    except WorkerFailedError as error:
-        print(f"convseq {args.command}: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(
-            f"convseq {args.command}: interrupted; the MLflow run is marked KILLED.",
-            file=sys.stderr,
-        )
-        return 130
-    for key, value in lines.items():
-        print(f"{key}: {value}")
-    return 0
+    return _run(name, command, config)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,8 @@
 """SavedModel export with preprocessing inside the serving signature.
 
 Exports follow TensorFlow Serving's layout ``<export_dir>/<model_name>/<version>/``
-with versions 1, 2, ...; a version is written to a temporary folder and
-renamed into place, so a crash never leaves a half-written version and an
-existing version is never overwritten.
+with versions 1, 2, ..., each written through `pipelines.export_versions`
+(staged, then renamed into place).
 
 Next to the SavedModel, ``assets.extra/`` (the folder TensorFlow Serving
 leaves alone) holds ``metadata.json`` — model name, task, every signature's
@@ -16,58 +15,20 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import keras
 import mlflow
 import tensorflow as tf
 
+from pipelines.export_versions import write_versioned
+
 SERVING_ENDPOINT = "serve"
 IMAGE_BYTES_ENDPOINT = "serve_image_bytes"
 EXTRA_DIR = "assets.extra"
 METADATA_FILE = "metadata.json"
 LABELS_FILE = "labels.txt"
-
-
-def existing_versions(model_dir: str | os.PathLike) -> list[int]:
-    """Versions already exported under ``model_dir`` (numeric folder names), sorted."""
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        return []
-    return sorted(
-        int(path.name) for path in model_dir.iterdir() if path.is_dir() and path.name.isdigit()
-    )
-
-
-def write_versioned(write: Callable[[Path], None], export_dir, model_name: str) -> Path:
-    """Calls ``write(staging_path)``, then renames the folder to the next free version.
-
-    A failure inside ``write`` leaves no version folder behind; an existing
-    version is never touched.
-
-    Returns:
-        The new version's folder.
-    """
-    model_dir = Path(export_dir) / model_name
-    model_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=model_dir))
-    try:
-        write(staging / "model")
-        while True:
-            version = (existing_versions(model_dir) or [0])[-1] + 1
-            target = model_dir / str(version)
-            try:
-                os.rename(staging / "model", target)
-            except OSError:
-                if target.exists():  # another export took this version; take the next
-                    continue
-                raise
-            return target
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _spec_json(dtype, shape) -> dict:

@@ -6,6 +6,9 @@ copies the ``saved_model`` artifacts a training run logged into
 place like every export: an existing version is never touched and an
 interrupted export leaves no partial version folder. Works for every task,
 since every training run logs its SavedModel.
+
+Importing this module loads neither TensorFlow nor MLflow (``convseq
+--help`` reads `ExportConfig`); `export_run` imports MLflow when it runs.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import mlflow
+from pipelines.export_versions import write_versioned
+from pipelines.options import option_field, parse_fields
 
-from pipelines.export import write_versioned
-from pipelines.tracking import log_new_params, tracked_run
+if TYPE_CHECKING:
+    import mlflow
 
 SAVED_MODEL_ARTIFACTS = "saved_model"
 
@@ -33,24 +38,23 @@ class ExportConfig:
             run exported to, e.g. ``fashion_mnist_cnn``).
     """
 
-    run_id: str = dataclasses.field(
-        default="", metadata={"help": "the training run whose SavedModel is exported"}
-    )
-    export_dir: str = dataclasses.field(
-        default="exports", metadata={"help": "root folder of <model_name>/<version>/ exports"}
-    )
-    model_name: str = dataclasses.field(
-        default="", metadata={"help": "model folder (empty: the training run's)"}
-    )
+    run_id: str = option_field("", "the training run whose SavedModel is exported")
+    export_dir: str = option_field("exports", "root folder of <model_name>/<version>/ exports")
+    model_name: str = option_field("", "model folder (empty: the training run's)")
 
     def __post_init__(self):
+        parse_fields(self)
         if not self.run_id.strip():
             raise ValueError(
                 "Invalid value for argument `run_id`. Expected the id of a training run "
-                "(`convseq train` prints it; the MLflow UI shows it). Received run_id=''."
+                "(`convseq train` prints it; the MLflow UI shows it). "
+                f"Received run_id={self.run_id!r}."
             )
-        if not self.export_dir:
-            raise ValueError("Invalid value for argument `export_dir`. Expected a folder path.")
+        if not self.export_dir.strip():
+            raise ValueError(
+                "Invalid value for argument `export_dir`. Expected a folder path. "
+                f"Received export_dir={self.export_dir!r}."
+            )
         if "/" in self.model_name or self.model_name in (".", ".."):
             raise ValueError(
                 "Invalid value for argument `model_name`. Expected a folder name. "
@@ -59,6 +63,8 @@ class ExportConfig:
 
 
 def _training_run(run_id: str) -> mlflow.entities.Run:
+    import mlflow
+
     try:
         return mlflow.MlflowClient().get_run(run_id)
     except mlflow.exceptions.MlflowException as error:
@@ -74,6 +80,10 @@ def export_run(config: ExportConfig) -> Path:
     Raises:
         ValueError: If the run does not exist or logged no SavedModel.
     """
+    import mlflow
+
+    from pipelines.tracking import log_new_params, tracked_run
+
     run = _training_run(config.run_id)
     logged = mlflow.MlflowClient().list_artifacts(config.run_id, SAVED_MODEL_ARTIFACTS)
     if not any(Path(a.path).name == "saved_model.pb" for a in logged):

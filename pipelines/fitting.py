@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keras
 import mlflow
 
 from pipelines.checkpoints import EpochCheckpoint
-from pipelines.config import TrainConfig
 from pipelines.guards import StopOnNonFiniteLoss, TrainingDivergedError
 from pipelines.multi_worker import distributed_fit, uses_multi_worker_strategy
 from pipelines.tracking import MlflowMetricsCallback, logged_steps
+
+if TYPE_CHECKING:
+    from pipelines.config import TrainConfig
 
 
 def adam(config: TrainConfig, learning_rate: float | None = None) -> keras.optimizers.Adam:
@@ -20,6 +23,15 @@ def adam(config: TrainConfig, learning_rate: float | None = None) -> keras.optim
         learning_rate or config.learning_rate,
         clipnorm=config.clipnorm or None,
         clipvalue=config.clipvalue or None,
+    )
+
+
+def compile_classifier(model: keras.Model, config: TrainConfig, learning_rate: float) -> None:
+    """Compiles with Adam (and the config's gradient clipping) for sparse labels."""
+    model.compile(
+        optimizer=adam(config, learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
     )
 
 

@@ -1,36 +1,46 @@
-"""Gradient-flow pipeline: ‖∂loss/∂x_t‖ per timestep for RNN vs LSTM vs GRU, in MLflow."""
+"""Gradient-flow pipeline: ‖∂loss/∂x_t‖ per timestep for RNN vs LSTM vs GRU, in MLflow.
+
+Importing this module is light (no TensorFlow, Keras, MLflow or NumPy), so
+the command line can show ``GradientFlowConfig``'s options at once; the
+functions that measure and plot import what they need.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import typing
+from collections.abc import Callable
 
-import keras
-import mlflow
-import numpy as np
-from matplotlib.figure import Figure
+from common.recurrent import parse_cells
+from common.validation import check_positive_int
+from pipelines.options import PARSERS_BY_TYPE, format_option, option_field, parse_fields
 
-from models.diagnostics import timestep_gradient_norms
-from models.layers import GRU, LSTM, SimpleRNN
-from models.validation import check_positive_int
-from pipelines.tracking import environment_tags, log_new_params, tracked_run
-
-RECURRENT_LAYERS = {"simple_rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
+if typing.TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.figure import Figure
 
 
 def parse_layers(text) -> tuple[str, ...]:
-    """Parses ``"simple_rnn,lstm,gru"`` into names of `RECURRENT_LAYERS`.
+    """Parses ``"simple_rnn,lstm,gru"`` into names of `models.recurrent.RECURRENT_LAYERS`.
 
     Raises:
         ValueError: On an unknown or missing name.
     """
-    names = tuple(text.split(",")) if isinstance(text, str) else tuple(text)
-    names = tuple(name.strip() for name in names if name.strip())
-    if not names or any(name not in RECURRENT_LAYERS for name in names):
-        raise ValueError(
-            "Invalid value for argument `layers`. Expected comma-separated names from "
-            f"{list(RECURRENT_LAYERS)}. Received layers={text!r}."
-        )
-    return names
+    return parse_cells(text, "layers")
+
+
+def _positive_int(name: str) -> Callable[[typing.Any], int]:
+    """A parser of the option ``name``: an integer (or its digits) >= 1."""
+
+    def parse(text) -> int:
+        try:
+            value = PARSERS_BY_TYPE["int"](text)
+        except ValueError:
+            value = text  # refused below, in the standard words
+        return check_positive_int(name, value)
+
+    parse.__name__ = f"parse_{name}"
+    return parse
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,26 +56,21 @@ class GradientFlowConfig:
         seed: Seed of the weights and the random probe data.
     """
 
-    layers: tuple[str, ...] = dataclasses.field(
-        default=("simple_rnn", "lstm", "gru"),
-        metadata={"help": "recurrent layers, comma-separated", "cli_type": parse_layers},
+    layers: tuple[str, ...] = option_field(
+        ("simple_rnn", "lstm", "gru"), "recurrent layers, comma-separated", parse=parse_layers
     )
-    timesteps: int = dataclasses.field(default=100, metadata={"help": "sequence length T"})
-    features: int = dataclasses.field(default=8, metadata={"help": "input features per step"})
-    units: int = dataclasses.field(default=32, metadata={"help": "hidden units per layer"})
-    batch_size: int = dataclasses.field(default=32, metadata={"help": "probe sequences"})
-    seed: int = dataclasses.field(default=0, metadata={"help": "seed of weights and data"})
+    timesteps: int = option_field(100, "sequence length T", parse=_positive_int("timesteps"))
+    features: int = option_field(8, "input features per step", parse=_positive_int("features"))
+    units: int = option_field(32, "hidden units per layer", parse=_positive_int("units"))
+    batch_size: int = option_field(32, "probe sequences", parse=_positive_int("batch_size"))
+    seed: int = option_field(0, "seed of weights and data")
 
     def __post_init__(self):
-        object.__setattr__(self, "layers", parse_layers(self.layers))
-        for name in ("timesteps", "features", "units", "batch_size"):
-            check_positive_int(name, getattr(self, name))
+        parse_fields(self)
 
     def as_params(self) -> dict[str, str]:
         """The config as MLflow parameters, formatted as the command line takes them."""
-        params = {f.name: str(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        params["layers"] = ",".join(self.layers)
-        return params
+        return {f.name: format_option(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +88,9 @@ def first_to_last_ratio(norms: np.ndarray) -> float:
 
 def gradient_flow_figure(norms: dict[str, np.ndarray]) -> Figure:
     """Log-scale ‖∂loss/∂x_t‖ against t, one line per layer."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(7, 4), layout="constrained")
     axis = figure.subplots()
     for name, values in norms.items():
@@ -114,6 +122,14 @@ def gradient_flow(config: GradientFlowConfig) -> GradientFlowResult:
     Returns:
         A `GradientFlowResult`.
     """
+    import keras
+    import mlflow
+    import numpy as np
+
+    from models.diagnostics import timestep_gradient_norms
+    from models.recurrent import RECURRENT_LAYERS
+    from pipelines.tracking import environment_tags, log_new_params, tracked_run
+
     with tracked_run() as run:
         log_new_params(config.as_params())
         mlflow.set_tags(environment_tags())

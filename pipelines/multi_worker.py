@@ -26,12 +26,8 @@ import dataclasses
 import hashlib
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -39,6 +35,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+
+from pipelines.processes import ChildFailedError, Children, free_ports
 
 WEIGHTS_TAG = "weights_sha256"
 
@@ -253,54 +251,23 @@ def non_chief_scratch(role: WorkerRole) -> Iterator[dict[str, str]]:
                     os.environ[name] = value
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            probe = socket.socket()
-            probe.bind(("127.0.0.1", 0))
-            sockets.append(probe)
-        return [probe.getsockname()[1] for probe in sockets]
-    finally:
-        for probe in sockets:
-            probe.close()
-
-
-def _stop(processes: Sequence[subprocess.Popen], grace: float = 20.0) -> None:
-    for process in processes:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _echo(stream, lines: list[str], to=None) -> None:
-    """Shows a worker's output as it comes, keeping its lines; result lines are kept only."""
-    for line in stream:
-        key = line.partition(": ")[0]
-        if to is not None or not key.isidentifier():
-            print(line, end="", file=to or sys.stdout, flush=True)
-        lines.append(line.rstrip("\n"))
-
-
-class WorkerFailedError(RuntimeError):
+class WorkerFailedError(ChildFailedError):
     """A worker of a local multi-worker run failed; the others were stopped."""
+
+
+def _is_shown(line: str) -> bool:
+    """Result lines (``run_id: ...``) are kept for the launcher to print once."""
+    return not line.partition(": ")[0].isidentifier()
 
 
 def launch_local_workers(arguments: Sequence[str], count: int) -> dict[str, str]:
     """Runs ``convseq train ARGUMENTS`` as ``count`` workers of one cluster on 127.0.0.1.
 
-    The chief's output is shown as it comes; each other worker's goes to a
-    log file that is shown if it fails. When one worker fails or the
-    launcher is interrupted, all are stopped (SIGTERM, then SIGKILL) by
-    process group.
+    The chief's output is shown as it comes (its result lines are returned
+    instead); each other worker's goes to a log file that is shown if it
+    fails. When one worker fails or the launcher is interrupted, all are
+    stopped by process group (`pipelines.processes.Children`): a dead peer
+    would leave the others waiting in a collective operation.
 
     Args:
         arguments: The ``train`` options, e.g. ``["--workers", "2", ...]``.
@@ -311,82 +278,45 @@ def launch_local_workers(arguments: Sequence[str], count: int) -> dict[str, str]
         ``worker_<i>_weights_sha256`` of each other worker.
 
     Raises:
+        ValueError: If ``count`` is below 2.
         WorkerFailedError: If a worker exits with an error.
     """
-    ports = _free_ports(count)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 2:
+        raise ValueError(
+            "Invalid value for argument `count`. Expected 2 or more workers. "
+            f"Received count={count!r}."
+        )
+    ports = free_ports(count)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
-    processes: list[subprocess.Popen] = []
-    chief_lines: list[str] = []
-    chief_errors: list[str] = []
-    with contextlib.ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="convseq-workers-")))
-        logs = [None] + [
-            stack.enter_context(open(folder / f"worker-{i}.log", "w+")) for i in range(1, count)
-        ]
-        try:
-            for index in range(count):
-                env = dict(os.environ)
-                env["TF_CONFIG"] = json.dumps(
-                    {"cluster": cluster, "task": {"type": "worker", "index": index}}
-                )
-                if index:
-                    env.pop("MLFLOW_RUN_ID", None)
-                processes.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "pipelines.cli", "train", *arguments],
-                        env=env,
-                        stdout=subprocess.PIPE if index == 0 else logs[index],
-                        stderr=subprocess.PIPE if index == 0 else subprocess.STDOUT,
-                        text=True,
-                        start_new_session=True,
-                    )
-                )
-            stack.callback(processes[0].stdout.close)
-            stack.callback(processes[0].stderr.close)
-            readers = [
-                threading.Thread(target=_echo, args=(processes[0].stdout, chief_lines)),
-                threading.Thread(
-                    target=_echo, args=(processes[0].stderr, chief_errors, sys.stderr)
-                ),
-            ]
-            for reader in readers:
-                reader.daemon = True
-                reader.start()
-            # until all have ended or one has failed: a dead peer would leave the
-            # others waiting in a collective operation
-            while any(p.poll() is None for p in processes):
-                if any(p.poll() not in (None, 0) for p in processes):
-                    break
-                time.sleep(0.2)
-            failed = [i for i, p in enumerate(processes) if p.poll() not in (None, 0)]
-            if failed:
-                _stop(processes)
-            for reader in readers:
-                reader.join(timeout=30)
-        except BaseException:
-            _stop(processes)
-            raise
-        if failed:
-            details = []
-            for index in failed:
-                if index == 0:
-                    tail = "\n".join((chief_lines + chief_errors)[-15:])
-                else:
-                    logs[index].seek(0)
-                    tail = "".join(logs[index].readlines()[-15:])
-                details.append(f"worker {index} exited with {processes[index].returncode}:\n{tail}")
-            raise WorkerFailedError(
-                "A worker of the multi-worker run failed; all workers were stopped. "
-                + " | ".join(details)
+    command = [sys.executable, "-m", "pipelines.cli", "train", *arguments]
+    with (
+        tempfile.TemporaryDirectory(prefix="convseq-workers-") as folder,
+        Children("worker of the multi-worker run") as children,
+    ):
+        for index in range(count):
+            env = dict(os.environ)
+            env["TF_CONFIG"] = json.dumps(
+                {"cluster": cluster, "task": {"type": "worker", "index": index}}
             )
+            if index:
+                env.pop("MLFLOW_RUN_ID", None)
+            log = Path(folder) / f"worker-{index}.log" if index else None
+            children.start(f"worker {index}", command, env=env, log=log, show=_is_shown)
+        try:
+            children.watch(finished=children.all_ended)
+        except ChildFailedError as error:
+            # the logs are in a scratch folder that goes away: the message keeps their tails
+            failures = [dataclasses.replace(f, log=None) for f in error.failures]
+            raise WorkerFailedError(children.what, failures) from None
+        children.stop()  # ends the chief's output readers
         results = {}
-        for line in chief_lines:
+        for line in children["worker 0"].stdout:
             key, _, value = line.partition(": ")
             if key.isidentifier() and value:
                 results[key] = value
         for index in range(1, count):
-            logs[index].seek(0)
-            for line in logs[index]:
+            log = children[f"worker {index}"].log
+            for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
                 if line.startswith(f"{WEIGHTS_TAG}: "):
                     results[f"worker_{index}_{WEIGHTS_TAG}"] = line.split(": ", 1)[1].strip()
     return results

@@ -15,7 +15,11 @@ version, e.g. ``exports/fashion_mnist_cnn/1``) or an MLflow model URI
 Each output row holds the input's name (file name, line or row number) and
 the model's outputs: scalars as they are, vectors as ``<output>_<i>``
 columns (``probabilities_<label>`` when the export names its labels).
-Progress goes to stderr.
+An image that cannot be decoded gets no row: it is skipped with one warning
+that counts and names the skipped files. Progress goes to stderr.
+
+Importing this module loads neither TensorFlow nor MLflow (``convseq
+--help`` reads `PredictConfig`); `predict` imports what the model needs.
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
+from pipelines.options import option_field, parse_fields
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 MLFLOW_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
@@ -45,19 +52,14 @@ class PredictConfig:
         batch_size: Inputs per model call.
     """
 
-    model: str = dataclasses.field(
-        default="", metadata={"help": "SavedModel folder or MLflow model URI (models:/name/1)"}
-    )
-    input: str = dataclasses.field(
-        default="", metadata={"help": "image folder, .txt (one text per line) or .csv file"}
-    )
-    output: str = dataclasses.field(
-        default="predictions.csv", metadata={"help": "predictions CSV to write"}
-    )
-    column: str = dataclasses.field(default="text", metadata={"help": "CSV column of the texts"})
-    batch_size: int = dataclasses.field(default=64, metadata={"help": "inputs per model call"})
+    model: str = option_field("", "SavedModel folder or MLflow model URI (models:/name/1)")
+    input: str = option_field("", "image folder, .txt (one text per line) or .csv file")
+    output: str = option_field("predictions.csv", "predictions CSV to write")
+    column: str = option_field("text", "CSV column of the texts")
+    batch_size: int = option_field(64, "inputs per model call")
 
     def __post_init__(self):
+        parse_fields(self)
         if not self.model:
             raise ValueError(
                 "Invalid value for argument `model`. Expected a SavedModel folder or an MLflow "
@@ -68,7 +70,7 @@ class PredictConfig:
                 "Invalid value for argument `input`. Expected an image folder, a .txt or a "
                 ".csv file. Received input=''."
             )
-        if isinstance(self.batch_size, bool) or self.batch_size < 1:
+        if self.batch_size < 1:
             raise ValueError(
                 "Invalid value for argument `batch_size`. Expected a positive integer. "
                 f"Received batch_size={self.batch_size!r}."
@@ -120,6 +122,39 @@ def read_inputs(config: PredictConfig) -> Inputs:
         return Inputs([f"row {i}" for i, _ in kept], texts=[t for _, t in kept])
     raise ValueError(
         f"Unsupported input {str(source)!r}: expected an image folder, a .txt or a .csv file."
+    )
+
+
+def readable_images(inputs: Inputs, folder: str | os.PathLike) -> Inputs:
+    """The image inputs that decode; the others skipped with one warning naming them.
+
+    Each file is checked with `data.image_folder.decode_image_file`, the
+    check the training loaders use, so one corrupt file does not fail the
+    batch it would be sent in.
+
+    Args:
+        inputs: Image inputs (`read_inputs` of a folder).
+        folder: Their folder, for the warning.
+
+    Returns:
+        The readable inputs, in order.
+
+    Raises:
+        ValueError: If no image decodes.
+    """
+    from data.image_folder import decode_image_file, warn_skipped
+
+    readable = [decode_image_file(path) is not None for path in inputs.image_paths]
+    skipped = [name for name, ok in zip(inputs.names, readable, strict=True) if not ok]
+    if len(skipped) == len(readable):
+        raise ValueError(
+            f"None of the {len(readable)} image files in {folder} can be decoded, "
+            f"e.g. {skipped[0]!r}."
+        )
+    warn_skipped(skipped, folder, stacklevel=3)
+    kept = [index for index, ok in enumerate(readable) if ok]
+    return Inputs(
+        [inputs.names[i] for i in kept], image_paths=[inputs.image_paths[i] for i in kept]
     )
 
 
@@ -234,11 +269,16 @@ def _columns(outputs: dict, labels: list[str], rows: int) -> dict[str, list]:
 def predict(config: PredictConfig) -> Path:
     """Writes the predictions CSV of a config; returns its path.
 
+    Images that cannot be decoded get no row (one `UserWarning` names them).
+
     Raises:
         FileNotFoundError: If the input does not exist.
-        ValueError: On inputs the model does not take, or a bad model path.
+        ValueError: On inputs the model does not take, a bad model path, or a
+            folder where no image decodes.
     """
     inputs = read_inputs(config)
+    if inputs.image_paths is not None:
+        inputs = readable_images(inputs, config.input)
     if config.model.startswith(MLFLOW_SCHEMES):
         predictor = _MlflowPredictor(config.model)
     else:

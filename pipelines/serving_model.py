@@ -37,7 +37,11 @@ class SavedModelServer(mlflow.pyfunc.PythonModel):
             1
         ].items()
 
-    def predict(self, context, model_input, params=None):
+    # The annotation is MLflow's "no schema from type hints" marker: without one, MLflow
+    # warns at class creation on every run, from inside its own catch_warnings (no filter
+    # of ours can hide it). Pyfunc hands a tensor-signature model NumPy arrays; lists,
+    # dicts and DataFrames work too (`_as_array`).
+    def predict(self, context, model_input: np.ndarray, params=None):
         """Outputs by name; strings decoded to ``str``.
 
         Raises:

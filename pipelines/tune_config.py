@@ -5,7 +5,8 @@ batch size, ``filters``/``kernel_size``/``stride``/``padding`` or
 ``cell``/``units``/...) are the *default configuration* of the search — the
 first trial, which the search has to beat — and the data every trial uses.
 The search fields say what is tried. Each field is a ``convseq tune`` option
-and a parameter of the MLproject ``tune`` entry point of the same name.
+and a parameter of the MLproject ``tune`` entry point of the same name; each
+value is parsed once, by its field's parser, when the config is made.
 """
 
 from __future__ import annotations
@@ -13,53 +14,64 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from models.layers.geometry import normalize_padding
-from models.recurrent import check_cell
-from pipelines.config import TrainConfig, option_field, parse_bool, parse_columns
-from pipelines.tuners import TUNERS
+from common.recurrent import parse_cells
+from common.validation import check_non_negative_int, check_positive_int
+from pipelines.config import TrainConfig
+from pipelines.options import choice_parser, option_field
+from pipelines.tune_parsers import (
+    TUNERS,
+    check_factor,
+    check_folder,
+    check_folder_name,
+    parse_float_choices,
+    parse_int_choices,
+    parse_learning_rate_range,
+    parse_paddings,
+)
 
 TUNE_TASKS = ("classify", "sentiment")
 OBJECTIVES = ("val_accuracy", "val_loss", "accuracy", "loss")  # what every tuned model reports
 DIRECTIONS = ("min", "max")
-
-
-def _numbers(name: str, text, kind: type) -> tuple:
-    parts = parse_columns(text) if isinstance(text, str) else tuple(text)
-    try:
-        values = tuple(kind(part) for part in parts)
-    except (TypeError, ValueError):
-        values = ()
-    if not values or any(v < 0 for v in values):
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected comma-separated non-negative "
-            f"numbers, e.g. '{'3,5,7' if kind is int else '0.001,0.01'}'. Received {name}={text!r}."
-        )
-    return values
-
-
-def parse_paddings(text) -> tuple[str, ...]:
-    """Parses ``"same,valid,1"`` (paddings to try) into ``("same", "valid", "1")``.
-
-    Raises:
-        ValueError: If an entry is not ``valid``, ``same`` or an integer >= 0.
-    """
-    parts = parse_columns(text) if isinstance(text, str) else tuple(str(p) for p in text)
-    try:
-        for part in parts:
-            normalize_padding(part, 1)
-    except ValueError:
-        parts = ()
-    if not parts:
-        raise ValueError(
-            "Invalid value for argument `paddings`. Expected comma-separated paddings: "
-            f"valid, same or integers p, e.g. 'same,valid,1'. Received paddings={text!r}."
-        )
-    return parts
+# The search-space options each task's hypermodel reads; the other task's stay at their defaults.
+SEARCH_OPTIONS = {
+    "classify": (
+        "kernel_sizes",
+        "strides",
+        "paddings",
+        "filter_choices",
+        "pool_sizes",
+        "dense_units",
+    ),
+    "sentiment": ("cells", "units_choices", "max_layers", "embedding_dims", "clipnorms"),
+}
+# Options that change neither what a trial trains nor how it is scored: how many
+# trials, how many processes run them, whether to start afresh, where results go.
+NOT_TRIAL_SETTINGS = (
+    "max_trials",
+    "search_workers",
+    "trials_per_process",
+    "workers",
+    "overwrite",
+    "directory",
+    "project_name",
+    "export_dir",
+    "registered_model_name",
+    "checkpoint_dir",
+    "resume_run_id",
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class TuneConfig(TrainConfig):
     """A hyperparameter search: the train options (its default trial) plus the search.
+
+    The *trial settings* (`trial_settings`) are every option except
+    `NOT_TRIAL_SETTINGS`: how many trials, how many processes run them
+    (``search_workers``, ``trials_per_process``, the training ``workers``),
+    ``overwrite`` and where things go (``directory``, ``project_name``,
+    ``export_dir``, ``registered_model_name``). Trials trained with other
+    trial settings are not comparable, so a saved search only continues with
+    its own (`pipelines.tune_record`).
 
     Attributes:
         tuner: ``random``, ``hyperband`` or ``bayesian``.
@@ -67,18 +79,21 @@ class TuneConfig(TrainConfig):
             ``accuracy`` or ``loss``.
         direction: ``max`` or ``min``; ``""``: ``min`` for losses and errors,
             ``max`` otherwise.
-        max_trials: Trials to run (the first is the default configuration).
+        max_trials: Trials to run (the first is the default configuration); a
+            rerun with more continues the saved search.
         executions_per_trial: Models trained per trial; their scores are averaged.
         hyperband_factor: Hyperband's reduction factor.
         directory: Folder of searches; the search state lives in
             ``directory/project_name`` and a rerun resumes it.
         project_name: ``""``: ``<task>_<dataset>_<tuner>``.
         overwrite: Delete the saved search and start afresh.
-        workers: Worker processes on 127.0.0.1 besides the chief (0: one process).
-        trials_per_process: Restart each worker after this many trials (0:
-            never). TensorFlow keeps about 8 MB per trained model that
-            ``clear_session`` does not release; a fresh process does. With
-            ``workers=0`` it runs the search in one worker process.
+        search_workers: Search processes on 127.0.0.1 besides the chief (0:
+            one process). Not the train option ``workers`` (processes training
+            one model), which a search leaves at 1.
+        trials_per_process: Restart each search process after this many
+            trials (0: never). TensorFlow keeps about 8 MB per trained model
+            that ``clear_session`` does not release; a fresh process does.
+            With ``search_workers=0`` it runs the search in one worker process.
         kernel_sizes: Filter sizes f tried per conv block (classify).
         strides: Strides s tried per conv block (classify).
         paddings: Paddings tried per conv block: valid, same, integers p (classify).
@@ -90,53 +105,92 @@ class TuneConfig(TrainConfig):
         max_layers: Deepest recurrent stack tried (sentiment).
         embedding_dims: Word vector sizes tried (sentiment).
         clipnorms: Gradient clipping norms tried, 0 = off (sentiment).
-        learning_rate_range: ``low,high`` of the learning rate (log scale).
+        learning_rate_range: ``(low, high)`` of the learning rate (log scale).
     """
 
-    tuner: str = option_field("random", "random, hyperband or bayesian")
-    objective: str = option_field("val_accuracy", "metric to optimize: val_accuracy, val_loss, ...")
-    direction: str = option_field("", "max or min (empty: min for losses and errors, else max)")
-    max_trials: int = option_field(10, "trials to run; the first is the default configuration")
-    executions_per_trial: int = option_field(1, "models trained per trial, scores averaged")
-    hyperband_factor: int = option_field(3, "hyperband's reduction factor")
-    directory: str = option_field("tuning", "folder of saved searches (a rerun resumes)")
-    project_name: str = option_field("", "search name (empty: <task>_<dataset>_<tuner>)")
-    overwrite: bool = option_field(
-        False, "delete the saved search and start afresh: true or false", cli_type=parse_bool
+    tuner: str = option_field(
+        "random", "random, hyperband or bayesian", parse=choice_parser("tuner", TUNERS)
     )
-    workers: int = option_field(
-        0, "worker processes on 127.0.0.1 besides the chief (0: one process)"
+    objective: str = option_field(
+        "val_accuracy",
+        "metric to optimize: val_accuracy, val_loss, accuracy or loss",
+        parse=choice_parser("objective", OBJECTIVES),
+    )
+    direction: str = option_field(
+        "",
+        "max or min (empty: min for losses and errors, else max)",
+        parse=choice_parser("direction", ("", *DIRECTIONS)),
+    )
+    max_trials: int = option_field(
+        10,
+        "trials to run, the first the default configuration (more: continue a saved search)",
+        check=check_positive_int,
+    )
+    executions_per_trial: int = option_field(
+        1, "models trained per trial, scores averaged", check=check_positive_int
+    )
+    hyperband_factor: int = option_field(3, "hyperband's reduction factor", check=check_factor)
+    directory: str = option_field(
+        "tuning", "folder of saved searches (a rerun resumes)", check=check_folder
+    )
+    project_name: str = option_field(
+        "", "search name (empty: <task>_<dataset>_<tuner>)", check=check_folder_name
+    )
+    overwrite: bool = option_field(False, "delete the saved search and start afresh: true or false")
+    search_workers: int = option_field(
+        0,
+        "search processes on 127.0.0.1 besides the chief (0: one process)",
+        check=check_non_negative_int,
     )
     trials_per_process: int = option_field(
         0,
-        "restart each worker process after this many trials, releasing the memory TensorFlow "
-        "keeps per model (0: never; with workers=0, runs one worker)",
+        "restart each search process after this many trials, releasing the memory TensorFlow "
+        "keeps per model (0: never; with search_workers=0, runs one worker)",
+        check=check_non_negative_int,
     )
-    kernel_sizes: str = option_field(
-        "3,5,7", "filter sizes f tried per conv block", tasks=("classify",)
+    kernel_sizes: tuple[int, ...] = option_field(
+        (3, 5, 7), "classify: filter sizes f tried per conv block", parse=parse_int_choices
     )
-    strides: str = option_field("1,2", "strides s tried per conv block", tasks=("classify",))
-    paddings: str = option_field(
-        "same,valid,1",
-        "paddings tried per conv block: valid, same, integers p",
-        tasks=("classify",),
+    strides: tuple[int, ...] = option_field(
+        (1, 2), "classify: strides s tried per conv block", parse=parse_int_choices
     )
-    filter_choices: str = option_field(
-        "16,32,64", "filter counts tried per block", tasks=("classify",)
+    paddings: tuple[str, ...] = option_field(
+        ("same", "valid", "1"),
+        "classify: paddings tried per conv block: valid, same, integers p",
+        parse=parse_paddings,
     )
-    pool_sizes: str = option_field(
-        "2,3", "max-pooling sizes tried per block (0: none, costly)", tasks=("classify",)
+    filter_choices: tuple[int, ...] = option_field(
+        (16, 32, 64), "classify: filter counts tried per block", parse=parse_int_choices
     )
-    dense_units: str = option_field("64,128", "hidden dense units tried", tasks=("classify",))
-    cells: str = option_field("lstm,gru,simple_rnn", "recurrent cells tried", tasks=("sentiment",))
-    units_choices: str = option_field("32,64,128", "recurrent units tried", tasks=("sentiment",))
-    max_layers: int = option_field(2, "deepest recurrent stack tried", tasks=("sentiment",))
-    embedding_dims: str = option_field("32,64,128", "word vector sizes tried", tasks=("sentiment",))
-    clipnorms: str = option_field(
-        "0,1,5", "gradient clipping norms tried (0: off)", tasks=("sentiment",)
+    pool_sizes: tuple[int, ...] = option_field(
+        (2, 3),
+        "classify: max-pooling sizes tried per block (0: none, costly)",
+        parse=parse_int_choices,
     )
-    learning_rate_range: str = option_field(
-        "0.0005,0.01", "low,high of the learning rate searched (log scale)"
+    dense_units: tuple[int, ...] = option_field(
+        (64, 128), "classify: hidden dense units tried", parse=parse_int_choices
+    )
+    cells: tuple[str, ...] = option_field(
+        ("lstm", "gru", "simple_rnn"), "sentiment: recurrent cells tried", parse=parse_cells
+    )
+    units_choices: tuple[int, ...] = option_field(
+        (32, 64, 128), "sentiment: recurrent units tried", parse=parse_int_choices
+    )
+    max_layers: int = option_field(
+        2, "sentiment: deepest recurrent stack tried", check=check_positive_int
+    )
+    embedding_dims: tuple[int, ...] = option_field(
+        (32, 64, 128), "sentiment: word vector sizes tried", parse=parse_int_choices
+    )
+    clipnorms: tuple[float, ...] = option_field(
+        (0.0, 1.0, 5.0),
+        "sentiment: gradient clipping norms tried (0: off)",
+        parse=parse_float_choices,
+    )
+    learning_rate_range: tuple[float, float] = option_field(
+        (0.0005, 0.01),
+        "low,high of the learning rate searched (log scale)",
+        parse=parse_learning_rate_range,
     )
 
     def __post_init__(self):
@@ -157,72 +211,36 @@ class TuneConfig(TrainConfig):
                 "`checkpoint_dir` applies to train, not tune: each trial's checkpoint lives in "
                 f"directory/project_name. Received checkpoint_dir={self.checkpoint_dir!r}."
             )
-        if self.tuner not in TUNERS:
+        if self.workers > 1:
             raise ValueError(
-                f"Invalid value for argument `tuner`. Expected one of {list(TUNERS)}. "
-                f"Received tuner={self.tuner!r}."
+                "Invalid value for argument `workers`. A search trains each trial in one "
+                "process (workers=1); to run trials in parallel, use search_workers. "
+                f"Received workers={self.workers!r}."
             )
-        if self.direction not in ("", *DIRECTIONS):
-            raise ValueError(
-                f"Invalid value for argument `direction`. Expected max, min or empty (inferred). "
-                f"Received direction={self.direction!r}."
-            )
-        if self.objective not in OBJECTIVES:
-            raise ValueError(
-                f"Invalid value for argument `objective`. Expected one of {list(OBJECTIVES)} "
-                f"(the metrics every trial reports). Received objective={self.objective!r}."
-            )
-        for name in ("max_trials", "executions_per_trial"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"Invalid value for argument `{name}`. Expected a positive integer. "
-                    f"Received {name}={value!r}."
-                )
-        if isinstance(self.trials_per_process, bool) or self.trials_per_process < 0:
-            raise ValueError(
-                "Invalid value for argument `trials_per_process`. Expected 0 (never restart) "
-                f"or a positive integer. Received trials_per_process={self.trials_per_process!r}."
-            )
-        if not isinstance(self.workers, int) or self.workers < 0:
-            raise ValueError(
-                "Invalid value for argument `workers`. Expected 0 (one process) or a positive "
-                f"integer. Received workers={self.workers!r}."
-            )
-        if self.hyperband_factor < 2:
-            raise ValueError(
-                "Invalid value for argument `hyperband_factor`. Expected an integer >= 2. "
-                f"Received hyperband_factor={self.hyperband_factor!r}."
-            )
-        if not self.directory:
-            raise ValueError("Invalid value for argument `directory`. Expected a folder path.")
-        if self.project_name and (os.sep in self.project_name or self.project_name in (".", "..")):
-            raise ValueError(
-                "Invalid value for argument `project_name`. Expected a folder name, not a "
-                f"path. Received project_name={self.project_name!r}."
-            )
-        object.__setattr__(self, "overwrite", parse_bool(self.overwrite))
-        self.search_space()  # validates the choices
-        low, high = self.learning_rate_bounds()
+        low, high = self.learning_rate_range
         if not low <= self.learning_rate <= high:
             raise ValueError(
                 f"learning_rate={self.learning_rate} (the default trial's) lies outside "
                 f"learning_rate_range={self.learning_rate_range!r}; widen the range."
             )
 
-    def learning_rate_bounds(self) -> tuple[float, float]:
-        """``(low, high)`` of the searched learning rate.
-
-        Raises:
-            ValueError: Unless two numbers with 0 < low < high.
-        """
-        values = _numbers("learning_rate_range", self.learning_rate_range, float)
-        if len(values) != 2 or not 0 < values[0] < values[1]:
-            raise ValueError(
-                "Invalid value for argument `learning_rate_range`. Expected 'low,high' with "
-                f"0 < low < high. Received learning_rate_range={self.learning_rate_range!r}."
-            )
-        return values
+    def _refuse_options_of_other_tasks(self, own: tuple[str, ...]) -> None:
+        for task, names in SEARCH_OPTIONS.items():
+            if task == self.task:
+                continue
+            for name in names:
+                field = self.__dataclass_fields__[name]
+                if getattr(self, name) != field.default:
+                    raise ValueError(
+                        f"Option `{name}` is searched for task {task}, not task={self.task!r}; "
+                        f"leave it at its default. Received {name}={getattr(self, name)!r}."
+                    )
+        tune_options = tuple(
+            field.name
+            for field in dataclasses.fields(self)
+            if field.name not in TrainConfig.__dataclass_fields__
+        )
+        super()._refuse_options_of_other_tasks((*own, *tune_options))
 
     @property
     def search_name(self) -> str:
@@ -238,71 +256,47 @@ class TuneConfig(TrainConfig):
         lowered = self.objective.lower()
         return "min" if any(w in lowered for w in ("loss", "error", "mae", "mse")) else "max"
 
+    def trial_settings(self) -> dict[str, str]:
+        """The options that shape a trial, as the command line spells them (see the class)."""
+        return {
+            name: value
+            for name, value in self.as_params().items()
+            if name not in NOT_TRIAL_SETTINGS
+        }
+
     def search_space(self) -> dict:
-        """The hypermodel arguments of the search, validated.
+        """The hypermodel arguments of the search; the default trial's values are always in it.
 
         Returns:
             Keyword arguments of `CNNHyperModel` (classify) or
             `TextRNNHyperModel` (sentiment), without the data-dependent ones.
         """
-        bounds = self.learning_rate_bounds()
         if self.task == "classify":
-            defaults = {
-                "kernel_size": self.kernel_size,
-                "stride": self.stride,
-                "padding": str(self.padding),
-                "filters": self.filters,
-                "pool_size": 2,
-                "learning_rate": self.learning_rate,
-            }
             return {
                 "blocks": len(self.filters),
-                "kernel_sizes": tuple(
-                    sorted(
-                        set(_numbers("kernel_sizes", self.kernel_sizes, int)) | {self.kernel_size}
-                    )
-                ),
-                "strides": tuple(
-                    sorted(set(_numbers("strides", self.strides, int)) | {self.stride})
-                ),
-                "paddings": tuple(
-                    dict.fromkeys((*parse_paddings(self.paddings), str(self.padding)))
-                ),
-                "filters": _numbers("filter_choices", self.filter_choices, int),
-                "pool_sizes": tuple(
-                    sorted(set(_numbers("pool_sizes", self.pool_sizes, int)) | {2})
-                ),
-                "dense_units": tuple(
-                    sorted(set(_numbers("dense_units", self.dense_units, int)) | {128})
-                ),
-                "learning_rate_range": bounds,
-                "defaults": defaults,
+                "kernel_sizes": tuple(sorted({*self.kernel_sizes, self.kernel_size})),
+                "strides": tuple(sorted({*self.strides, self.stride})),
+                "paddings": tuple(dict.fromkeys((*self.paddings, str(self.padding)))),
+                "filters": self.filter_choices,
+                "pool_sizes": tuple(sorted({*self.pool_sizes, 2})),
+                "dense_units": tuple(sorted({*self.dense_units, 128})),
+                "learning_rate_range": self.learning_rate_range,
+                "defaults": {
+                    "kernel_size": self.kernel_size,
+                    "stride": self.stride,
+                    "padding": str(self.padding),
+                    "filters": self.filters,
+                    "pool_size": 2,
+                    "learning_rate": self.learning_rate,
+                },
             }
-        cells = parse_columns(self.cells)
-        for cell in cells:
-            check_cell(cell)
-        if not cells:
-            raise ValueError(f"Invalid value for argument `cells`. Received cells={self.cells!r}.")
-        if isinstance(self.max_layers, bool) or not 1 <= self.max_layers:
-            raise ValueError(
-                "Invalid value for argument `max_layers`. Expected a positive integer. "
-                f"Received max_layers={self.max_layers!r}."
-            )
         return {
-            "cells": tuple(dict.fromkeys((*cells, self.cell))),
-            "units": tuple(
-                sorted(set(_numbers("units_choices", self.units_choices, int)) | {self.units})
-            ),
+            "cells": tuple(dict.fromkeys((*self.cells, self.cell))),
+            "units": tuple(sorted({*self.units_choices, self.units})),
             "max_layers": max(self.max_layers, self.layers),
-            "embedding_dims": tuple(
-                sorted(
-                    set(_numbers("embedding_dims", self.embedding_dims, int)) | {self.embedding_dim}
-                )
-            ),
-            "clipnorms": tuple(
-                sorted(set(_numbers("clipnorms", self.clipnorms, float)) | {self.clipnorm})
-            ),
-            "learning_rate_range": bounds,
+            "embedding_dims": tuple(sorted({*self.embedding_dims, self.embedding_dim})),
+            "clipnorms": tuple(sorted({*self.clipnorms, self.clipnorm})),
+            "learning_rate_range": self.learning_rate_range,
             "defaults": {
                 "cell": self.cell,
                 "units": self.units,
@@ -315,9 +309,6 @@ class TuneConfig(TrainConfig):
         }
 
     def train_config(self) -> TrainConfig:
-        """The train options alone: the default trial's configuration and the data.
-
-        ``workers`` is left out: for a search it counts search processes.
-        """
-        names = {field.name for field in dataclasses.fields(TrainConfig)} - {"workers"}
+        """The train options alone: the default trial's configuration and the data."""
+        names = {field.name for field in dataclasses.fields(TrainConfig)}
         return TrainConfig(**{name: getattr(self, name) for name in names})

@@ -20,8 +20,8 @@ from keras_tuner.src.engine.trial import TrialStatus
 
 from models.hypermodels import InvalidGeometryError
 from pipelines.trial_runs import PROCESS_RSS_METRIC, TrialMetricsCallback, TrialRuns
+from pipelines.tune_parsers import TUNERS
 
-TUNERS = ("random", "hyperband", "bayesian")
 RECYCLE_EXIT_CODE = 75  # a worker that ran its share of trials; the launcher starts a fresh one
 
 

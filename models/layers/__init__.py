@@ -5,7 +5,8 @@ from models.layers.echo_state import EchoState, EchoStateCell, reservoir_matrix
 from models.layers.geometry import conv_output_size
 from models.layers.pooling import BasePooling, MaxPool2D, MaxPooling2D
 from models.layers.rnn import GRU, LSTM, BaseRecurrent, SimpleRNN
-from models.layers.rnn_cells import BaseRNNCell, GRUCell, LSTMCell, SimpleRNNCell
+from models.layers.rnn_cell_base import BaseRNNCell
+from models.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
 
 __all__ = [
     "GRU",

@@ -10,12 +10,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from common.validation import check_positive_int
 from models.layers.geometry import (
     conv_output_size,
     normalize_padding,
     normalize_tuple,
 )
-from models.validation import check_positive_int
 
 
 class BaseConv(keras.layers.Layer):

@@ -12,8 +12,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from common.validation import check_positive_int
 from models.layers.rnn import BaseRecurrent
-from models.validation import check_positive_int
 
 
 def reservoir_matrix(units: int, spectral_radius: float, sparsity: float, seed: int) -> np.ndarray:

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-PADDING_MODES = ("valid", "same")
+from common.padding import PADDING_MODES, parse_padding
+
+__all__ = ["PADDING_MODES", "conv_output_size", "normalize_padding", "normalize_tuple"]
 
 Padding = str | int | Sequence[int]
 
@@ -45,12 +47,13 @@ def normalize_tuple(value, rank: int, name: str, minimum: int = 1) -> tuple[int,
 
 
 def normalize_padding(padding: Padding, rank: int) -> str | tuple[int, ...]:
-    """Validates a padding argument.
+    """A conv/pool layer's padding: `common.padding.parse_padding`, or one int per dimension.
 
     Args:
-        padding: ``"valid"``, ``"same"`` (any case), an int ``p >= 0`` (``p``
-            zeros on both sides of every spatial dimension), or a tuple of
-            ``rank`` such ints.
+        padding: Anything `parse_padding` takes (``"valid"``, ``"same"`` in
+            any case, an int ``p >= 0`` or its digits: ``p`` zeros on both
+            sides of every spatial dimension), or a tuple of ``rank`` ints
+            ``p >= 0``, one per spatial dimension.
         rank: Number of spatial dimensions.
 
     Returns:
@@ -59,23 +62,16 @@ def normalize_padding(padding: Padding, rank: int) -> str | tuple[int, ...]:
     Raises:
         ValueError: If ``padding`` is none of the above.
     """
-    if isinstance(padding, str):
-        mode = padding.lower()
-        if mode in PADDING_MODES:
-            return mode
-        if mode.lstrip("-").isdigit():
-            padding = int(mode)
-        else:
-            raise ValueError(
-                "Invalid value for argument `padding`. Expected 'valid', 'same' or an integer "
-                f">= 0 (zeros added on each side). Received padding={padding!r}."
-            )
+    if isinstance(padding, str) or _is_int(padding):
+        mode = parse_padding(padding)
+        return mode if isinstance(mode, str) else (mode,) * rank
     try:
         return normalize_tuple(padding, rank, "padding", minimum=0)
     except ValueError:
         raise ValueError(
-            "Invalid value for argument `padding`. Expected 'valid', 'same' or an integer "
-            f">= 0 (zeros added on each side). Received padding={padding!r}."
+            "Invalid value for argument `padding`. Expected 'valid', 'same', an integer "
+            f">= 0 (zeros added on each side) or a tuple of {rank} such integers. "
+            f"Received padding={padding!r}."
         ) from None
 
 
@@ -97,7 +93,8 @@ def conv_output_size(
         size: Input length ``H``; ``None`` (unknown) gives ``None``.
         kernel_size: Filter size ``f >= 1``.
         stride: Stride ``s >= 1``.
-        padding: ``"valid"``, ``"same"`` or an integer ``p >= 0``.
+        padding: ``"valid"``, ``"same"`` or an integer ``p >= 0`` (parsed by
+            `common.padding.parse_padding`).
         dilation_rate: Dilation ``d >= 1``.
 
     Returns:
@@ -116,13 +113,13 @@ def conv_output_size(
     kernel_size = normalize_tuple(kernel_size, 1, "kernel_size")[0]
     stride = normalize_tuple(stride, 1, "stride")[0]
     dilation_rate = normalize_tuple(dilation_rate, 1, "dilation_rate")[0]
-    mode = normalize_padding(padding, 1)
+    mode = parse_padding(padding)
     if size is None:
         return None
     size = normalize_tuple(size, 1, "size")[0]
     if mode == "same":
         return math.ceil(size / stride)
-    pad = 0 if mode == "valid" else mode[0]
+    pad = 0 if mode == "valid" else mode
     effective = dilation_rate * (kernel_size - 1) + 1
     output = (size + 2 * pad - effective) // stride + 1
     if output < 1:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data.image_folder import load_image_folder
+from data.image_folder import decode_image_file, load_image_folder, warn_skipped
 from data.pipeline import build_input_pipelines
 
 
@@ -42,6 +42,8 @@ def test_bad_files_are_skipped_with_one_counting_warning(tmp_path):
         folder = load_image_folder(tmp_path, image_size=(8, 8))
     assert len(record) == 1
     assert len(folder.skipped) == 3
+    for name in ("broken.jpg", "notes.txt", "empty.png"):
+        assert name in str(record[0].message)
     assert sum(len(s) for s in folder.splits.values()) == 6
 
 
@@ -67,3 +69,22 @@ def test_empty_class_folder_and_missing_images_are_errors(tmp_path):
         load_image_folder(tmp_path / "nowhere")
     with pytest.raises(ValueError, match="Received channels=4"):
         load_image_folder(tmp_path, channels=4)
+
+
+def test_decode_image_file_tells_readable_from_unreadable(tmp_path):
+    write_png(tmp_path / "ok.png", 5, 7, value=9)
+    image = decode_image_file(tmp_path / "ok.png")
+    assert image.shape == (5, 7, 3) and int(image[0, 0, 0]) == 9
+    assert decode_image_file(tmp_path / "ok.png", channels=1).shape == (5, 7, 1)
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    assert decode_image_file(tmp_path / "bad.png") is None
+    assert decode_image_file(tmp_path / "missing.png") is None
+
+
+def test_skip_warning_names_five_files_and_counts_the_rest(tmp_path):
+    with pytest.warns(UserWarning) as record:
+        warn_skipped([f"f{i}.png" for i in range(7)], tmp_path)
+    message = str(record[0].message)
+    assert message.startswith(f"Skipped 7 file(s) in {tmp_path}")
+    assert "f0.png, f1.png, f2.png, f3.png, f4.png and 2 more." in message
+    assert "f5.png" not in message

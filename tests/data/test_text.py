@@ -70,3 +70,18 @@ def test_labels_are_int64(tmp_path):
     path = write(tmp_path / "r.csv", "text,label\na,0\nb,1\n")
     examples, names = read_text_table(path)
     assert names == ("0", "1") and examples.labels.dtype == np.int64
+
+
+def test_repeated_texts_are_left_out_so_no_text_can_be_in_two_splits(tmp_path, caplog):
+    path = write(
+        tmp_path / "r.csv",
+        "text,label\ngood,pos\nbad,neg\ngood,pos\nfine,pos\nbad,pos\ngood,neg\nmeh,neg\n",
+    )
+    with caplog.at_level(logging.INFO):
+        examples, names = read_text_table(path)
+    # The first row of each text wins, also against a later row with another label.
+    assert examples.texts.tolist() == ["good", "bad", "fine", "meh"]
+    assert examples.labels.tolist() == [1, 0, 1, 0] and names == ("neg", "pos")
+    messages = [r.getMessage() for r in caplog.records if "repeating" in r.getMessage()]
+    assert len(messages) == 1 and "left out 3 rows" in messages[0]
+    assert "(2 with another label)" in messages[0]

@@ -2,7 +2,7 @@ import keras
 import keras_tuner
 import pytest
 
-import models.hypermodels as hypermodels
+import models.hypermodels.cnn as cnn_hypermodel
 from models import small_cnn
 from models.hypermodels import CNNHyperModel, InvalidGeometryError, TextRNNHyperModel
 
@@ -51,7 +51,7 @@ def test_invalid_geometry_fails_before_any_tensorflow_op(monkeypatch):
         paddings=("valid",),
         defaults={"padding": "valid", "filters": (16,)},
     )
-    monkeypatch.setattr(hypermodels, "small_cnn", lambda **kw: pytest.fail("model was built"))
+    monkeypatch.setattr(cnn_hypermodel, "small_cnn", lambda **kw: pytest.fail("model was built"))
     hp = keras_tuner.HyperParameters()
     hp.values["block1_kernel_size"] = 9
     with pytest.raises(InvalidGeometryError) as caught:
@@ -117,3 +117,32 @@ def test_text_rnn_default_is_one_lstm():
     assert hp.values["cell"] == "lstm" and hp.values["layers"] == 1
     assert model.output_shape == (None, 3)
     assert model.optimizer.clipnorm is None
+
+
+def test_paddings_are_parsed_once_and_reach_the_model_as_values():
+    hypermodel = CNNHyperModel(
+        (12, 12, 1), 10, blocks=1, paddings=(" SAME", 1, "2"), defaults={"padding": 1}
+    )
+    # Keras Tuner wants one type per choice: parsed, then spelled as strings
+    assert hypermodel.paddings == ("same", "1", "2")
+    assert hypermodel.defaults["padding"] == "1"
+    values = hypermodel.default_values()
+    values["block1_padding"] = "2"
+    assert hypermodel._geometry(values)["padding"] == [2]
+    # 12 -> f3 s1 p2: 12 + 4 - 3 + 1 = 14 -> pool 2: 7
+    assert hypermodel.feature_map_sizes(values)[-1] == ("block1_pool", (7, 7, 16))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"paddings": ("same", "full")}, "Received paddings='full'"),
+        ({"paddings": ("same", -1)}, "Received paddings=-1"),
+        ({"paddings": ("same", "SAME")}, "distinct"),
+        ({"defaults": {"padding": "half"}}, "Received paddings='half'"),
+        ({"defaults": {"padding": 2}}, "default '2' must be one of the choices"),
+    ],
+)
+def test_bad_paddings_are_refused_when_the_hypermodel_is_made(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        CNNHyperModel((28, 28, 1), 10, **kwargs)

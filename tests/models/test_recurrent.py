@@ -50,3 +50,12 @@ def test_l1_l2_penalties_reach_kernel_and_recurrent_weights():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RecurrentSpec(**kwargs)
+
+
+def test_one_vocabulary_of_cells():
+    import models.recurrent as recurrent
+    from common import recurrent as vocabulary
+
+    assert tuple(recurrent.RECURRENT_LAYERS) == vocabulary.CELL_NAMES
+    assert recurrent.check_cell is vocabulary.check_cell
+    assert set(vocabulary.GATED_CELL_NAMES) < set(recurrent.RECURRENT_LAYERS)

@@ -1,3 +1,7 @@
+import dataclasses
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import mlflow
@@ -15,9 +19,11 @@ def test_convseq_train_prints_run_uri_and_export(mlflow_store, tmp_path, capsys)
             "--dataset",
             "digits",
             "--epochs",
-            "1",
+            "4",
+            "--learning_rate",
+            "0.01",
             "--max_examples",
-            "300",
+            "600",
             "--filters",
             "8",
             "--export_dir",
@@ -25,7 +31,8 @@ def test_convseq_train_prints_run_uri_and_export(mlflow_store, tmp_path, capsys)
         ]
     )
     assert code == 0
-    lines = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    out = capsys.readouterr().out.splitlines()
+    lines = dict(line.split(": ", 1) for line in out if line.partition(": ")[0].isidentifier())
     run = MlflowClient(mlflow_store).get_run(lines["run_id"])
     assert run.info.status == "FINISHED"
     assert lines["tracking_uri"] == mlflow_store
@@ -33,6 +40,65 @@ def test_convseq_train_prints_run_uri_and_export(mlflow_store, tmp_path, capsys)
     assert float(lines["test_accuracy"]) == pytest.approx(
         run.data.metrics["test_accuracy"], abs=1e-4
     )
+    # four epochs over 600 digits beat chance (0.1) by far
+    assert run.data.metrics["test_accuracy"] > 0.7
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["train", "--help"], ["tune", "--help"], ["predict", "--help"]]
+)
+def test_help_answers_at_once_without_tensorflow(argv):
+    code = (
+        "import sys, time\n"
+        "from pipelines.cli import main\n"
+        "start = time.perf_counter()\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'mlflow', 'keras_tuner')\n"
+        "         if m in sys.modules]\n"
+        "print('HEAVY', heavy, 'SECONDS', time.perf_counter() - start)\n"
+    )
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    whole = time.perf_counter() - started
+    assert "usage: convseq" in completed.stdout
+    assert "HEAVY [] SECONDS" in completed.stdout, completed.stdout[-300:]
+    assert whole < 5  # the whole process, Python start-up included (1 s is the usual)
+
+
+def test_an_error_inside_keras_is_shown_with_its_traceback_not_as_usage(
+    monkeypatch, capsys, mlflow_store
+):
+    import keras
+
+    from pipelines import cli
+
+    def run(config):
+        keras.layers.Dense(units=-3)  # Keras raises ValueError deep inside its own code
+        return {}
+
+    monkeypatch.setitem(cli.COMMANDS, "train", dataclasses.replace(cli.COMMANDS["train"], run=run))
+    assert main(["train", "--dataset", "digits"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert "keras" in err and "failed inside keras" in err
+    assert "error: " not in err.splitlines()[-1]
+
+
+def test_our_own_value_errors_are_usage_errors_without_traceback(monkeypatch, capsys):
+    from pipelines import cli
+
+    def run(config):
+        raise ValueError("Invalid value for argument `dataset`: 'x' is no catalog dataset.")
+
+    monkeypatch.setitem(cli.COMMANDS, "train", dataclasses.replace(cli.COMMANDS["train"], run=run))
+    assert main(["train", "--dataset", "digits"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "convseq train: error: Invalid value" in err
 
 
 def test_bad_option_values_exit_2_with_the_value_named(capsys):

@@ -1,6 +1,9 @@
 import pytest
 
-from pipelines.config import TrainConfig, parse_filters, parse_padding
+from common.padding import parse_padding
+from pipelines.config import TrainConfig
+from pipelines.tasks import TASKS
+from pipelines.tasks.classify import parse_filters
 
 
 def test_parsers():
@@ -93,7 +96,8 @@ def test_recurrent_options_reach_the_spec_and_tagging_is_bidirectional():
         0.01,
         False,
     )
-    assert TrainConfig(task="tagging").recurrent_spec().bidirectional
+    assert "bidirectional" not in TASKS["tagging"].option_names()  # always both ways
+    assert TrainConfig(task="tagging").recurrent_spec(bidirectional=True).bidirectional
     assert TrainConfig(task="forecast", bidirectional="true").recurrent_spec().bidirectional
 
 
@@ -112,3 +116,34 @@ def test_a_run_config_comes_back_from_its_logged_parameters():
     assert "resume_run_id" not in config.as_params()
     with pytest.raises(ValueError, match="Received epochs=-1"):
         TrainConfig.from_params({**config.as_params(), "epochs": "-1"})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"task": "translation", "beam_width": 0}, "Received beam_width=0"),
+        ({"task": "captioning", "beam_width": -2}, "Received beam_width=-2"),
+        ({"task": "transfer", "fine_tune_blocks": 6, "fine_tune_epochs": 1}, "Expected 0..5"),
+        ({"task": "transfer", "fine_tune_blocks": 2}, "fine_tune_epochs=0"),
+        ({"task": "transfer", "fine_tune_epochs": 2}, "fine_tune_blocks=0"),
+        ({"task": "transfer", "fine_tune_learning_rate": 0}, "fine_tune_learning_rate=0"),
+        ({"task": "captioning", "base_weights": "imagenet"}, "image_encoder=vgg16"),
+        ({"task": "captioning", "image_encoder": "resnet"}, "Received image_encoder='resnet'"),
+        ({"clipnorm": 1.0, "clipvalue": 0.5}, "at most one of `clipnorm` and `clipvalue`"),
+        ({"export_dir": ""}, "Received export_dir=''"),
+    ],
+)
+def test_options_that_would_not_work_together_are_refused_before_any_run(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)
+
+
+def test_each_value_is_parsed_once_into_its_type():
+    config = TrainConfig(task="classify", padding=" SAME ", filters="8, 16", deterministic="yes")
+    assert (config.padding, config.filters, config.deterministic) == ("same", (8, 16), True)
+    assert TrainConfig(task="classify", padding="3").padding == 3
+    config = TrainConfig(task="forecast", units="16", dropout="0.25", columns="a, b")
+    assert (config.units, config.dropout, config.columns) == (16, 0.25, ("a", "b"))
+    # the task's own typed options, passed whole to whoever needs only them
+    assert type(config.task_options).__name__ == "ForecastOptions"
+    assert config.task_options.units == 16

@@ -121,7 +121,7 @@ from sklearn.datasets import load_digits
 from models import small_cnn
 from pipelines.config import TrainConfig
 from pipelines.fitting import fit
-from pipelines.transfer import compile_classifier
+from pipelines.fitting import compile_classifier
 
 config = TrainConfig(dataset="digits", epochs=8, learning_rate=3e-3)
 digits = load_digits()

@@ -10,7 +10,8 @@ import pytest
 import tensorflow as tf
 
 from models import small_cnn
-from pipelines.export import existing_versions, export_image_classifier
+from pipelines.export import export_image_classifier
+from pipelines.export_versions import existing_versions
 
 CLASS_NAMES = [f"class_{i}" for i in range(10)]
 

@@ -1,12 +1,57 @@
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from pipelines.cli import main
 from pipelines.gradient_flow import GradientFlowConfig, first_to_last_ratio, gradient_flow
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_importing_the_config_loads_no_heavy_library():
+    code = (
+        "import sys, pipelines.gradient_flow; "
+        "heavy = {'tensorflow', 'keras', 'mlflow', 'numpy'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=60)
+
+
+def test_config_parses_command_line_strings_once():
+    config = GradientFlowConfig(layers=" gru, simple_rnn ", timesteps="150", seed="7")
+    assert (config.layers, config.timesteps, config.seed) == (("gru", "simple_rnn"), 150, 7)
+    assert config == GradientFlowConfig(layers=("gru", "simple_rnn"), timesteps=150, seed=7)
+    assert config.as_params() == {
+        "layers": "gru,simple_rnn",
+        "timesteps": "150",
+        "features": "8",
+        "units": "32",
+        "batch_size": "32",
+        "seed": "7",
+    }
+    assert GradientFlowConfig(**config.as_params()) == config
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"layers": "lstm,transformer"}, "`layers`.*Received layers='lstm,transformer'"),
+        ({"layers": ""}, "`layers`.*Received layers=''"),
+        ({"timesteps": 0}, "`timesteps`. Expected a strictly positive integer. .*=0"),
+        (
+            {"units": "many"},
+            "`units`. Expected a strictly positive integer. Received units='many'\\.$",
+        ),
+        ({"batch_size": True}, "`batch_size`.*Received batch_size=True"),
+    ],
+)
+def test_config_rejects_bad_values_naming_the_option(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GradientFlowConfig(**kwargs)
 
 
 def test_gradient_flow_logs_norms_plot_and_shows_vanishing_gradients(mlflow_store):
@@ -35,6 +80,8 @@ def test_gradient_flow_logs_norms_plot_and_shows_vanishing_gradients(mlflow_stor
 
 
 def test_cli_gradient_flow(mlflow_store, capsys):
+    from pipelines.cli import main
+
     assert main(["gradient-flow", "--layers", "simple_rnn", "--timesteps", "20"]) == 0
     lines = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
     assert float(lines["simple_rnn_first_to_last_ratio"]) < 1

@@ -9,6 +9,7 @@ import tempfile
 
 import keras
 import mlflow
+import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -105,4 +106,16 @@ def test_a_failing_worker_stops_the_run_with_its_message(tmp_path, monkeypatch):
     # every worker refuses: TF_CONFIG will describe 2 workers, the option says 3
     with pytest.raises(WorkerFailedError, match="run every worker with --workers 2") as raised:
         launch_local_workers(["--dataset=digits", "--workers=3"], 2)
-    assert "exited with 2" in str(raised.value)
+    message = str(raised.value)
+    assert message.startswith("A worker of the multi-worker run failed; all were stopped.")
+    assert "exited with status 2; the end of its output:" in message
+    assert {failure.name for failure in raised.value.failures} <= {"worker 0", "worker 1"}
+    assert all(failure.status == 2 for failure in raised.value.failures)
+    leftovers = [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if "pipelines.cli" in " ".join(p.cmdline())
+    ]
+    assert not leftovers
+    with pytest.raises(ValueError, match="Expected 2 or more workers. Received count=1"):
+        launch_local_workers(["--dataset=digits"], 1)

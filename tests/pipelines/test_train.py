@@ -7,7 +7,7 @@ from mlflow.tracking import MlflowClient
 
 from data import load_dataset
 from data.specs import TEST
-from pipelines import train as train_module
+from pipelines import image_classifier
 from pipelines.config import TrainConfig
 from pipelines.train import train
 
@@ -112,7 +112,7 @@ def test_a_failing_run_ends_failed_with_the_reason(mlflow_store, digits_config, 
     def broken_export(*args, **kwargs):
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(train_module, "export_image_classifier", broken_export)
+    monkeypatch.setattr(image_classifier, "export_image_classifier", broken_export)
     config = TrainConfig(**{**digits_config.__dict__, "epochs": 1, "max_examples": 200})
     with pytest.raises(OSError, match="No space left"):
         train(config)
@@ -134,9 +134,9 @@ def test_geometry_that_does_not_fit_the_dataset_fails_the_run_clearly(mlflow_sto
 
 def test_gradient_clipping_reaches_the_optimizer():
     from data import get_spec
-    from pipelines.train import build_model
+    from pipelines.tasks.classify import build_model
 
-    spec = get_spec("digits")
+    spec = (get_spec("digits"),)  # build_model reads the spec from the loaded data
     by_norm = build_model(TrainConfig(dataset="digits", clipnorm=1.0), spec)
     assert by_norm.optimizer.clipnorm == 1.0 and by_norm.optimizer.clipvalue is None
     by_value = build_model(TrainConfig(dataset="digits", clipvalue=0.5), spec)

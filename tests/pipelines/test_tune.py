@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import mlflow
 import numpy as np
 import psutil
@@ -12,9 +13,11 @@ import pytest
 import tensorflow as tf
 
 from data import load_dataset
+from pipelines.processes import ChildFailedError
 from pipelines.trial_runs import SKIPPED_TAG, TRIAL_TAG, TUNER_TAG, TrialRuns
-from pipelines.tune import distributed_role, tune
+from pipelines.tune import tune
 from pipelines.tune_config import TuneConfig
+from pipelines.tune_launch import distributed_role, launch_search_processes
 
 # Digits are 8x8: with one block, "valid" padding and f=9 the map would be
 # floor((8 - 9) / 1) + 1 = 0 pixels, so the search meets trials it must skip.
@@ -64,8 +67,22 @@ def test_search_logs_every_trial_under_one_parent_and_exports_the_best(mlflow_st
 
     parent = mlflow.get_run(result.run_id)
     assert parent.info.status == "FINISHED"
-    assert result.best_score >= result.default_score > 0.5
-    assert parent.data.metrics["best_score"] == pytest.approx(result.best_score)
+    # the best score is the best child run's, as logged
+    best_logged = max(run.data.metrics["score"] for run in finished)
+    assert result.best_score == pytest.approx(best_logged)
+    assert parent.data.metrics["best_score"] == pytest.approx(best_logged)
+    # the first trial trains the train options, and its score is the default score
+    default = children[0]
+    assert default.data.tags[TRIAL_TAG] == result.trials[0]["trial_id"]
+    assert {name: default.data.params[f"block1_{name}"] for name in ("kernel_size", "padding")} == {
+        "kernel_size": str(config.kernel_size),
+        "padding": config.padding,
+    }
+    assert default.data.params["block1_filters"] == "8"
+    assert float(default.data.params["learning_rate"]) == pytest.approx(config.learning_rate)
+    assert result.default_score == pytest.approx(default.data.metrics["score"])
+    assert parent.data.metrics["default_score"] == pytest.approx(result.default_score)
+    assert result.default_score > 0.5
     assert parent.data.metrics["trials_skipped"] == len(skipped)
     assert parent.data.params["best_block1_kernel_size"] == str(
         result.best_values["block1_kernel_size"]
@@ -126,16 +143,111 @@ def test_invalid_settings_are_refused_before_any_work(tmp_path, monkeypatch):
         TuneConfig(resume_run_id="0123")
     with pytest.raises(ValueError, match="`checkpoint_dir` applies to train, not tune"):
         TuneConfig(checkpoint_dir="elsewhere")
-    # a search's `workers` counts search processes, not training workers
-    assert TuneConfig(task="sentiment", workers=2).train_config().workers == 1
+    with pytest.raises(ValueError, match="`kernel_sizes` is searched for task classify"):
+        TuneConfig(task="sentiment", kernel_sizes="3")
+    # the train option `workers` (processes training one model) is not the search's processes
+    with pytest.raises(ValueError, match="use search_workers. Received workers=2"):
+        TuneConfig(dataset="digits", filters="8", workers=2)
+    assert TuneConfig(task="sentiment", search_workers=2).train_config().workers == 1
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner0")
     with pytest.raises(ValueError, match="KERASTUNER_ORACLE_IP"):
         distributed_role()
     monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
     monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "1")
     assert distributed_role() == "worker"
-    with pytest.raises(ValueError, match="workers=2 starts its own chief"):
-        tune(TuneConfig(dataset="digits", filters="8", workers=2, directory=str(tmp_path)))
+    with pytest.raises(ValueError, match="search_workers=2 starts its own chief"):
+        tune(TuneConfig(dataset="digits", filters="8", search_workers=2, directory=str(tmp_path)))
+
+
+class CountTrainings(keras.callbacks.Callback):
+    """Counts every model fit in this process (Keras Tuner deep-copies callbacks per trial)."""
+
+    fits = []  # a class attribute: the copies share it
+
+    def on_train_begin(self, logs=None):
+        CountTrainings.fits.append(1)
+
+
+def store_runs(uri):
+    client = mlflow.MlflowClient(uri)
+    return client.search_runs([e.experiment_id for e in client.search_experiments()])
+
+
+def test_a_rerun_continues_only_a_comparable_search(mlflow_store, tmp_path, monkeypatch):
+    small = dict(
+        DIGITS_SEARCH,
+        kernel_sizes="3,5",
+        pool_sizes="2",
+        epochs=1,
+        max_examples=400,
+        seed=7,
+        directory=str(tmp_path / "tuning"),
+        export_dir=str(tmp_path / "exports"),
+    )
+    CountTrainings.fits.clear()
+    first = tune(TuneConfig(**small, max_trials=2), extra_callbacks=[CountTrainings()])
+    assert len(CountTrainings.fits) == 2
+    first_children = children_of(first.run_id, mlflow_store)
+    assert len(first_children) == 2
+    runs_before = len(store_runs(mlflow_store))
+
+    # other epochs: refused before any work, naming the option, both values and the ways out
+    with pytest.raises(ValueError) as refused:
+        tune(TuneConfig(**{**small, "epochs": 2}, max_trials=2))
+    message = str(refused.value)
+    assert "epochs: '1' -> '2'" in message
+    assert "--project_name <other>" in message and "--overwrite true" in message
+    assert "max_trials" not in message.split("would not be comparable")[1].split(". Rerun")[0]
+    # another tracking store would hold new trials apart from the saved ones
+    other_uri = f"sqlite:///{tmp_path / 'other.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", other_uri)
+    mlflow.set_tracking_uri(other_uri)
+    with pytest.raises(ValueError, match=f"tracking_uri: '{mlflow_store}' -> '{other_uri}'"):
+        tune(TuneConfig(**small, max_trials=2))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_store)
+    mlflow.set_tracking_uri(mlflow_store)
+    assert len(store_runs(mlflow_store)) == runs_before
+
+    # more trials: the search continues; the two saved trials are not trained again
+    CountTrainings.fits.clear()
+    more = tune(TuneConfig(**small, max_trials=4), extra_callbacks=[CountTrainings()])
+    assert len(CountTrainings.fits) == 2
+    assert [row["trial_id"] for row in more.trials] == ["0", "1", "2", "3"]
+    children = children_of(more.run_id, mlflow_store)
+    assert sorted(run.data.tags[TRIAL_TAG] for run in children) == ["0", "1", "2", "3"]
+    assert {run.info.run_id for run in first_children} < {run.info.run_id for run in children}
+    assert all(run.info.status == "FINISHED" for run in children)
+    parent = mlflow.get_run(more.run_id)
+    assert parent.data.params["max_trials"] == "4"
+    assert parent.data.tags["resumed_from"] == first.run_id
+    assert more.best_score == pytest.approx(max(r.data.metrics["score"] for r in children))
+
+
+@pytest.mark.slow  # two processes importing TensorFlow: about 30 s on 2 cores
+@pytest.mark.integration
+def test_a_failed_search_process_stops_the_others_and_shows_its_end(
+    mlflow_store, tmp_path, monkeypatch
+):
+    # Every process is handed an option argparse refuses, so each exits with status 2.
+    monkeypatch.setattr("pipelines.tune_launch.cli_arguments", lambda config: ["--epochs", "none"])
+    config = TuneConfig(**DIGITS_SEARCH, directory=str(tmp_path / "tuning"))
+    with mlflow.start_run() as parent:
+        trial_runs = TrialRuns(parent.info.run_id, mlflow_store)
+        with pytest.raises(ChildFailedError) as raised:
+            launch_search_processes(config, 1, trial_runs, tmp_path / "tuning" / "search")
+    message = str(raised.value)
+    assert message.startswith("A search process failed; all were stopped.")
+    assert "exited with status 2; the end of " in message
+    assert "Received epochs='none'" in message  # the last lines of its log
+    failed = raised.value.failures[0]
+    assert failed.name in ("chief", "tuner0")
+    assert failed.log == tmp_path / "tuning" / "search" / "logs" / f"{failed.name}.log"
+    leftovers = [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if "pipelines.cli" in " ".join(p.cmdline())
+    ]
+    assert not leftovers
 
 
 def cli_command(tmp_path, **options):
@@ -218,7 +330,7 @@ def test_two_workers_share_one_search_and_exit(mlflow_store, tmp_path):
         **DIGITS_SEARCH,
         max_trials=5,
         seed=11,
-        workers=2,
+        search_workers=2,
         trials_per_process=2,
         directory=str(tmp_path / "tuning"),
         export_dir=str(tmp_path / "exports"),

@@ -1,5 +1,7 @@
 import math
+import re
 
+import numpy as np
 import pytest
 
 from models.layers.geometry import conv_output_size, normalize_padding, normalize_tuple
@@ -73,3 +75,22 @@ def test_normalizers():
     assert normalize_padding((1, 0), 2) == (1, 0)
     with pytest.raises(ValueError, match="Received kernel_size=True"):
         normalize_tuple(True, 2, "kernel_size")
+
+
+def test_layer_padding_builds_on_the_one_parser():
+    # every form parse_padding takes, spread over the spatial dimensions
+    assert normalize_padding(" Valid ", 3) == "valid"
+    assert normalize_padding(np.int64(1), 2) == (1, 1)
+    assert normalize_padding(0, 1) == (0,)
+    for bad in ("full", -1, "-1", True, 1.5, (1,), (1, -1), None):
+        with pytest.raises(
+            ValueError, match=rf"`padding`.*Received padding={re.escape(repr(bad))}\."
+        ):
+            normalize_padding(bad, 2)
+
+
+def test_conv_output_size_takes_parsed_and_unparsed_padding():
+    assert conv_output_size(28, 5, 1, "2") == conv_output_size(28, 5, 1, 2) == 28
+    assert conv_output_size(28, 5, 2, " SAME ") == 14
+    with pytest.raises(ValueError, match="Received padding='full'"):
+        conv_output_size(28, 5, 1, "full")

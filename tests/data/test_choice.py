@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from data.choice import tfds_three_splits
 from data.specs import TextSplit
-from pipelines.datasets import tfds_three_splits
 
 
 def test_tfds_three_splits_uses_the_datasets_own_held_out_splits():

@@ -10,58 +10,57 @@ The vectorizer is adapted on the training split only.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-import keras
-import mlflow
-import numpy as np
-from mlflow.models import ModelSignature
-from mlflow.types import Schema, TensorSpec
-
-from data import DataLocations, load_dataset
-from data.pipeline import array_batches
-from data.specs import FULL, TEXT_CLASSIFICATION, TextSplit
-from data.text import read_text_table
-from models.sentiment import sentiment_classifier, text_vectorizer
-from pipelines.config import TrainConfig
-from pipelines.datasets import (
-    CATALOG,
-    FILE,
-    choose_dataset,
-    cut_to,
-    draw_validation,
-    split_three_ways,
-    tfds_examples,
+from pipelines.options import option_field
+from pipelines.tasks.base import Task, TaskDefaults
+from pipelines.tasks.shared_options import (
+    BidirectionalOption,
+    HeldOutTestOption,
+    RecurrentCellOptions,
+    SequenceLengthOption,
+    StackedLayersOption,
+    VocabularyOptions,
 )
-from pipelines.export import export_text_classifier
-from pipelines.fitting import adam, fit
-from pipelines.plots import confusion_matrix, confusion_matrix_figure, training_curves_figure
-from pipelines.tracking import TaskOutcome, log_export, log_keras_model, log_new_params
+
+if TYPE_CHECKING:
+    import keras
+    import numpy as np
+    from mlflow.models import ModelSignature
+
+    from data import DataLocations
+    from data.specs import DatasetSplits, TextSplit
+    from pipelines.config import TrainConfig
+    from pipelines.tracking import TaskOutcome
 
 
 @dataclasses.dataclass(frozen=True)
-class TextData:
-    """The three splits of a text classification dataset.
+class SentimentOptions(
+    RecurrentCellOptions,
+    StackedLayersOption,
+    BidirectionalOption,
+    VocabularyOptions,
+    SequenceLengthOption,
+    HeldOutTestOption,
+):
+    """The options of the sentiment task."""
 
-    Attributes:
-        name: Dataset name, for the model name.
-        class_names: Label names in label order.
-        train: Training split.
-        validation: Validation split.
-        test: Test split.
-    """
-
-    name: str
-    class_names: tuple[str, ...]
-    train: TextSplit
-    validation: TextSplit
-    test: TextSplit
+    text_column: str = option_field("text", "text column of a CSV/TSV file")
+    label_column: str = option_field("label", "label column of a CSV/TSV file")
 
 
 def _split_unsplit(full: TextSplit, config: TrainConfig):
+    from data.choice import split_three_ways
+
     return split_three_ways(full, config.validation_fraction, config.test_fraction)
 
 
 def _tfds_text(name: str, config: TrainConfig, locations: DataLocations | None):
+    import numpy as np
+
+    from data.choice import draw_validation, tfds_examples
+    from data.specs import TextSplit
+
     info, splits = tfds_examples(name, locations)
     features = info.features
     for column in (config.text_column, config.label_column):
@@ -90,7 +89,7 @@ def _tfds_text(name: str, config: TrainConfig, locations: DataLocations | None):
     return class_names, *draw_validation(train, config.validation_fraction), test
 
 
-def load_text_data(config: TrainConfig, locations: DataLocations | None = None) -> TextData:
+def load_text_data(config: TrainConfig, locations: DataLocations | None = None) -> DatasetSplits:
     """The train/validation/test texts the config names, cut to ``max_examples``.
 
     Raises:
@@ -98,6 +97,11 @@ def load_text_data(config: TrainConfig, locations: DataLocations | None = None) 
             texts only, or a label column with one class.
         data.DatasetUnavailableError: If the data cannot be found.
     """
+    from data import load_dataset
+    from data.choice import CATALOG, FILE, choose_dataset, cut_to
+    from data.specs import FULL, TEXT_CLASSIFICATION, DatasetSplits
+    from data.text import read_text_table
+
     choice = choose_dataset(
         config.dataset, TEXT_CLASSIFICATION, "a CSV/TSV file with text and label columns"
     )
@@ -116,28 +120,37 @@ def load_text_data(config: TrainConfig, locations: DataLocations | None = None) 
             f"The training split of {config.dataset!r} holds only one class; a classifier "
             "needs at least two (use more examples)."
         )
-    return TextData(choice.label, tuple(class_names), train, validation, test)
+    return DatasetSplits(choice.label, train, validation, test, tuple(class_names))
 
 
-def adapt_vectorizer(config: TrainConfig, data: TextData) -> keras.layers.TextVectorization:
+def adapt_vectorizer(config: TrainConfig, data: DatasetSplits) -> keras.layers.TextVectorization:
     """A `TextVectorization` adapted on the training texts only."""
+    from models.sentiment import text_vectorizer
+
     vectorizer = text_vectorizer(config.vocabulary_size, config.sequence_length)
     vectorizer.adapt(data.train.texts.astype(str), batch_size=1024)
     return vectorizer
 
 
 def _vectorize(vectorizer, texts: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     return np.concatenate(
         [vectorizer(texts[i : i + 4096].astype(str)).numpy() for i in range(0, len(texts), 4096)]
     )
 
 
 def _class_probabilities(scores: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     return np.concatenate([1.0 - scores, scores], axis=-1) if scores.shape[-1] == 1 else scores
 
 
 def build_sentiment_model(config: TrainConfig, vocabulary_size: int, classes: int, name: str):
     """The compiled classifier over token ids for a config."""
+    from models.sentiment import sentiment_classifier
+    from pipelines.fitting import adam
+
     model = sentiment_classifier(
         vocabulary_size,
         classes,
@@ -154,7 +167,20 @@ def build_sentiment_model(config: TrainConfig, vocabulary_size: int, classes: in
     return model
 
 
+def build_model(config: TrainConfig, text: VectorizedText) -> keras.Model:
+    """The compiled classifier for a config and the `VectorizedText` of `load_data`."""
+    name = f"{text.data.name}_{'bi' if config.bidirectional else ''}{config.cell}"
+    return build_sentiment_model(
+        config, text.vectorizer.vocabulary_size(), len(text.data.class_names), name
+    )
+
+
 def _end_to_end(vectorizer, model: keras.Model) -> tuple[keras.Model, ModelSignature]:
+    import keras
+    import numpy as np
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec
+
     texts = keras.Input(shape=(), dtype="string", name="texts")
     scores = model(vectorizer(texts))
     whole = keras.Model(texts, scores, name=model.name)
@@ -169,12 +195,14 @@ def _end_to_end(vectorizer, model: keras.Model) -> tuple[keras.Model, ModelSigna
 class VectorizedText:
     """Text data with its adapted vectorizer and every split as token ids."""
 
-    data: TextData
+    data: DatasetSplits
     vectorizer: keras.layers.TextVectorization
     ids: dict[str, np.ndarray]
 
     def batches(self, part: str, batch_size: int, seed: int | None = None):
         """Shuffled (with ``seed``) or ordered batches of (ids, labels) of a split."""
+        from data.pipeline import array_batches
+
         return array_batches((self.ids[part], getattr(self.data, part).labels), batch_size, seed)
 
 
@@ -201,12 +229,13 @@ def train_sentiment(config: TrainConfig, locations: DataLocations | None = None)
     Returns:
         A `TaskOutcome`.
     """
+    import keras
+
+    from pipelines.fitting import fit
+
     text = vectorized_text_data(config, locations)
     keras.utils.set_random_seed(config.seed)
-    name = f"{text.data.name}_{'bi' if config.bidirectional else ''}{config.cell}"
-    model = build_sentiment_model(
-        config, text.vectorizer.vocabulary_size(), len(text.data.class_names), name
-    )
+    model = build_model(config, text)
     history = fit(
         model,
         text.batches("train", config.batch_size, config.seed),
@@ -224,6 +253,13 @@ def finish_sentiment(
     registered_model_name: str = "",
 ) -> TaskOutcome:
     """Evaluates, plots, exports and logs a trained text classifier in the active run."""
+    import mlflow
+    import numpy as np
+
+    from pipelines.export import export_text_classifier
+    from pipelines.plots import confusion_matrix, confusion_matrix_figure, training_curves_figure
+    from pipelines.tracking import TaskOutcome, log_export, log_keras_model, log_new_params
+
     data, vectorizer = text.data, text.vectorizer
     log_new_params(
         {
@@ -256,3 +292,14 @@ def finish_sentiment(
     log_export(export_path, examples, registered_model_name)
     log_keras_model(*_end_to_end(vectorizer, model), examples)
     return TaskOutcome(export_path, test_metrics)
+
+
+TASK = Task(
+    name="sentiment",
+    summary="text classifier: word embeddings -> our LSTM/GRU/RNN stack -> class",
+    options=SentimentOptions,
+    defaults=TaskDefaults("rotten_tomatoes", epochs=3, batch_size=64, learning_rate=2e-3),
+    load_data=vectorized_text_data,
+    build_model=build_model,
+    train=train_sentiment,
+)

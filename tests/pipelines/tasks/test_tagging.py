@@ -4,7 +4,7 @@ from mlflow.tracking import MlflowClient
 
 from data.specs import TaggedSplit
 from pipelines.config import TrainConfig
-from pipelines.tagging import build_encoder, load_tagged_data, tag_vocabulary
+from pipelines.tasks.tagging import build_encoder, load_tagged_data, tag_vocabulary
 from pipelines.train import train
 
 

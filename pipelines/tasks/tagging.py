@@ -12,29 +12,25 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+from typing import TYPE_CHECKING
 
-import keras
-import mlflow
-import numpy as np
-import tensorflow as tf
-
-from data import DataLocations
-from data.conll import read_conll
-from data.pipeline import array_batches
-from data.specs import SEQUENCE_TAGGING, TaggedSplit
-from models.tagging import TaggingEncoder, sequence_tagger
-from pipelines.config import TrainConfig
-from pipelines.datasets import (
-    choose_dataset,
-    tfds_examples,
-    tfds_three_splits,
-    unsplit_or_tfds_splits,
+from pipelines.options import option_field
+from pipelines.tasks.base import Task, TaskDefaults
+from pipelines.tasks.shared_options import (
+    HeldOutTestOption,
+    RecurrentCellOptions,
+    StackedLayersOption,
+    VocabularyOptions,
 )
-from pipelines.export import export_tagger
-from pipelines.fitting import adam, fit
-from pipelines.metrics import MostFrequentTagBaseline, entity_scores, token_accuracy
-from pipelines.plots import training_curves_figure
-from pipelines.tracking import TaskOutcome, log_export, log_new_params
+
+if TYPE_CHECKING:
+    import keras
+
+    from data import DataLocations
+    from data.specs import DatasetSplits, TaggedSplit
+    from models.tagging import TaggingEncoder
+    from pipelines.config import TrainConfig
+    from pipelines.tracking import TaskOutcome
 
 MIN_WORD_COUNT = 2
 MAX_WORD_LENGTH = 20
@@ -42,16 +38,18 @@ TFDS_TOKENS, TFDS_TAGS = "tokens", "ner"
 
 
 @dataclasses.dataclass(frozen=True)
-class TaggedData:
-    """The three splits of a tagging dataset."""
+class TaggingOptions(
+    RecurrentCellOptions, StackedLayersOption, VocabularyOptions, HeldOutTestOption
+):
+    """The options of the tagging task (its recurrent layers are always bidirectional)."""
 
-    name: str
-    train: TaggedSplit
-    validation: TaggedSplit
-    test: TaggedSplit
+    char_features: bool = option_field(True, "add a character CNN per word: true or false")
 
 
 def _tfds_tagged(name: str, validation_fraction: float, locations: DataLocations | None):
+    from data.choice import tfds_examples, tfds_three_splits
+    from data.specs import TaggedSplit
+
     info, splits = tfds_examples(name, locations)
     features = info.features
     for key in (TFDS_TOKENS, TFDS_TAGS):
@@ -75,28 +73,35 @@ def _tfds_tagged(name: str, validation_fraction: float, locations: DataLocations
     return tfds_three_splits(name, splits, read, validation_fraction)
 
 
-def load_tagged_data(config: TrainConfig, locations: DataLocations | None = None) -> TaggedData:
+def load_tagged_data(config: TrainConfig, locations: DataLocations | None = None) -> DatasetSplits:
     """The train/validation/test sentences the config names, cut to ``max_examples``.
 
     Raises:
         ValueError: On a dataset of another task or a file without sentences.
         data.DatasetUnavailableError: If the data cannot be found.
     """
+    from data.choice import choose_dataset, unsplit_or_tfds_splits
+    from data.conll import read_conll
+    from data.specs import SEQUENCE_TAGGING
+
     choice = choose_dataset(
         config.dataset, SEQUENCE_TAGGING, "a CoNLL file (token and tag per line)"
     )
-    train, validation, test = unsplit_or_tfds_splits(
+    return unsplit_or_tfds_splits(
         choice,
-        config,
         locations,
         read_conll,
         lambda: _tfds_tagged(choice.name, config.validation_fraction, locations),
+        validation_fraction=config.validation_fraction,
+        test_fraction=config.test_fraction,
+        max_examples=config.max_examples,
     )
-    return TaggedData(choice.label, train, validation, test)
 
 
 def build_encoder(config: TrainConfig, train: TaggedSplit) -> TaggingEncoder:
     """Word (seen at least twice) and character vocabularies of the training split."""
+    from models.tagging import TaggingEncoder
+
     words = collections.Counter(token.lower() for sentence in train.tokens for token in sentence)
     kept = [w for w, n in words.most_common(config.vocabulary_size - 2) if n >= MIN_WORD_COUNT]
     chars: list[str] = []
@@ -113,6 +118,9 @@ def tag_vocabulary(train: TaggedSplit) -> tuple[str, ...]:
 
 
 def _encode(encoder: TaggingEncoder, split: TaggedSplit, tag_index: dict[str, int]):
+    import numpy as np
+    import tensorflow as tf
+
     encoded = encoder(tf.constant([" ".join(sentence) for sentence in split.tokens]))
     features = {name: tensor.numpy() for name, tensor in encoded.items()}
     length = features["word_ids"].shape[1]
@@ -138,6 +146,57 @@ def _predict_tags(model, features, split: TaggedSplit, tag_names) -> list[list[s
     ]
 
 
+@dataclasses.dataclass(frozen=True)
+class EncodedTags:
+    """Tagging data with its encoder, its tags and every split encoded.
+
+    Attributes:
+        data: The sentences and tags.
+        encoder: Word and character vocabularies of the training split.
+        tags: Tag names, ``O`` first.
+        encoded: ``{split: (features, labels, weights)}``.
+    """
+
+    data: DatasetSplits
+    encoder: TaggingEncoder
+    tags: tuple[str, ...]
+    encoded: dict
+
+
+def encoded_tagged_data(config: TrainConfig, locations: DataLocations | None = None) -> EncodedTags:
+    """The config's sentences, vocabularies from the training split, and every split encoded."""
+    data = load_tagged_data(config, locations)
+    encoder = build_encoder(config, data.train)
+    tag_names = tag_vocabulary(data.train)
+    tag_index = {tag: i for i, tag in enumerate(tag_names)}
+    encoded = {
+        part: _encode(encoder, getattr(data, part), tag_index)
+        for part in ("train", "validation", "test")
+    }
+    return EncodedTags(data, encoder, tag_names, encoded)
+
+
+def build_model(config: TrainConfig, tagged: EncodedTags) -> keras.Model:
+    """The compiled bidirectional tagger; loss and accuracy weigh real tokens only."""
+    from models.tagging import sequence_tagger
+    from pipelines.fitting import adam
+
+    model = sequence_tagger(
+        tagged.encoder.vocabulary_size,
+        len(tagged.tags),
+        embedding_dim=config.embedding_dim,
+        char_vocabulary_size=tagged.encoder.char_vocabulary_size,
+        recurrent=config.recurrent_spec(bidirectional=True),
+        name=f"{tagged.data.name}_bi{config.cell}_tagger",
+    )
+    model.compile(
+        optimizer=adam(config),
+        loss="sparse_categorical_crossentropy",
+        weighted_metrics=["accuracy"],
+    )
+    return model
+
+
 def train_tagger(config: TrainConfig, locations: DataLocations | None = None) -> TaskOutcome:
     """Trains, evaluates and exports a tagger inside the active MLflow run.
 
@@ -149,29 +208,21 @@ def train_tagger(config: TrainConfig, locations: DataLocations | None = None) ->
     Returns:
         A `TaskOutcome`.
     """
-    data = load_tagged_data(config, locations)
-    encoder = build_encoder(config, data.train)
-    tag_names = tag_vocabulary(data.train)
-    tag_index = {tag: i for i, tag in enumerate(tag_names)}
-    encoded = {
-        part: _encode(encoder, getattr(data, part), tag_index)
-        for part in ("train", "validation", "test")
-    }
+    import keras
+    import mlflow
+
+    from data.pipeline import array_batches
+    from pipelines.export import export_tagger
+    from pipelines.fitting import fit
+    from pipelines.metrics import MostFrequentTagBaseline, entity_scores, token_accuracy
+    from pipelines.plots import training_curves_figure
+    from pipelines.tracking import TaskOutcome, log_export, log_new_params
+
+    tagged = encoded_tagged_data(config, locations)
+    data, encoder, tag_names, encoded = tagged.data, tagged.encoder, tagged.tags, tagged.encoded
     keras.utils.set_random_seed(config.seed)
-    name = f"{data.name}_bi{config.cell}_tagger"
-    model = sequence_tagger(
-        encoder.vocabulary_size,
-        len(tag_names),
-        embedding_dim=config.embedding_dim,
-        char_vocabulary_size=encoder.char_vocabulary_size,
-        recurrent=config.recurrent_spec(),
-        name=name,
-    )
-    model.compile(
-        optimizer=adam(config),
-        loss="sparse_categorical_crossentropy",
-        weighted_metrics=["accuracy"],
-    )
+    model = build_model(config, tagged)
+    name = model.name
     features, labels, weights = encoded["train"]
     history = fit(
         model,
@@ -209,3 +260,14 @@ def train_tagger(config: TrainConfig, locations: DataLocations | None = None) ->
     export_path = export_tagger(encoder, model, config.export_dir, name, tag_names)
     log_export(export_path, registered_model_name=config.registered_model_name)
     return TaskOutcome(export_path, test_metrics)
+
+
+TASK = Task(
+    name="tagging",
+    summary="named-entity tagger: words (+ character CNN) -> bidirectional RNN -> tag per word",
+    options=TaggingOptions,
+    defaults=TaskDefaults("wnut16", epochs=12, batch_size=32, learning_rate=3e-3),
+    load_data=encoded_tagged_data,
+    build_model=build_model,
+    train=train_tagger,
+)

@@ -15,54 +15,48 @@ translations are logged as text after every epoch.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-import keras
-import mlflow
-import numpy as np
-import tensorflow as tf
+from pipelines.tasks.base import Task, TaskDefaults
+from pipelines.tasks.shared_options import (
+    BidirectionalOption,
+    DecoderOptions,
+    HeldOutTestOption,
+    RecurrentCellOptions,
+    SequenceLengthOption,
+    StackedLayersOption,
+    VocabularyOptions,
+    check_gated_decoder,
+)
 
-from data import DataLocations
-from data.pipeline import array_batches
-from data.specs import TRANSLATION, ParallelSplit
-from data.translation import read_parallel_tsv
-from models.translation import seq2seq
-from pipelines.config import TrainConfig
-from pipelines.datasets import (
-    choose_dataset,
-    tfds_examples,
-    tfds_three_splits,
-    unsplit_or_tfds_splits,
-)
-from pipelines.export import export_text_generator
-from pipelines.fitting import adam, fit
-from pipelines.generation import (
-    END,
-    SAMPLES,
-    SampleLog,
-    generate,
-    longest,
-    make_decoder,
-    standardize,
-    target_vectorizer,
-    teacher_forcing,
-    tokens_of,
-)
-from pipelines.metrics import corpus_bleu
-from pipelines.plots import training_curves_figure
-from pipelines.tracking import TaskOutcome, log_export, log_new_params
+if TYPE_CHECKING:
+    import keras
+
+    from data import DataLocations
+    from data.specs import DatasetSplits, ParallelSplit
+    from pipelines.config import TrainConfig
+    from pipelines.tracking import TaskOutcome
 
 
 @dataclasses.dataclass(frozen=True)
-class ParallelData:
-    """The three splits of a translation dataset."""
-
-    name: str
-    train: ParallelSplit
-    validation: ParallelSplit
-    test: ParallelSplit
+class TranslationOptions(
+    RecurrentCellOptions,
+    StackedLayersOption,
+    BidirectionalOption,
+    VocabularyOptions,
+    SequenceLengthOption,
+    DecoderOptions,
+    HeldOutTestOption,
+):
+    """The options of the translation task (the encoder stacks ``layers``, both ways if asked)."""
 
 
 def _tfds_parallel(name: str, validation_fraction: float, locations: DataLocations | None):
+    import numpy as np
+
+    from data.choice import tfds_examples, tfds_three_splits
+    from data.specs import ParallelSplit
+
     info, splits = tfds_examples(name, locations)
     keys = info.supervised_keys
     if not keys or len(keys) != 2:
@@ -85,28 +79,39 @@ def _tfds_parallel(name: str, validation_fraction: float, locations: DataLocatio
     return tfds_three_splits(name, splits, read, validation_fraction)
 
 
-def load_parallel_data(config: TrainConfig, locations: DataLocations | None = None) -> ParallelData:
+def load_parallel_data(
+    config: TrainConfig, locations: DataLocations | None = None
+) -> DatasetSplits:
     """The train/validation/test pairs the config names, cut to ``max_examples``.
 
     Raises:
         ValueError: On a dataset of another task or a file without pairs.
         data.DatasetUnavailableError: If the data cannot be found.
     """
+    from data.choice import choose_dataset, unsplit_or_tfds_splits
+    from data.specs import TRANSLATION
+    from data.translation import read_parallel_tsv
+
     choice = choose_dataset(
         config.dataset, TRANSLATION, "a tab-separated file of source<TAB>target lines"
     )
-    train, validation, test = unsplit_or_tfds_splits(
+    return unsplit_or_tfds_splits(
         choice,
-        config,
         locations,
         read_parallel_tsv,
         lambda: _tfds_parallel(choice.name, config.validation_fraction, locations),
+        validation_fraction=config.validation_fraction,
+        test_fraction=config.test_fraction,
+        max_examples=config.max_examples,
     )
-    return ParallelData(choice.label, train, validation, test)
 
 
 def adapt_vectorizers(config: TrainConfig, train: ParallelSplit):
     """``(source, target)`` vectorizers: vocabularies and lengths from the training pairs only."""
+    import keras
+
+    from pipelines.generation import longest, standardize, target_vectorizer
+
     source = keras.layers.TextVectorization(
         max_tokens=config.vocabulary_size,
         standardize=standardize,
@@ -118,32 +123,87 @@ def adapt_vectorizers(config: TrainConfig, train: ParallelSplit):
     return source, target
 
 
+@dataclasses.dataclass(frozen=True)
+class VectorizedPairs:
+    """Parallel text with its source and target vectorizers (adapted on training pairs)."""
+
+    data: DatasetSplits
+    source: keras.layers.TextVectorization
+    target: keras.layers.TextVectorization
+
+
+def load_data(config: TrainConfig, locations: DataLocations | None = None) -> VectorizedPairs:
+    """The config's sentence pairs and vectorizers adapted on the training pairs only."""
+    data = load_parallel_data(config, locations)
+    return VectorizedPairs(data, *adapt_vectorizers(config, data.train))
+
+
+def build_seq2seq(config: TrainConfig, vectorized: VectorizedPairs):
+    """The encoder-decoder (`models.translation.Seq2Seq`), its training model compiled."""
+    from models.translation import seq2seq
+    from pipelines.fitting import adam
+
+    model = seq2seq(
+        vectorized.source.vocabulary_size(),
+        vectorized.target.vocabulary_size(),
+        embedding_dim=config.embedding_dim,
+        recurrent=config.recurrent_spec(),
+        attention=config.attention_or_none(),
+        name=f"{vectorized.data.name}_{config.cell}_{config.attention}_seq2seq",
+    )
+    model.training.compile(optimizer=adam(config), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def build_generator(config: TrainConfig, vectorized: VectorizedPairs):
+    """``(model, decode)``: the encoder-decoder and its greedy or beam-search decoding."""
+    from pipelines.generation import make_decoder
+
+    model = build_seq2seq(config, vectorized)
+    return model, make_decoder(model, vectorized.target, config.beam_width)
+
+
+def build_model(config: TrainConfig, vectorized: VectorizedPairs) -> keras.Model:
+    """The compiled teacher-forced training model of the encoder-decoder."""
+    return build_seq2seq(config, vectorized).training
+
+
 def train_translator(config: TrainConfig, locations: DataLocations | None = None) -> TaskOutcome:
     """Trains, evaluates and exports an encoder-decoder inside the active MLflow run.
 
     Returns:
         A `TaskOutcome` with ``test_exact_match`` and ``test_bleu``.
     """
-    data = load_parallel_data(config, locations)
-    source, target = adapt_vectorizers(config, data.train)
+    import keras
+    import mlflow
+    import numpy as np
+    import tensorflow as tf
+
+    from data.pipeline import array_batches
+    from pipelines.export import export_text_generator
+    from pipelines.fitting import fit
+    from pipelines.generation import (
+        END,
+        SAMPLES,
+        SampleLog,
+        generate,
+        teacher_forcing,
+        tokens_of,
+    )
+    from pipelines.metrics import corpus_bleu
+    from pipelines.plots import training_curves_figure
+    from pipelines.tracking import TaskOutcome, log_export, log_new_params
+
+    vectorized = load_data(config, locations)
+    data, source, target = vectorized.data, vectorized.source, vectorized.target
 
     def forced(split: ParallelSplit):
         decoder_inputs, labels, weights = teacher_forcing(target, split.targets)
         return (source(split.sources.astype(str)).numpy(), decoder_inputs), labels, weights
 
     keras.utils.set_random_seed(config.seed)
-    attention = None if config.attention == "none" else config.attention
-    name = f"{data.name}_{config.cell}_{config.attention}_seq2seq"
-    model = seq2seq(
-        source.vocabulary_size(),
-        target.vocabulary_size(),
-        embedding_dim=config.embedding_dim,
-        recurrent=config.recurrent_spec(),
-        attention=attention,
-        name=name,
-    )
-    model.training.compile(optimizer=adam(config), loss="sparse_categorical_crossentropy")
-    decode = make_decoder(model, target, config.beam_width)
+    model, decode = build_generator(config, vectorized)
+    name = model.training.name
 
     def translate(texts):
         return generate(
@@ -192,3 +252,15 @@ def train_translator(config: TrainConfig, locations: DataLocations | None = None
     )
     log_export(export_path, registered_model_name=config.registered_model_name)
     return TaskOutcome(export_path, test_metrics)
+
+
+TASK = Task(
+    name="translation",
+    summary="sequence to sequence: our LSTM/GRU encoder-decoder with attention and beam search",
+    options=TranslationOptions,
+    defaults=TaskDefaults("number_words", epochs=10, batch_size=64, learning_rate=3e-3),
+    load_data=load_data,
+    build_model=build_model,
+    train=train_translator,
+    check=check_gated_decoder,
+)

@@ -5,9 +5,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from data import DataLocations, DatasetUnavailableError
-from data.specs import TextSplit
+from data.specs import DatasetSplits, TextSplit
 from pipelines.config import TrainConfig
-from pipelines.sentiment import TextData, adapt_vectorizer, load_text_data
+from pipelines.tasks.sentiment import adapt_vectorizer, load_text_data
 from pipelines.train import train
 
 
@@ -52,7 +52,8 @@ def test_sentiment_trains_logs_and_serves_raw_strings(
     run = MlflowClient(mlflow_store).get_run(result.run_id)
     assert run.info.status == "FINISHED"
     assert run.data.params["task"] == "sentiment" and run.data.params["cell"] == "lstm"
-    assert int(run.data.params["train_examples"]) == 320
+    # One of the 400 generated reviews repeats an earlier one and is left out: 399 split 80/10/10.
+    assert int(run.data.params["train_examples"]) == 319
     assert int(run.data.params["test_examples"]) == 40
     # One keyword decides the label: the LSTM must find it.
     assert run.data.metrics["test_accuracy"] >= 0.9
@@ -67,12 +68,12 @@ def test_sentiment_trains_logs_and_serves_raw_strings(
 
 
 def test_vectorizer_sees_only_training_texts():
-    data = TextData(
+    data = DatasetSplits(
         "toy",
-        ("neg", "pos"),
         TextSplit(np.array(["good film", "bad film"], dtype=object), np.array([1, 0])),
         TextSplit(np.array(["validationword"], dtype=object), np.array([1])),
         TextSplit(np.array(["testword film"], dtype=object), np.array([0])),
+        class_names=("neg", "pos"),
     )
     vectorizer = adapt_vectorizer(TrainConfig(task="sentiment", sequence_length=3), data)
     assert set(vectorizer.get_vocabulary()) == {"", "[UNK]", "good", "bad", "film"}
@@ -82,11 +83,15 @@ def test_vectorizer_sees_only_training_texts():
 def test_rotten_tomatoes_split_is_fixed_and_disjoint():
     config = TrainConfig(task="sentiment")
     data = load_text_data(config)
-    assert (len(data.train), len(data.validation), len(data.test)) == (10246, 1281, 1281)
+    # 12,752 distinct snippets: the file's 56 repeated ones are left out before the split.
+    assert (len(data.train), len(data.validation), len(data.test)) == (10202, 1275, 1275)
     assert data.class_names == ("rotten", "fresh")
     again = load_text_data(TrainConfig(task="sentiment", seed=7))
     np.testing.assert_array_equal(again.test.texts, data.test.texts)
-    assert not set(data.test.texts) & set(data.train.texts[:2000])
+    train, validation, test = (
+        set(s.texts.tolist()) for s in (data.train, data.validation, data.test)
+    )
+    assert len(train | validation | test) == len(train) + len(validation) + len(test) == 12752
 
 
 def test_bad_text_data_is_named(tmp_path):

@@ -1,4 +1,9 @@
-"""What the ``dataset`` option names (catalog entry, TFDS dataset or local file); its splits."""
+"""What a task's ``dataset`` names (catalog entry, TFDS dataset or local file), and its splits.
+
+The sequence tasks share these rules: a catalog set or a file that comes
+unsplit is split three ways with the fixed `SPLIT_SEED` (test sets do not
+move with the training seed); a TFDS dataset keeps its own splits.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from data.catalog import dataset_names, get_spec, load_dataset
-from data.specs import FULL
+from data.specs import FULL, DatasetSplits
 from data.splits import held_out_indices, shuffled_split_indices
 from data.tfds_source import load_tfds_examples, tfds_name
 
@@ -132,13 +137,22 @@ def tfds_three_splits(name: str, splits, read, validation_fraction: float):
     return (*draw_validation(train, validation_fraction), test)
 
 
-def unsplit_or_tfds_splits(choice: DatasetChoice, config, locations, read_file, read_tfds):
-    """``(train, validation, test)`` for the tasks whose local data is one unsplit set.
+def unsplit_or_tfds_splits(
+    choice: DatasetChoice,
+    locations,
+    read_file,
+    read_tfds,
+    *,
+    validation_fraction: float,
+    test_fraction: float,
+    max_examples: int = 0,
+) -> DatasetSplits:
+    """The `DatasetSplits` of a task whose local data is one unsplit set.
 
     A catalog set (its `FULL` split) or a file read by ``read_file(path)`` is
     split with `split_three_ways`; a TFDS dataset comes from
     ``read_tfds()``, which keeps its own splits. Train and test are then cut
-    to ``config.max_examples``.
+    to ``max_examples`` (0: all).
     """
     if choice.kind == TFDS:
         train, validation, test = read_tfds()
@@ -147,8 +161,6 @@ def unsplit_or_tfds_splits(choice: DatasetChoice, config, locations, read_file, 
             full = load_dataset(choice.name, locations)[1][FULL]
         else:
             full = read_file(choice.path)
-        train, validation, test = split_three_ways(
-            full, config.validation_fraction, config.test_fraction
-        )
-    train, test = cut_to(config.max_examples, train, test)
-    return train, validation, test
+        train, validation, test = split_three_ways(full, validation_fraction, test_fraction)
+    train, test = cut_to(max_examples, train, test)
+    return DatasetSplits(choice.label, train, validation, test)

@@ -3,8 +3,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from pipelines.captioning import load_caption_data
 from pipelines.config import TrainConfig
+from pipelines.tasks.captioning import load_caption_data
 from pipelines.train import train
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 220)}
@@ -68,8 +68,11 @@ def test_shape_scenes_split_and_bad_sources(tmp_path):
     assert not train & {c for captions in data.test.captions for c in captions}
     with pytest.raises(FileNotFoundError, match="has no captions.csv"):
         load_caption_data(TrainConfig(task="captioning", dataset=str(tmp_path)))
-    with pytest.raises(ValueError, match="caption decoder is one unidirectional layer"):
+    # the decoder is one unidirectional layer: captioning does not take these options
+    with pytest.raises(ValueError, match="`layers` applies to task .*not task='captioning'"):
         TrainConfig(task="captioning", layers=2)
+    with pytest.raises(ValueError, match="`bidirectional` applies to task .*not task='captio"):
+        TrainConfig(task="captioning", bidirectional=True)
 
 
 def test_a_tfds_captions_dataset_reads_images_and_every_caption():

@@ -3,7 +3,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from pipelines.config import TrainConfig
-from pipelines.forecast import load_series
+from pipelines.tasks.forecast import load_series
 from pipelines.train import train
 
 

@@ -4,8 +4,8 @@ from mlflow.tracking import MlflowClient
 
 from pipelines.config import TrainConfig
 from pipelines.generation import standardize
+from pipelines.tasks.translation import load_parallel_data
 from pipelines.train import train
-from pipelines.translation import load_parallel_data
 
 
 def test_translation_trains_logs_samples_and_serves_raw_strings(

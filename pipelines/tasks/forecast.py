@@ -10,25 +10,46 @@ seasonal naive MAE where the season is known.
 
 from __future__ import annotations
 
-import keras
-import mlflow
-import numpy as np
-from mlflow.models import ModelSignature
-from mlflow.types import Schema, TensorSpec
+import dataclasses
+from typing import TYPE_CHECKING
 
-from data import DataLocations, load_dataset
-from data.pipeline import array_batches
-from data.specs import FULL, TIME_SERIES, Series
-from data.timeseries import read_series_csv
-from data.windows import ForecastData, forecast_windows
-from models.forecasting import forecaster
-from pipelines.config import TrainConfig
-from pipelines.datasets import CATALOG, TFDS, choose_dataset
-from pipelines.export import export_forecaster
-from pipelines.fitting import adam, fit
-from pipelines.metrics import forecast_errors, naive_forecast, seasonal_naive_forecast
-from pipelines.plots import forecast_figure, training_curves_figure
-from pipelines.tracking import TaskOutcome, log_export, log_keras_model, log_new_params
+from common.validation import check_positive_int
+from pipelines.options import option_field, parse_columns
+from pipelines.tasks.base import Task, TaskDefaults
+from pipelines.tasks.shared_options import (
+    BidirectionalOption,
+    HeldOutTestOption,
+    RecurrentCellOptions,
+    StackedLayersOption,
+)
+
+if TYPE_CHECKING:
+    import keras
+    import numpy as np
+    from mlflow.models import ModelSignature
+
+    from data import DataLocations
+    from data.specs import Series
+    from data.windows import ForecastData
+    from pipelines.config import TrainConfig
+    from pipelines.tracking import TaskOutcome
+
+
+@dataclasses.dataclass(frozen=True)
+class ForecastOptions(
+    RecurrentCellOptions, StackedLayersOption, BidirectionalOption, HeldOutTestOption
+):
+    """The options of the forecast task."""
+
+    window: int = option_field(24, "input steps per forecast", check=check_positive_int)
+    horizon: int = option_field(1, "steps forecast at once", check=check_positive_int)
+    window_stride: int = option_field(1, "steps between training windows", check=check_positive_int)
+    time_column: str = option_field("", "time column of a forecast CSV file")
+    columns: tuple[str, ...] = option_field(
+        (),
+        "value columns, comma-separated, target first (empty: the dataset's)",
+        parse=parse_columns,
+    )
 
 
 def load_series(
@@ -44,6 +65,11 @@ def load_series(
             columns, or no ``time_column`` for a file.
         data.DatasetUnavailableError: If the data cannot be found.
     """
+    from data import load_dataset
+    from data.choice import CATALOG, TFDS, choose_dataset
+    from data.specs import FULL, TIME_SERIES
+    from data.timeseries import read_series_csv
+
     choice = choose_dataset(
         config.dataset, TIME_SERIES, "a CSV file with a time column (time_column=) and values"
     )
@@ -67,9 +93,64 @@ def load_series(
     return choice.label, series.select(tuple(columns)), season
 
 
+@dataclasses.dataclass(frozen=True)
+class SeriesWindows:
+    """A series and its windows.
+
+    Attributes:
+        name: Dataset name, for the model name.
+        series: The series, target column first.
+        season: Its season in steps (0: none known).
+        data: Train/validation/test windows with the training statistics.
+    """
+
+    name: str
+    series: Series
+    season: int
+    data: ForecastData
+
+
+def load_data(config: TrainConfig, locations: DataLocations | None = None) -> SeriesWindows:
+    """The config's series cut into windows, split chronologically."""
+    from data.windows import forecast_windows
+
+    name, series, season = load_series(config, locations)
+    data = forecast_windows(
+        series,
+        window=config.window,
+        horizon=config.horizon,
+        stride=config.window_stride,
+        validation_fraction=config.validation_fraction,
+        test_fraction=config.test_fraction,
+    )
+    return SeriesWindows(name, series, season, data)
+
+
+def build_model(config: TrainConfig, windows: SeriesWindows) -> keras.Model:
+    """The compiled forecaster (MSE loss), normalised by the training windows' statistics."""
+    from models.forecasting import forecaster
+    from pipelines.fitting import adam
+
+    data = windows.data
+    model = forecaster(
+        config.window,
+        len(windows.series.columns),
+        config.horizon,
+        mean=data.mean,
+        std=data.std,
+        change_std=data.change_std,
+        recurrent=config.recurrent_spec(),
+        name=f"{windows.name}_{'bi' if config.bidirectional else ''}{config.cell}_forecaster",
+    )
+    model.compile(optimizer=adam(config), loss="mse", metrics=["mae"])
+    return model
+
+
 def _test_metrics(
     data: ForecastData, forecasts: np.ndarray, series: Series, season: int, horizon: int
 ):
+    from pipelines.metrics import forecast_errors, naive_forecast, seasonal_naive_forecast
+
     test = data.test
     metrics = {f"test_{k}": v for k, v in forecast_errors(test.targets, forecasts).items()}
     naive = naive_forecast(test.inputs, horizon)
@@ -85,6 +166,10 @@ def _test_metrics(
 
 
 def _signature(window: int, features: int, horizon: int) -> ModelSignature:
+    import numpy as np
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec
+
     return ModelSignature(
         inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, window, features), "windows")]),
         outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, horizon))]),
@@ -101,28 +186,20 @@ def train_forecaster(config: TrainConfig, locations: DataLocations | None = None
     Returns:
         A `TaskOutcome`.
     """
-    name, series, season = load_series(config, locations)
-    data = forecast_windows(
-        series,
-        window=config.window,
-        horizon=config.horizon,
-        stride=config.window_stride,
-        validation_fraction=config.validation_fraction,
-        test_fraction=config.test_fraction,
-    )
+    import keras
+    import mlflow
+
+    from data.pipeline import array_batches
+    from pipelines.export import export_forecaster
+    from pipelines.fitting import fit
+    from pipelines.plots import forecast_figure, training_curves_figure
+    from pipelines.tracking import TaskOutcome, log_export, log_keras_model, log_new_params
+
+    windows = load_data(config, locations)
+    name, series, season, data = windows.name, windows.series, windows.season, windows.data
     keras.utils.set_random_seed(config.seed)
-    model_name = f"{name}_{'bi' if config.bidirectional else ''}{config.cell}_forecaster"
-    model = forecaster(
-        config.window,
-        len(series.columns),
-        config.horizon,
-        mean=data.mean,
-        std=data.std,
-        change_std=data.change_std,
-        recurrent=config.recurrent_spec(),
-        name=model_name,
-    )
-    model.compile(optimizer=adam(config), loss="mse", metrics=["mae"])
+    model = build_model(config, windows)
+    model_name = model.name
     history = fit(
         model,
         array_batches((data.train.inputs, data.train.targets), config.batch_size, config.seed),
@@ -158,3 +235,14 @@ def train_forecaster(config: TrainConfig, locations: DataLocations | None = None
     log_export(export_path, registered_model_name=config.registered_model_name)
     log_keras_model(model, _signature(config.window, len(series.columns), config.horizon))
     return TaskOutcome(export_path, test_metrics)
+
+
+TASK = Task(
+    name="forecast",
+    summary="time-series forecaster: windows -> our LSTM/GRU/RNN -> the next horizon steps",
+    options=ForecastOptions,
+    defaults=TaskDefaults("sunspots", epochs=60, batch_size=32, learning_rate=2e-3),
+    load_data=load_data,
+    build_model=build_model,
+    train=train_forecaster,
+)

@@ -14,60 +14,75 @@ text after every epoch.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-import keras
-import mlflow
-import numpy as np
-import tensorflow as tf
+from pipelines.options import choice_parser, option_field
+from pipelines.tasks.base import Task, TaskDefaults
+from pipelines.tasks.shared_options import (
+    BaseWeightsOption,
+    DecoderOptions,
+    HeldOutTestOption,
+    ImageSizeOption,
+    RecurrentCellOptions,
+    SequenceLengthOption,
+    VocabularyOptions,
+    check_gated_decoder,
+)
 
-from data import DataLocations, load_dataset
-from data.captions import read_caption_folder
-from data.pipeline import array_batches
-from data.specs import CAPTIONING, TEST, TRAIN, CaptionSplit
-from models.captioning import captioner, frozen_vgg16_encoder
-from pipelines.config import TrainConfig
-from pipelines.datasets import (
-    CATALOG,
-    TFDS,
-    choose_dataset,
-    cut_to,
-    draw_validation,
-    split_three_ways,
-    tfds_examples,
-    tfds_three_splits,
-)
-from pipelines.export import export_text_generator
-from pipelines.fitting import adam, fit
-from pipelines.generation import (
-    END,
-    SAMPLES,
-    SampleLog,
-    generate,
-    make_decoder,
-    target_vectorizer,
-    teacher_forcing,
-    tokens_of,
-)
-from pipelines.metrics import corpus_bleu
-from pipelines.plots import training_curves_figure
-from pipelines.tracking import TaskOutcome, log_export, log_new_params
+if TYPE_CHECKING:
+    import keras
+
+    from data import DataLocations
+    from data.specs import CaptionSplit, DatasetSplits
+    from pipelines.config import TrainConfig
+    from pipelines.tracking import TaskOutcome
 
 FOLDER_IMAGE_SIZE = 64
 MIN_VGG_SIZE = 32
 
 
 @dataclasses.dataclass(frozen=True)
-class CaptionData:
-    """The three splits of a captioning dataset."""
+class CaptioningOptions(
+    RecurrentCellOptions,
+    VocabularyOptions,
+    SequenceLengthOption,
+    DecoderOptions,
+    ImageSizeOption,
+    BaseWeightsOption,
+    HeldOutTestOption,
+):
+    """The options of the captioning task (its decoder is one unidirectional layer)."""
 
-    name: str
-    train: CaptionSplit
-    validation: CaptionSplit
-    test: CaptionSplit
+    image_encoder: str = option_field(
+        "small",
+        "small (our CNN, trained) or vgg16 (frozen base)",
+        parse=choice_parser("image_encoder", ("small", "vgg16")),
+    )
+
+
+def check(config: TrainConfig) -> None:
+    """A gated decoder cell; VGG16 weights only with the VGG16 encoder.
+
+    Raises:
+        ValueError: Naming the options and the fix.
+    """
+    check_gated_decoder(config)
+    if config.image_encoder != "vgg16" and config.base_weights_or_none() is not None:
+        raise ValueError(
+            "Option `base_weights` sets the weights of the VGG16 image encoder; pass "
+            f"image_encoder=vgg16 with it. Received base_weights={config.base_weights!r}, "
+            f"image_encoder={config.image_encoder!r}."
+        )
 
 
 def _tfds_captions(name: str, config: TrainConfig, locations: DataLocations | None):
     """A TFDS dataset with ``image`` and ``captions/text`` features (``coco_captions``)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from data.choice import tfds_examples, tfds_three_splits
+    from data.specs import CaptionSplit
+
     info, splits = tfds_examples(name, locations)
     features = info.features
     if "image" not in features or "captions" not in features:
@@ -94,7 +109,7 @@ def _tfds_captions(name: str, config: TrainConfig, locations: DataLocations | No
     return tfds_three_splits(name, splits, read, config.validation_fraction)
 
 
-def load_caption_data(config: TrainConfig, locations: DataLocations | None = None) -> CaptionData:
+def load_caption_data(config: TrainConfig, locations: DataLocations | None = None) -> DatasetSplits:
     """The train/validation/test images and captions the config names.
 
     Raises:
@@ -102,6 +117,11 @@ def load_caption_data(config: TrainConfig, locations: DataLocations | None = Non
             images and captions, or a folder without usable images.
         FileNotFoundError: If a folder has no ``captions.csv``.
     """
+    from data import load_dataset
+    from data.captions import read_caption_folder
+    from data.choice import CATALOG, TFDS, choose_dataset, cut_to, draw_validation, split_three_ways
+    from data.specs import CAPTIONING, TEST, TRAIN, DatasetSplits
+
     choice = choose_dataset(
         config.dataset,
         CAPTIONING,
@@ -120,15 +140,95 @@ def load_caption_data(config: TrainConfig, locations: DataLocations | None = Non
             full, config.validation_fraction, config.test_fraction
         )
     train, test = cut_to(config.max_examples, train, test)
-    return CaptionData(choice.label, train, validation, test)
+    if config.image_size and train.images.shape[1:3] != (config.image_size, config.image_size):
+        train, validation, test = (
+            _resized(split, config.image_size) for split in (train, validation, test)
+        )
+    return DatasetSplits(choice.label, train, validation, test)
+
+
+def _resized(split: CaptionSplit, size: int) -> CaptionSplit:
+    import tensorflow as tf
+
+    from data.specs import CaptionSplit
+
+    resized = tf.image.resize(split.images, (size, size))
+    images = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy()
+    return CaptionSplit(images, split.captions)
 
 
 def _pairs(vectorizer, split: CaptionSplit):
     """One training example per (image, caption)."""
+    from pipelines.generation import teacher_forcing
+
     rows = [i for i, captions in enumerate(split.captions) for _ in captions]
     texts = [caption for captions in split.captions for caption in captions]
     decoder_inputs, labels, weights = teacher_forcing(vectorizer, texts)
     return (split.images[rows], decoder_inputs), labels, weights
+
+
+@dataclasses.dataclass(frozen=True)
+class VectorizedCaptions:
+    """Captioned images with the caption vectorizer (adapted on training captions)."""
+
+    data: DatasetSplits
+    vectorizer: keras.layers.TextVectorization
+
+
+def load_data(config: TrainConfig, locations: DataLocations | None = None) -> VectorizedCaptions:
+    """The config's captioned images and a vectorizer adapted on the training captions only."""
+    from pipelines.generation import target_vectorizer
+
+    data = load_caption_data(config, locations)
+    training_captions = [c for captions in data.train.captions for c in captions]
+    vectorizer = target_vectorizer(
+        training_captions, config.vocabulary_size, config.sequence_length
+    )
+    return VectorizedCaptions(data, vectorizer)
+
+
+def build_captioner(config: TrainConfig, captioned: VectorizedCaptions, keras_home=None):
+    """The captioner (`models.captioning.captioner`), its training model compiled.
+
+    Raises:
+        ValueError: If ``image_encoder=vgg16`` gets images under 32 pixels.
+    """
+    from models.captioning import captioner, frozen_vgg16_encoder
+    from pipelines.fitting import adam
+
+    image_shape = captioned.data.train.images.shape[1:]
+    image_encoder = None
+    if config.image_encoder == "vgg16":
+        if min(image_shape[:2]) < MIN_VGG_SIZE:
+            raise ValueError(
+                f"image_encoder=vgg16 needs images of at least {MIN_VGG_SIZE} pixels; these are "
+                f"{image_shape[0]}x{image_shape[1]}. Pass image_size={MIN_VGG_SIZE} or more."
+            )
+        image_encoder = frozen_vgg16_encoder(image_shape, config.base_weights_or_none(), keras_home)
+    model = captioner(
+        image_shape,
+        captioned.vectorizer.vocabulary_size(),
+        embedding_dim=config.embedding_dim,
+        recurrent=config.recurrent_spec(),
+        image_encoder=image_encoder,
+        attention=config.attention_or_none(),
+        name=f"{captioned.data.name}_{config.image_encoder}_{config.cell}_captioner",
+    )
+    model.training.compile(optimizer=adam(config), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def build_generator(config: TrainConfig, captioned: VectorizedCaptions, keras_home=None):
+    """``(model, decode)``: the captioner and its greedy or beam-search decoding."""
+    from pipelines.generation import make_decoder
+
+    model = build_captioner(config, captioned, keras_home)
+    return model, make_decoder(model, captioned.vectorizer, config.beam_width)
+
+
+def build_model(config: TrainConfig, captioned: VectorizedCaptions) -> keras.Model:
+    """The compiled teacher-forced training model of the captioner."""
+    return build_captioner(config, captioned).training
 
 
 def train_captioner(config: TrainConfig, locations: DataLocations | None = None) -> TaskOutcome:
@@ -137,36 +237,25 @@ def train_captioner(config: TrainConfig, locations: DataLocations | None = None)
     Returns:
         A `TaskOutcome` with ``test_exact_match`` and ``test_bleu_1`` .. ``test_bleu_4``.
     """
-    data = load_caption_data(config, locations)
-    training_captions = [c for captions in data.train.captions for c in captions]
-    vectorizer = target_vectorizer(
-        training_captions, config.vocabulary_size, config.sequence_length
-    )
+    import keras
+    import mlflow
+    import numpy as np
+    import tensorflow as tf
+
+    from data.pipeline import array_batches
+    from pipelines.export import export_text_generator
+    from pipelines.fitting import fit
+    from pipelines.generation import END, SAMPLES, SampleLog, generate, tokens_of
+    from pipelines.metrics import corpus_bleu
+    from pipelines.plots import training_curves_figure
+    from pipelines.tracking import TaskOutcome, log_export, log_new_params
+
+    captioned = load_data(config, locations)
+    data, vectorizer = captioned.data, captioned.vectorizer
     image_shape = data.train.images.shape[1:]
     keras.utils.set_random_seed(config.seed)
-    name = f"{data.name}_{config.image_encoder}_{config.cell}_captioner"
-    image_encoder = None
-    if config.image_encoder == "vgg16":
-        if min(image_shape[:2]) < MIN_VGG_SIZE:
-            raise ValueError(
-                f"image_encoder=vgg16 needs images of at least {MIN_VGG_SIZE} pixels; these are "
-                f"{image_shape[0]}x{image_shape[1]}. Pass image_size={MIN_VGG_SIZE} or more."
-            )
-        base_weights = None if config.base_weights.lower() == "none" else config.base_weights
-        image_encoder = frozen_vgg16_encoder(
-            image_shape, base_weights, locations.keras_home if locations else None
-        )
-    model = captioner(
-        image_shape,
-        vectorizer.vocabulary_size(),
-        embedding_dim=config.embedding_dim,
-        recurrent=config.recurrent_spec(),
-        image_encoder=image_encoder,
-        attention=None if config.attention == "none" else config.attention,
-        name=name,
-    )
-    model.training.compile(optimizer=adam(config), loss="sparse_categorical_crossentropy")
-    decode = make_decoder(model, vectorizer, config.beam_width)
+    model, decode = build_generator(config, captioned, locations.keras_home if locations else None)
+    name = model.training.name
     image_spec = tf.TensorSpec((None, *image_shape), tf.uint8)
 
     def describe(images):
@@ -228,3 +317,15 @@ def train_captioner(config: TrainConfig, locations: DataLocations | None = None)
     )
     log_export(export_path, registered_model_name=config.registered_model_name)
     return TaskOutcome(export_path, test_metrics)
+
+
+TASK = Task(
+    name="captioning",
+    summary="image captioner: CNN features -> our LSTM/GRU decoder attending over positions",
+    options=CaptioningOptions,
+    defaults=TaskDefaults("shapes", epochs=12, batch_size=64, learning_rate=3e-3),
+    load_data=load_data,
+    build_model=build_model,
+    train=train_captioner,
+    check=check,
+)

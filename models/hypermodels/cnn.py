@@ -1,11 +1,6 @@
-"""Keras Tuner hypermodels: the CNN (filter size, stride, padding, ...) and the text RNN.
+"""The CNN hypermodel: each conv block's filter size, stride, padding, filters and pooling.
 
-Fixed structure (input shape, classes, number of conv blocks, the values to
-choose from) goes to the validated constructor; every searchable value comes
-from ``hp.*`` with a ``default=``, and the defaults form a valid model (Keras
-Tuner builds it once in its constructor).
-
-A CNN trial whose feature map would shrink below one pixel, by
+A trial whose feature map would shrink below one pixel, by
 ``floor((H + 2p - f) / s) + 1`` layer after layer, raises `InvalidGeometryError`
 (a `keras_tuner.errors.FailedTrialError`) with the computed sizes before any
 TensorFlow op runs. `CNNHyperModel.geometry_problem` gives the same verdict
@@ -20,53 +15,23 @@ from collections.abc import Mapping, Sequence
 import keras
 import keras_tuner
 
+from common.padding import parse_padding
+from common.validation import check_positive_int, check_rate
 from models.cnn import cnn_feature_map_sizes, small_cnn
-from models.recurrent import RECURRENT_LAYERS, RecurrentSpec
-from models.sentiment import sentiment_classifier
-from models.validation import check_positive_int, check_rate
+from models.hypermodels.choices import check_choices, check_default_in, check_range
 
 
 class InvalidGeometryError(keras_tuner.errors.FailedTrialError):
     """A trial's conv/pool stack would shrink the feature map to nothing; it is skipped."""
 
 
-def _choices(name: str, values: Sequence, kind: type | tuple[type, ...]) -> tuple:
-    try:
-        chosen = tuple(values)
-    except TypeError:
-        chosen = ()
-    if (
-        not chosen
-        or len(set(chosen)) != len(chosen)
-        or not all(isinstance(v, kind) and not isinstance(v, bool) for v in chosen)
-    ):
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a non-empty sequence of distinct "
-            f"values of type {getattr(kind, '__name__', kind)}. Received {name}={values!r}."
-        )
-    return chosen
+def _padding_choice(padding) -> str:
+    """A padding as a Keras Tuner choice: parsed, then spelled as a string (``"1"``).
 
-
-def _default_in(name: str, default, choices: tuple):
-    if default not in choices:
-        raise ValueError(
-            f"Invalid value for argument `{name}`: the default {default!r} must be one of the "
-            f"choices {list(choices)} (the search starts from the default model)."
-        )
-    return default
-
-
-def _check_range(name: str, bounds: Sequence[float], default: float) -> tuple[float, float]:
-    try:
-        low, high = (float(v) for v in bounds)
-    except (TypeError, ValueError):
-        low = high = -1.0
-    if not 0 < low < high or not low <= default <= high:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected (low, high) with 0 < low < high "
-            f"around the default {default}. Received {name}={bounds!r}."
-        )
-    return low, high
+    Keras Tuner wants the values of one ``hp.Choice`` to share a type, so the
+    integers ride along as their digits; `parse_padding` reads them back.
+    """
+    return str(parse_padding(padding, "paddings"))
 
 
 class CNNHyperModel(keras_tuner.HyperModel):
@@ -126,12 +91,16 @@ class CNNHyperModel(keras_tuner.HyperModel):
         check_positive_int("blocks", blocks)
         self.classes = classes
         self.blocks = blocks
-        self.kernel_sizes = _choices("kernel_sizes", kernel_sizes, int)
-        self.strides = _choices("strides", strides, int)
-        self.paddings = tuple(str(p) for p in _choices("paddings", paddings, (str, int)))
-        self.filters = _choices("filters", filters, int)
-        self.pool_sizes = _choices("pool_sizes", pool_sizes, int)
-        self.dense_units = _choices("dense_units", dense_units, int)
+        self.kernel_sizes = check_choices("kernel_sizes", kernel_sizes, int)
+        self.strides = check_choices("strides", strides, int)
+        self.paddings = check_choices(
+            "paddings",
+            [_padding_choice(p) for p in check_choices("paddings", paddings, (str, int))],
+            str,
+        )
+        self.filters = check_choices("filters", filters, int)
+        self.pool_sizes = check_choices("pool_sizes", pool_sizes, int)
+        self.dense_units = check_choices("dense_units", dense_units, int)
         defaults = dict(defaults or {})
         unknown = set(defaults) - {
             "kernel_size",
@@ -154,14 +123,18 @@ class CNNHyperModel(keras_tuner.HyperModel):
         filter_choices = tuple(sorted(set(self.filters) | set(default_filters)))
         self.filters = filter_choices
         self.defaults = {
-            "kernel_size": _default_in(
+            "kernel_size": check_default_in(
                 "kernel_sizes", defaults.get("kernel_size", 3), self.kernel_sizes
             ),
-            "stride": _default_in("strides", defaults.get("stride", 1), self.strides),
-            "padding": _default_in("paddings", str(defaults.get("padding", "same")), self.paddings),
+            "stride": check_default_in("strides", defaults.get("stride", 1), self.strides),
+            "padding": check_default_in(
+                "paddings", _padding_choice(defaults.get("padding", "same")), self.paddings
+            ),
             "filters": default_filters,
-            "pool_size": _default_in("pool_sizes", defaults.get("pool_size", 2), self.pool_sizes),
-            "dense_units": _default_in(
+            "pool_size": check_default_in(
+                "pool_sizes", defaults.get("pool_size", 2), self.pool_sizes
+            ),
+            "dense_units": check_default_in(
                 "dense_units", defaults.get("dense_units", 128), self.dense_units
             ),
             "dropout": float(defaults.get("dropout", 0.25)),
@@ -179,7 +152,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
                 f"0 <= low < high < 1 around the default {self.defaults['dropout']}. "
                 f"Received dropout_range={dropout_range!r}."
             )
-        self.learning_rate_range = _check_range(
+        self.learning_rate_range = check_range(
             "learning_rate_range", learning_rate_range, self.defaults["learning_rate"]
         )
         problem = self.geometry_problem(self.default_values())
@@ -242,7 +215,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
             "filters": [int(values[f"block{b}_filters"]) for b in blocks],
             "kernel_size": [int(values[f"block{b}_kernel_size"]) for b in blocks],
             "strides": [int(values[f"block{b}_stride"]) for b in blocks],
-            "padding": [str(values[f"block{b}_padding"]) for b in blocks],
+            "padding": [parse_padding(values[f"block{b}_padding"]) for b in blocks],
             "pool_size": [int(values[f"block{b}_pool_size"]) for b in blocks],
         }
 
@@ -296,126 +269,6 @@ class CNNHyperModel(keras_tuner.HyperModel):
         model.compile(
             optimizer=keras.optimizers.Adam(values["learning_rate"]),
             loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        return model
-
-
-class TextRNNHyperModel(keras_tuner.HyperModel):
-    """`models.sentiment_classifier` over token ids with its recurrent stack searched.
-
-    Hyperparameters: ``cell`` (our ``simple_rnn``, ``lstm``, ``gru``),
-    ``units``, ``bidirectional``, ``layers`` (depth), ``embedding_dim``,
-    ``learning_rate`` (log scale) and ``clipnorm`` (0: no clipping).
-
-    Args:
-        vocabulary_size: Size of the token id space.
-        classes: Number of classes (2: one sigmoid output).
-        cells: Cells to choose from.
-        units: Units per direction to choose from.
-        max_layers: Deepest stack tried (1 .. max_layers).
-        embedding_dims: Word vector sizes to choose from.
-        learning_rate_range: ``(low, high)``, searched on a log scale.
-        clipnorms: Gradient clipping norms to choose from (0.0: off).
-        defaults: Default configuration: ``cell``, ``units``,
-            ``bidirectional``, ``layers``, ``embedding_dim``,
-            ``learning_rate``, ``clipnorm``; missing keys take ``lstm``, 64,
-            False, 1, 64, 2e-3, 0.0.
-        name: Model name.
-
-    Raises:
-        ValueError: On a bad argument or a default outside its choices.
-    """
-
-    def __init__(
-        self,
-        vocabulary_size: int,
-        classes: int = 2,
-        *,
-        cells: Sequence[str] = ("lstm", "gru", "simple_rnn"),
-        units: Sequence[int] = (32, 64, 128),
-        max_layers: int = 2,
-        embedding_dims: Sequence[int] = (32, 64, 128),
-        learning_rate_range: Sequence[float] = (5e-4, 1e-2),
-        clipnorms: Sequence[float] = (0.0, 1.0, 5.0),
-        defaults: Mapping | None = None,
-        name: str = "sentiment",
-    ):
-        super().__init__(name=name)
-        check_positive_int("vocabulary_size", vocabulary_size)
-        check_positive_int("max_layers", max_layers)
-        self.vocabulary_size = vocabulary_size
-        self.classes = classes
-        self.cells = _choices("cells", cells, str)
-        bad = [cell for cell in self.cells if cell not in RECURRENT_LAYERS]
-        if bad:
-            raise ValueError(
-                "Invalid value for argument `cells`. Expected cells from "
-                f"{list(RECURRENT_LAYERS)}. Received cells={cells!r}."
-            )
-        self.units = _choices("units", units, int)
-        self.max_layers = max_layers
-        self.embedding_dims = _choices("embedding_dims", embedding_dims, int)
-        self.clipnorms = tuple(float(c) for c in _choices("clipnorms", clipnorms, (int, float)))
-        defaults = dict(defaults or {})
-        self.defaults = {
-            "cell": _default_in("cells", defaults.get("cell", "lstm"), self.cells),
-            "units": _default_in("units", defaults.get("units", 64), self.units),
-            "bidirectional": bool(defaults.get("bidirectional", False)),
-            "layers": int(defaults.get("layers", 1)),
-            "embedding_dim": _default_in(
-                "embedding_dims", defaults.get("embedding_dim", 64), self.embedding_dims
-            ),
-            "learning_rate": float(defaults.get("learning_rate", 2e-3)),
-            "clipnorm": _default_in(
-                "clipnorms", float(defaults.get("clipnorm", 0.0)), self.clipnorms
-            ),
-        }
-        if not 1 <= self.defaults["layers"] <= max_layers:
-            raise ValueError(
-                f"Invalid default layers={self.defaults['layers']}: expected 1 .. "
-                f"max_layers={max_layers}."
-            )
-        self.learning_rate_range = _check_range(
-            "learning_rate_range", learning_rate_range, self.defaults["learning_rate"]
-        )
-
-    def default_values(self) -> dict:
-        """The default configuration as hyperparameter values."""
-        return dict(self.defaults)
-
-    def geometry_problem(self, values: Mapping) -> str | None:
-        """Recurrent models have no geometry to get wrong: always None."""
-        return None
-
-    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
-        """Builds and compiles the text classifier of a trial."""
-        cell = hp.Choice("cell", self.cells, default=self.defaults["cell"])
-        units = hp.Choice("units", self.units, default=self.defaults["units"])
-        bidirectional = hp.Boolean("bidirectional", default=self.defaults["bidirectional"])
-        layers = hp.Int("layers", 1, self.max_layers, default=self.defaults["layers"])
-        embedding_dim = hp.Choice(
-            "embedding_dim", self.embedding_dims, default=self.defaults["embedding_dim"]
-        )
-        learning_rate = hp.Float(
-            "learning_rate",
-            *self.learning_rate_range,
-            sampling="log",
-            default=self.defaults["learning_rate"],
-        )
-        clipnorm = hp.Choice("clipnorm", self.clipnorms, default=self.defaults["clipnorm"])
-        model = sentiment_classifier(
-            self.vocabulary_size,
-            self.classes,
-            embedding_dim=embedding_dim,
-            recurrent=RecurrentSpec(
-                cell=cell, units=units, layers=layers, bidirectional=bidirectional
-            ),
-            name=self.name,
-        )
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm or None),
-            loss="binary_crossentropy" if self.classes == 2 else "sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
         return model

@@ -1,0 +1,18 @@
+"""Keras Tuner hypermodels: the CNN (filter size, stride, padding, ...) and the text RNN.
+
+Fixed structure (input shape, classes, number of conv blocks, the values to
+choose from) goes to the validated constructor; every searchable value comes
+from ``hp.*`` with a ``default=``, and the defaults form a valid model (Keras
+Tuner builds it once in its constructor).
+
+- `CNNHyperModel` (`models.hypermodels.cnn`): `models.small_cnn` searched;
+  invalid geometry raises `InvalidGeometryError` before any TensorFlow op;
+- `TextRNNHyperModel` (`models.hypermodels.text_rnn`): the sentiment
+  classifier's recurrent stack searched;
+- `models.hypermodels.choices`: the checks of a search space both share.
+"""
+
+from models.hypermodels.cnn import CNNHyperModel, InvalidGeometryError
+from models.hypermodels.text_rnn import TextRNNHyperModel
+
+__all__ = ["CNNHyperModel", "InvalidGeometryError", "TextRNNHyperModel"]

@@ -1,0 +1,23 @@
+"""The task table: ``{task name: Task}``, the one place a new task is added.
+
+Each task is one module here (see `pipelines.tasks.base`); its data module
+lives in ``data/`` and its model factory in ``models/``.
+"""
+
+from pipelines.tasks import (
+    captioning,
+    classify,
+    forecast,
+    sentiment,
+    tagging,
+    transfer,
+    translation,
+)
+from pipelines.tasks.base import Task, TaskDefaults
+
+TASKS: dict[str, Task] = {
+    module.TASK.name: module.TASK
+    for module in (classify, transfer, sentiment, tagging, forecast, translation, captioning)
+}
+
+__all__ = ["TASKS", "Task", "TaskDefaults"]

@@ -1,0 +1,175 @@
+"""Options that several tasks own, each declared once here and inherited by their tasks.
+
+A task's options class inherits the groups it uses, e.g.
+``class SentimentOptions(RecurrentCellOptions, StackedLayersOption, ...)``;
+the train config is the union of every task's options, so a shared option
+has one declaration, one default and one parser whichever task owns it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from common.recurrent import check_cell
+from common.validation import (
+    check_fraction,
+    check_non_negative,
+    check_non_negative_int,
+    check_positive_int,
+    check_rate,
+)
+from pipelines.options import choice_parser, option_field
+
+ATTENTIONS = ("none", "luong", "bahdanau")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFolderOption:
+    """An image folder instead of a catalog dataset (classify, transfer)."""
+
+    data_dir: str = option_field("", "image folder root/<class>/<image> to use instead of dataset")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageSizeOption:
+    """The square size images are resized to."""
+
+    image_size: int = option_field(
+        0,
+        "resize images to this square size (0: the dataset's own; transfer: at least 32)",
+        check=check_non_negative_int,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldOutTestOption:
+    """The test share of a dataset that comes unsplit."""
+
+    test_fraction: float = option_field(
+        0.1,
+        "share of an unsplit dataset held out for test (a series' tail)",
+        check=check_fraction,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class RecurrentCellOptions:
+    """The recurrent layers of a sequence task: cell, width, dropout and penalties."""
+
+    cell: str = option_field(
+        "lstm",
+        "recurrent layer: lstm, gru or simple_rnn",
+        parse=str.lower,
+        check=lambda name, value: check_cell(value, name),
+    )
+    units: int = option_field(64, "recurrent units per direction", check=check_positive_int)
+    dropout: float = option_field(0.0, "dropout on recurrent layer inputs", check=check_rate)
+    recurrent_dropout: float = option_field(0.0, "dropout on the recurrent state", check=check_rate)
+    l1: float = option_field(
+        0.0, "L1 penalty on kernel and recurrent weights", check=check_non_negative
+    )
+    l2: float = option_field(
+        0.0, "L2 penalty on kernel and recurrent weights", check=check_non_negative
+    )
+
+    def recurrent_spec(self, bidirectional: bool | None = None):
+        """The `models.recurrent.RecurrentSpec` of these options.
+
+        Args:
+            bidirectional: Overrides the ``bidirectional`` option (tagging is
+                always bidirectional; a task without the option is not).
+        """
+        from models.recurrent import RecurrentSpec
+
+        return RecurrentSpec(
+            cell=self.cell,
+            units=self.units,
+            layers=getattr(self, "layers", 1),
+            bidirectional=(
+                getattr(self, "bidirectional", False) if bidirectional is None else bidirectional
+            ),
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            l1=self.l1,
+            l2=self.l2,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class StackedLayersOption:
+    """Recurrent layers stacked on each other."""
+
+    layers: int = option_field(1, "stacked recurrent layers", check=check_positive_int)
+
+
+@dataclasses.dataclass(frozen=True)
+class BidirectionalOption:
+    """Recurrent layers run both ways."""
+
+    bidirectional: bool = option_field(False, "run the recurrent layers both ways: true or false")
+
+
+@dataclasses.dataclass(frozen=True)
+class VocabularyOptions:
+    """Word vectors over the most frequent training words."""
+
+    embedding_dim: int = option_field(64, "size of word vectors", check=check_positive_int)
+    vocabulary_size: int = option_field(
+        20000, "most frequent training words kept", check=check_positive_int
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceLengthOption:
+    """Texts cut or padded to one length."""
+
+    sequence_length: int = option_field(
+        64, "tokens per text, cut or padded", check=check_positive_int
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DecoderOptions:
+    """How a text generator attends and decodes (translation, captioning)."""
+
+    attention: str = option_field(
+        "luong",
+        "translation: over the source words; captioning: over image positions. none, luong "
+        "or bahdanau",
+        parse=choice_parser("attention", ATTENTIONS),
+    )
+    beam_width: int = option_field(
+        1, "beams kept while decoding (1: greedy)", check=check_positive_int
+    )
+
+    def attention_or_none(self) -> str | None:
+        """The attention for the model factories: ``None`` for ``none``."""
+        return None if self.attention == "none" else self.attention
+
+
+@dataclasses.dataclass(frozen=True)
+class BaseWeightsOption:
+    """The weights of a VGG16 base (transfer, captioning with ``image_encoder=vgg16``)."""
+
+    base_weights: str = option_field(
+        "none",
+        "VGG16 base weights (transfer, captioning with image_encoder=vgg16): none, imagenet "
+        "or a file path",
+    )
+
+    def base_weights_or_none(self) -> str | None:
+        """The weights for `models.vgg16`: ``None`` for ``none``."""
+        return None if self.base_weights.lower() == "none" else self.base_weights
+
+
+def check_gated_decoder(config) -> None:
+    """Refuses ``cell=simple_rnn`` for an attention decoder's task.
+
+    Raises:
+        ValueError: Naming the task and the cells it takes.
+    """
+    if config.cell == "simple_rnn":
+        raise ValueError(
+            f"Invalid value for argument `cell`. Task {config.task} takes lstm or gru (the "
+            "decoder needs a gated cell to carry its state). Received cell='simple_rnn'."
+        )

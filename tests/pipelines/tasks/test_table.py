@@ -1,0 +1,320 @@
+"""The task table: every task's declared options reach the CLI, MLproject and README, and work.
+
+For every task and every option it declares, a config with that option
+changed (and nothing else) must log different parameters and build
+different data or a different model (or, for options that shape the run
+rather than the model, a different run plan). An option of another task is
+refused for every task.
+"""
+
+import dataclasses
+import hashlib
+import inspect
+import json
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from data import DataLocations
+from pipelines.cli import build_parser
+from pipelines.config import RunOptions, TrainConfig, train_options_table
+from pipelines.devices import plan_devices
+from pipelines.options import format_option
+from pipelines.tasks import TASKS
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+RUN_OPTIONS = {field.name for field in dataclasses.fields(RunOptions)}
+DEFAULTS = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
+
+# Small data for each task, so that data and models build in seconds.
+SMALL = {
+    "classify": {"dataset": "fashion_mnist", "max_examples": 120},
+    "transfer": {"dataset": "digits", "max_examples": 60},
+    "sentiment": {"max_examples": 300, "vocabulary_size": 2000, "sequence_length": 20},
+    "tagging": {"max_examples": 120},
+    "forecast": {},
+    "translation": {"max_examples": 200},
+    "captioning": {"max_examples": 60},
+}
+
+# A valid non-default value of every option some task declares.
+CHANGED = {
+    "data_dir": "<image folder>",
+    "image_size": 40,
+    "filters": "8",
+    "kernel_size": 5,
+    "stride": 2,
+    "padding": "valid",
+    "workers": 2,
+    "base_weights": "<weights file>",
+    "fine_tune_blocks": 2,
+    "fine_tune_epochs": 2,
+    "fine_tune_learning_rate": 1e-3,
+    "cell": "gru",
+    "units": 16,
+    "layers": 2,
+    "bidirectional": "true",
+    "dropout": 0.2,
+    "recurrent_dropout": 0.2,
+    "l1": 0.01,
+    "l2": 0.01,
+    "embedding_dim": 16,
+    "vocabulary_size": 50,
+    "sequence_length": 8,
+    "test_fraction": 0.3,
+    "text_column": "review",
+    "label_column": "stars",
+    "char_features": "false",
+    "window": 12,
+    "horizon": 3,
+    "window_stride": 4,
+    "time_column": "when",
+    "columns": "b,a",
+    "attention": "bahdanau",
+    "beam_width": 3,
+    "image_encoder": "vgg16",
+}
+
+# Options that need another option or a dataset to take effect: the base they change.
+CONTEXT = {
+    ("transfer", "fine_tune_blocks"): {"fine_tune_blocks": 1, "fine_tune_epochs": 1},
+    ("transfer", "fine_tune_epochs"): {"fine_tune_blocks": 1, "fine_tune_epochs": 1},
+    ("transfer", "fine_tune_learning_rate"): {"fine_tune_blocks": 1, "fine_tune_epochs": 1},
+    ("transfer", "image_size"): {"image_size": 32},
+    ("captioning", "base_weights"): {"image_encoder": "vgg16", "image_size": 32},
+    ("captioning", "image_encoder"): {"image_size": 32},
+    ("sentiment", "text_column"): {"dataset": "<reviews csv>"},
+    ("sentiment", "label_column"): {"dataset": "<reviews csv>"},
+    ("sentiment", "test_fraction"): {"dataset": "<reviews csv>"},
+    ("forecast", "time_column"): {"dataset": "<series csv>", "time_column": "t"},
+    ("forecast", "columns"): {"dataset": "<series csv>", "time_column": "t"},
+    ("captioning", "test_fraction"): {"dataset": "<caption folder>"},
+    ("translation", "bidirectional"): {"layers": 1},
+}
+ALSO_CHANGED = {
+    ("transfer", "fine_tune_blocks"): {"fine_tune_blocks": 2},
+    ("transfer", "fine_tune_epochs"): {"fine_tune_epochs": 2},
+    ("transfer", "fine_tune_learning_rate"): {"fine_tune_learning_rate": 1e-3},
+    ("transfer", "image_size"): {"image_size": 48},
+    ("captioning", "image_encoder"): {"image_encoder": "vgg16"},
+    ("forecast", "time_column"): {"time_column": "when"},
+    ("translation", "sequence_length"): {"sequence_length": 4},  # number words: up to 7 tokens
+}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """The local datasets and weights that some options name."""
+    root = tmp_path_factory.mktemp("table")
+    rng = np.random.default_rng(0)
+    images = root / "images"
+    for label in ("cats", "dogs"):
+        (images / label).mkdir(parents=True)
+        for i in range(6):
+            pixels = rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(images / label / f"{i}.png")
+    reviews = root / "reviews.csv"
+    words = ["good", "bad", "fine", "awful", "great", "poor"]
+    lines = ["text,label,review,stars"]
+    for i in range(120):
+        lines.append(
+            f"{words[i % 6]} film {i},{i % 2},{words[(i + 1) % 6]} show {i} extra,{(i // 2) % 2}"
+        )
+    reviews.write_text("\n".join(lines) + "\n")
+    series = root / "series.csv"
+    t = np.arange(300)
+    rows = ["t,when,a,b"] + [
+        f"{i},{299 - i},{np.sin(i / 5):.4f},{np.cos(i / 7) * 3:.4f}" for i in t
+    ]
+    series.write_text("\n".join(rows) + "\n")
+    captions = root / "captions"
+    captions.mkdir()
+    caption_rows = ["image,caption"]
+    for i in range(30):
+        Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(
+            captions / f"{i}.png"
+        )
+        caption_rows.append(f"{i}.png,a picture number {i % 5}")
+    (captions / "captions.csv").write_text("\n".join(caption_rows) + "\n")
+    from models import vgg16
+
+    weights = root / "vgg16_notop.weights.h5"
+    vgg16(include_top=False, weights=None, input_shape=(32, 32, 3)).save_weights(weights)
+    return {
+        "<image folder>": str(images),
+        "<reviews csv>": str(reviews),
+        "<series csv>": str(series),
+        "<caption folder>": str(captions),
+        "<weights file>": str(weights),
+    }
+
+
+def _digest(array) -> str:
+    array = np.asarray(array)
+    if array.dtype == object:
+        data = "\x1f".join(map(str, array.ravel().tolist())).encode()
+    else:
+        data = np.ascontiguousarray(array).tobytes()
+    return f"{array.shape}:{hashlib.sha1(data).hexdigest()[:12]}"
+
+
+def _describe(value, depth: int = 0):
+    """A comparable summary of loaded data: shapes and digests of every array inside."""
+    if depth > 6:
+        return type(value).__name__
+    if isinstance(value, np.ndarray):
+        return _digest(value)
+    if isinstance(value, keras.layers.Layer):
+        config = {k: v for k, v in value.get_config().items() if k != "name"}
+        vocabulary = value.get_vocabulary() if hasattr(value, "get_vocabulary") else ()
+        return json.dumps(config, sort_keys=True, default=str) + _digest(np.array(vocabulary))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _describe(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value)
+        }
+    if isinstance(value, dict):
+        return {str(k): _describe(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, str) for v in value):
+            return _digest(np.array(value, dtype=object))
+        return [_describe(v, depth + 1) for v in value][:50]
+    if hasattr(value, "element_spec"):  # a tf.data pipeline
+        return [_describe(np.asarray(part), depth + 1) for batch in value.take(2) for part in batch]
+    if hasattr(value, "__dict__"):
+        return {k: _describe(v, depth + 1) for k, v in vars(value).items() if not k.startswith("_")}
+    return repr(value)
+
+
+def _without_names(value):
+    if isinstance(value, dict):
+        return {k: _without_names(v) for k, v in value.items() if k != "name"}
+    if isinstance(value, list):
+        return [_without_names(v) for v in value]
+    return value
+
+
+def _model_description(model: keras.Model) -> dict:
+    return {
+        "config": json.dumps(_without_names(model.get_config()), sort_keys=True, default=str),
+        "parameters": model.count_params(),
+        "trainable": sum(int(np.prod(w.shape)) for w in model.trainable_weights),
+        "weights": round(float(sum(np.abs(w.numpy()).sum() for w in model.weights)), 2),
+        "optimizer": json.dumps(
+            {k: v for k, v in model.optimizer.get_config().items() if k != "name"},
+            sort_keys=True,
+            default=str,
+        ),
+    }
+
+
+def fingerprint(config: TrainConfig, locations: DataLocations | None) -> dict:
+    """What a config builds: its data, its model, its run plan and training phases."""
+    task = TASKS[config.task]
+    keras.backend.clear_session()  # layer names numbered from scratch in every build
+    keras.utils.set_random_seed(config.seed)
+    data = task.load_data(config, locations)
+    keras.utils.set_random_seed(config.seed)
+    model = task.build_model(config, data)
+    plan = plan_devices(
+        0,
+        device=config.device,
+        precision=config.precision,
+        batch_size=config.batch_size,
+        workers=max(1, config.workers),
+    )
+    module = __import__(task.train.__module__, fromlist=["_"])
+    phases = getattr(module, "training_phases", lambda c: ())(config)
+    decoding = {}
+    if hasattr(module, "build_generator"):  # what the decoder closes over: beam width, lengths
+        _, decode = module.build_generator(config, data)
+        decoding = {k: repr(v) for k, v in inspect.getclosurevars(decode).nonlocals.items()}
+        decoding.pop("model")
+    return {
+        "data": _describe(data),
+        "model": _model_description(model),
+        "plan": plan.tags(),
+        "phases": [dataclasses.asdict(p) for p in phases],
+        "decoding": decoding,
+    }
+
+
+REFERENCES: dict[str, dict] = {}
+
+
+def _config(task: str, files, **values) -> TrainConfig:
+    values = {k: files.get(v, v) if isinstance(v, str) else v for k, v in values.items()}
+    return TrainConfig(task=task, epochs=1, **{**SMALL[task], **values})
+
+
+def _pairs():
+    for name, task in TASKS.items():
+        for option in task.option_names():
+            yield name, option
+
+
+def test_every_declared_option_has_a_changed_value_here():
+    declared = {option for _, option in _pairs()}
+    assert declared == set(CHANGED)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("task", "option"), list(_pairs()))
+def test_each_declared_option_changes_the_params_and_what_is_built(task, option, files):
+    base = CONTEXT.get((task, option), {})
+    changed = {**base, option: CHANGED[option], **ALSO_CHANGED.get((task, option), {})}
+    before, after = _config(task, files, **base), _config(task, files, **changed)
+    assert before.as_params() != after.as_params()
+    key = repr(before)
+    if key not in REFERENCES:  # built twice: equal builds prove the fingerprint is stable
+        REFERENCES[key] = fingerprint(before, None)
+        assert fingerprint(before, None) == REFERENCES[key]
+    assert fingerprint(after, None) != REFERENCES[key]
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_an_option_of_another_task_is_refused(task):
+    own = set(TASKS[task].option_names()) | RUN_OPTIONS
+    others = [name for name in CHANGED if name not in own]
+    assert others
+    for name in others:
+        value = CHANGED[name]
+        if value.startswith("<") if isinstance(value, str) else False:
+            value = "x"
+        with pytest.raises(ValueError, match=rf"Option `{name}` applies to task .* not task="):
+            TrainConfig(task=task, **{name: value})
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_declared_options_reach_cli_mlproject_and_readme_with_their_defaults(task):
+    parser = build_parser()
+    train = next(
+        action.choices["train"]
+        for action in parser._actions
+        if hasattr(action, "choices") and isinstance(action.choices, dict)
+    )
+    cli_defaults = {a.dest: a.default for a in train._actions if a.dest != "help"}
+    mlproject = yaml.safe_load((REPO_ROOT / "MLproject").read_text())["entry_points"]
+    readme = (REPO_ROOT / "README.md").read_text()
+    for option in TASKS[task].option_names() + tuple(RUN_OPTIONS):
+        default = format_option(DEFAULTS[option])
+        assert cli_defaults[option] == default, option
+        for entry in ("main", "train"):
+            declared = mlproject[entry]["parameters"][option]["default"]
+            if isinstance(declared, float):
+                assert declared == float(default), (entry, option)
+            else:
+                assert format_option(declared) == default, (entry, option)
+        row = re.search(rf"^\| `{option}` \| ([^|]*) \|", readme, re.M)
+        assert row, f"README has no row for option {option}"
+        shown = row.group(1).strip().strip("`")
+        assert shown == (default or '""'), (option, shown, default)
+
+
+def test_the_readme_table_is_the_declared_one():
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert train_options_table() in readme
