@@ -127,3 +127,24 @@ def check_non_negative(name: str, value) -> float:
             f"Received {name}={value!r}."
         )
     return float(value)
+
+
+def check_positive(name: str, value) -> float:
+    """Returns ``value`` as a float if it is a number > 0 (a learning rate).
+
+    Args:
+        name: Argument name, for the error message.
+        value: The value received.
+
+    Returns:
+        ``float(value)``.
+
+    Raises:
+        ValueError: Otherwise (NaN included), naming ``name`` and ``value``.
+    """
+    if not _is_real(value) or not value > 0:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected a positive number. "
+            f"Received {name}={value!r}."
+        )
+    return float(value)

@@ -204,10 +204,24 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+def _keep_library_frames() -> None:
+    """Keras and TensorFlow drop their own frames from tracebacks; keep them.
+
+    Without them an error raised inside Keras (in ``fit``, in a layer call)
+    would end in our frames and be taken for a usage error.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.config.disable_traceback_filtering()
+    tf.debugging.disable_traceback_filtering()
+
+
 def _run(name: str, command: Command, config) -> int:
     from pipelines.guards import TrainingDivergedError
     from pipelines.processes import ChildFailedError
 
+    _keep_library_frames()
     _raise_keyboard_interrupt_on_sigterm()
     try:
         lines = command.run(config)

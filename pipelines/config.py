@@ -25,7 +25,6 @@ from pipelines.options import (
     format_option,
     option_field,
     parse_fields,
-    parse_value,
     unquoted,
 )
 from pipelines.tasks import TASKS
@@ -236,12 +235,6 @@ def option_owners() -> dict[str, tuple[str, ...]]:
         else tuple(t.name for t in TASKS.values() if field.name in t.option_names())
         for field in dataclasses.fields(TrainConfig)
     }
-
-
-def parse_option(name: str, text: str):
-    """One `TrainConfig` option parsed from its command-line spelling (for tools and tests)."""
-    field = next(f for f in dataclasses.fields(TrainConfig) if f.name == name)
-    return parse_value(TrainConfig, field, text)
 
 
 def train_options_table() -> str:

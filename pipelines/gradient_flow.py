@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Callable
 
 from common.recurrent import parse_cells
 from common.validation import check_positive_int
-from pipelines.options import PARSERS_BY_TYPE, format_option, option_field, parse_fields
+from pipelines.options import format_option, option_field, parse_fields
 
 if typing.TYPE_CHECKING:
     import numpy as np
@@ -27,20 +26,6 @@ def parse_layers(text) -> tuple[str, ...]:
         ValueError: On an unknown or missing name.
     """
     return parse_cells(text, "layers")
-
-
-def _positive_int(name: str) -> Callable[[typing.Any], int]:
-    """A parser of the option ``name``: an integer (or its digits) >= 1."""
-
-    def parse(text) -> int:
-        try:
-            value = PARSERS_BY_TYPE["int"](text)
-        except ValueError:
-            value = text  # refused below, in the standard words
-        return check_positive_int(name, value)
-
-    parse.__name__ = f"parse_{name}"
-    return parse
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,10 +44,10 @@ class GradientFlowConfig:
     layers: tuple[str, ...] = option_field(
         ("simple_rnn", "lstm", "gru"), "recurrent layers, comma-separated", parse=parse_layers
     )
-    timesteps: int = option_field(100, "sequence length T", parse=_positive_int("timesteps"))
-    features: int = option_field(8, "input features per step", parse=_positive_int("features"))
-    units: int = option_field(32, "hidden units per layer", parse=_positive_int("units"))
-    batch_size: int = option_field(32, "probe sequences", parse=_positive_int("batch_size"))
+    timesteps: int = option_field(100, "sequence length T", check=check_positive_int)
+    features: int = option_field(8, "input features per step", check=check_positive_int)
+    units: int = option_field(32, "hidden units per layer", check=check_positive_int)
+    batch_size: int = option_field(32, "probe sequences", check=check_positive_int)
     seed: int = option_field(0, "seed of weights and data")
 
     def __post_init__(self):

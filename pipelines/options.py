@@ -93,20 +93,6 @@ def _parse_str(text) -> str:
 PARSERS_BY_TYPE = {"int": _parse_int, "float": _parse_float, "str": _parse_str, "bool": parse_bool}
 
 
-def check_positive(name: str, value) -> float:
-    """Returns ``value`` if it is a number > 0 (a learning rate).
-
-    Raises:
-        ValueError: Otherwise, naming ``name`` and ``value``.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a positive number. "
-            f"Received {name}={value!r}."
-        )
-    return float(value)
-
-
 def option_field(
     default,
     help_text: str,

@@ -194,7 +194,7 @@ class TuneConfig(TrainConfig):
     )
 
     def __post_init__(self):
-        if self.task not in TUNE_TASKS:
+        if str(self.task).strip().lower() not in TUNE_TASKS:
             raise ValueError(
                 f"Invalid value for argument `task`. The tune pipeline searches "
                 f"{list(TUNE_TASKS)}. Received task={self.task!r}."

@@ -1,4 +1,4 @@
-"""What every task module declares: `Task`, the small interface the train pipeline calls.
+"""What every task module declares: `Task`, the small interface of a task.
 
 A task module (``pipelines/tasks/<task>.py``) defines the options it owns (a
 frozen dataclass of `pipelines.options.option_field` fields, built from the
@@ -53,7 +53,10 @@ class Task:
         build_model: ``(config, data) -> keras.Model``: the compiled model
             (for an encoder-decoder, its training model).
         train: ``(config, locations) -> TaskOutcome``: trains, evaluates,
-            logs metrics and plots and exports, inside the active MLflow run.
+            logs metrics and plots and exports, inside the active MLflow run;
+            what `pipelines.train` calls. It takes ``load_data`` and
+            ``build_model`` as its first steps; tools and tests call those
+            alone (e.g. to see what an option changes).
         check: ``(config) -> None``: raises ``ValueError`` on options that
             are valid alone but not together.
     """

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from pipelines.options import choice_parser, option_field
 from pipelines.tasks.base import Task, TaskDefaults
 from pipelines.tasks.shared_options import (
+    VGG16_MIN_SIZE,
     BaseWeightsOption,
     DecoderOptions,
     HeldOutTestOption,
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from pipelines.tracking import TaskOutcome
 
 FOLDER_IMAGE_SIZE = 64
-MIN_VGG_SIZE = 32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,10 +199,10 @@ def build_captioner(config: TrainConfig, captioned: VectorizedCaptions, keras_ho
     image_shape = captioned.data.train.images.shape[1:]
     image_encoder = None
     if config.image_encoder == "vgg16":
-        if min(image_shape[:2]) < MIN_VGG_SIZE:
+        if min(image_shape[:2]) < VGG16_MIN_SIZE:
             raise ValueError(
-                f"image_encoder=vgg16 needs images of at least {MIN_VGG_SIZE} pixels; these are "
-                f"{image_shape[0]}x{image_shape[1]}. Pass image_size={MIN_VGG_SIZE} or more."
+                f"image_encoder=vgg16 needs images of at least {VGG16_MIN_SIZE} pixels; these are "
+                f"{image_shape[0]}x{image_shape[1]}. Pass image_size={VGG16_MIN_SIZE} or more."
             )
         image_encoder = frozen_vgg16_encoder(image_shape, config.base_weights_or_none(), keras_home)
     model = captioner(

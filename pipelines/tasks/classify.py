@@ -15,7 +15,11 @@ from common.padding import parse_padding
 from common.validation import check_non_negative_int, check_positive_int
 from pipelines.options import option_field
 from pipelines.tasks.base import Task, TaskDefaults
-from pipelines.tasks.shared_options import ImageFolderOption, ImageSizeOption
+from pipelines.tasks.shared_options import (
+    ImageFolderOption,
+    ImageSizeOption,
+    check_image_dataset,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -63,18 +67,6 @@ class ClassifyOptions(ImageFolderOption, ImageSizeOption):
         "starts N on 127.0.0.1, or with TF_CONFIG set this process is the worker it names",
         check=check_non_negative_int,
     )
-
-
-def check(config) -> None:
-    """A catalog dataset must be an image dataset (an image folder is checked when read).
-
-    Raises:
-        data.DatasetUnavailableError, ValueError: On an unknown dataset name.
-    """
-    if not config.data_dir:
-        from data.catalog import get_spec
-
-        get_spec(config.dataset)
 
 
 def load_data(config, locations: DataLocations | None = None):
@@ -132,5 +124,5 @@ TASK = Task(
     load_data=load_data,
     build_model=build_model,
     train=train,
-    check=check,
+    check=check_image_dataset,
 )

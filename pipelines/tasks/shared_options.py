@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from common.recurrent import check_cell
+from common.recurrent import CELL_NAMES
 from common.validation import (
     check_fraction,
     check_non_negative,
@@ -21,6 +21,7 @@ from common.validation import (
 from pipelines.options import choice_parser, option_field
 
 ATTENTIONS = ("none", "luong", "bahdanau")
+VGG16_MIN_SIZE = 32  # VGG16's five 2x2 pools need at least 32 pixels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +29,18 @@ class ImageFolderOption:
     """An image folder instead of a catalog dataset (classify, transfer)."""
 
     data_dir: str = option_field("", "image folder root/<class>/<image> to use instead of dataset")
+
+
+def check_image_dataset(config) -> None:
+    """A catalog dataset named without ``data_dir`` must exist (checked before any run).
+
+    Raises:
+        data.DatasetUnavailableError, ValueError: On an unknown dataset name.
+    """
+    if not config.data_dir:
+        from data.catalog import get_spec
+
+        get_spec(config.dataset)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,8 +72,7 @@ class RecurrentCellOptions:
     cell: str = option_field(
         "lstm",
         "recurrent layer: lstm, gru or simple_rnn",
-        parse=str.lower,
-        check=lambda name, value: check_cell(value, name),
+        parse=choice_parser("cell", CELL_NAMES),
     )
     units: int = option_field(64, "recurrent units per direction", check=check_positive_int)
     dropout: float = option_field(0.0, "dropout on recurrent layer inputs", check=check_rate)

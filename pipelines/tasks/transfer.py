@@ -13,10 +13,16 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from common.validation import check_non_negative_int
-from pipelines.options import check_positive, option_field
+from common.validation import check_non_negative_int, check_positive
+from pipelines.options import option_field
 from pipelines.tasks.base import Task, TaskDefaults
-from pipelines.tasks.shared_options import BaseWeightsOption, ImageFolderOption, ImageSizeOption
+from pipelines.tasks.shared_options import (
+    VGG16_MIN_SIZE,
+    BaseWeightsOption,
+    ImageFolderOption,
+    ImageSizeOption,
+    check_image_dataset,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -24,7 +30,6 @@ if TYPE_CHECKING:
     from data import DataLocations
     from pipelines.tracking import TaskOutcome
 
-MIN_BASE_SIZE = 32  # VGG16's five POOL2 layers need at least 32 pixels
 VGG16_BLOCKS = 5
 
 
@@ -50,11 +55,13 @@ def check(config) -> None:
 
     Raises:
         ValueError: Naming the option, the value and the fix.
+        data.DatasetUnavailableError: On an unknown catalog dataset.
     """
-    if config.image_size and config.image_size < MIN_BASE_SIZE:
+    check_image_dataset(config)
+    if config.image_size and config.image_size < VGG16_MIN_SIZE:
         raise ValueError(
             "Invalid value for argument `image_size`. The VGG16 base of task=transfer needs "
-            f"at least {MIN_BASE_SIZE} pixels. Received image_size={config.image_size}."
+            f"at least {VGG16_MIN_SIZE} pixels. Received image_size={config.image_size}."
         )
     if config.fine_tune_blocks > VGG16_BLOCKS:
         raise ValueError(
@@ -119,7 +126,7 @@ def build_transfer_model(config, spec, keras_home=None) -> tuple[keras.Model, ke
     from models.transfer import transfer_model
     from pipelines.fitting import compile_classifier
 
-    height = config.image_size or max(spec.input_shape[0], MIN_BASE_SIZE)
+    height = config.image_size or max(spec.input_shape[0], VGG16_MIN_SIZE)
     base = vgg16(
         include_top=False,
         weights=config.base_weights_or_none(),

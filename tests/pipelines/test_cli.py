@@ -89,6 +89,27 @@ def test_an_error_inside_keras_is_shown_with_its_traceback_not_as_usage(
     assert "error: " not in err.splitlines()[-1]
 
 
+def test_an_error_inside_fit_is_not_taken_for_a_usage_error(monkeypatch, capsys):
+    import keras
+    import numpy as np
+
+    from pipelines import cli
+
+    def run(config):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.compile(loss="mse")
+        model.fit(np.zeros((4, 5)), np.zeros((4, 2)), verbose=0)  # 5 features, 3 expected
+        return {}
+
+    monkeypatch.setitem(cli.COMMANDS, "train", dataclasses.replace(cli.COMMANDS["train"], run=run))
+    try:
+        assert main(["train", "--dataset", "digits"]) == 1
+    finally:
+        keras.config.enable_traceback_filtering()
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "failed inside" in err
+
+
 def test_our_own_value_errors_are_usage_errors_without_traceback(monkeypatch, capsys):
     from pipelines import cli
 

@@ -44,7 +44,7 @@ def test_config_parses_command_line_strings_once():
         ({"timesteps": 0}, "`timesteps`. Expected a strictly positive integer. .*=0"),
         (
             {"units": "many"},
-            "`units`. Expected a strictly positive integer. Received units='many'\\.$",
+            "`units`. Expected an integer. Received units='many'\\.$",
         ),
         ({"batch_size": True}, "`batch_size`.*Received batch_size=True"),
     ],
