@@ -120,11 +120,12 @@ def forecaster(
             f"{mean.shape[0]} and {std.shape[0]}."
         )
     change_std = std if change_std is None else np.asarray(change_std, "float32").reshape(-1)
-    for name, values in (("std", std), ("change_std", change_std)):
+    for argument, values in (("std", std), ("change_std", change_std)):
         if values.shape != (features,) or not np.all(values > 0):
             raise ValueError(
-                f"Invalid value for argument `{name}`. Expected {features} positive values "
-                f"(a constant column cannot be normalized). Received {name}={values.tolist()}."
+                f"Invalid value for argument `{argument}`. Expected {features} positive values "
+                f"(a constant column cannot be normalized). Received "
+                f"{argument}={values.tolist()}."
             )
     if isinstance(target_index, bool) or not 0 <= target_index < features:
         raise ValueError(

@@ -20,6 +20,11 @@ def test_change_mode_starts_from_the_last_value_in_raw_units():
     np.testing.assert_allclose(model(windows).numpy(), np.repeat(windows[:, -1, 1:2], 3, axis=1))
 
 
+def test_the_model_takes_the_name_given():
+    model = forecaster(4, 1, 1, mean=[0.0], std=[1.0], name="sunspots_lstm_forecaster")
+    assert model.name == "sunspots_lstm_forecaster"
+
+
 def test_level_mode_denormalizes_with_training_statistics():
     model = forecaster(
         5, 1, 2, mean=[10.0], std=[2.0], predict_change=False, recurrent=RecurrentSpec(units=4)
