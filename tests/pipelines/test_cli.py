@@ -67,7 +67,8 @@ def test_help_answers_at_once_without_tensorflow(argv):
     whole = time.perf_counter() - started
     assert "usage: convseq" in completed.stdout
     assert "HEAVY [] SECONDS" in completed.stdout, completed.stdout[-300:]
-    assert whole < 5  # the whole process, Python start-up included (1 s is the usual)
+    assert float(completed.stdout.split("SECONDS")[-1]) < 1.0  # import, parse and print
+    assert whole < 5  # the whole process, Python start-up included (about 0.5 s alone)
 
 
 def test_an_error_inside_keras_is_shown_with_its_traceback_not_as_usage(
