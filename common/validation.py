@@ -20,6 +20,15 @@ def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _checked(name: str, value, accepted: bool, expected: str):
+    """``value`` if ``accepted``; otherwise the standard error naming ``name`` and ``value``."""
+    if not accepted:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected {expected}. Received {name}={value!r}."
+        )
+    return value
+
+
 def check_positive_int(name: str, value) -> int:
     """Returns ``value`` as an int if it is an integer >= 1.
 
@@ -37,12 +46,7 @@ def check_positive_int(name: str, value) -> int:
         >>> check_positive_int("units", 3)
         3
     """
-    if not _is_int(value) or value < 1:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a strictly positive integer. "
-            f"Received {name}={value!r}."
-        )
-    return int(value)
+    return int(_checked(name, value, _is_int(value) and value >= 1, "a strictly positive integer"))
 
 
 def check_non_negative_int(name: str, value) -> int:
@@ -58,12 +62,7 @@ def check_non_negative_int(name: str, value) -> int:
     Raises:
         ValueError: Otherwise, naming ``name`` and ``value``.
     """
-    if not _is_int(value) or value < 0:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected an integer >= 0. "
-            f"Received {name}={value!r}."
-        )
-    return int(value)
+    return int(_checked(name, value, _is_int(value) and value >= 0, "an integer >= 0"))
 
 
 def check_fraction(name: str, value) -> float:
@@ -79,12 +78,7 @@ def check_fraction(name: str, value) -> float:
     Raises:
         ValueError: Otherwise, naming ``name`` and ``value``.
     """
-    if not _is_real(value) or not 0.0 < value < 1.0:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a value in (0, 1). "
-            f"Received {name}={value!r}."
-        )
-    return float(value)
+    return float(_checked(name, value, _is_real(value) and 0.0 < value < 1.0, "a value in (0, 1)"))
 
 
 def check_rate(name: str, value) -> float:
@@ -100,12 +94,7 @@ def check_rate(name: str, value) -> float:
     Raises:
         ValueError: Otherwise, naming ``name`` and ``value``.
     """
-    if not _is_real(value) or not 0.0 <= value < 1.0:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a rate in [0, 1). "
-            f"Received {name}={value!r}."
-        )
-    return float(value)
+    return float(_checked(name, value, _is_real(value) and 0.0 <= value < 1.0, "a rate in [0, 1)"))
 
 
 def check_non_negative(name: str, value) -> float:
@@ -121,12 +110,9 @@ def check_non_negative(name: str, value) -> float:
     Raises:
         ValueError: Otherwise (NaN included), naming ``name`` and ``value``.
     """
-    if not _is_real(value) or not value >= 0:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected 0 (off) or a positive number. "
-            f"Received {name}={value!r}."
-        )
-    return float(value)
+    return float(
+        _checked(name, value, _is_real(value) and value >= 0, "0 (off) or a positive number")
+    )
 
 
 def check_positive(name: str, value) -> float:
@@ -142,9 +128,4 @@ def check_positive(name: str, value) -> float:
     Raises:
         ValueError: Otherwise (NaN included), naming ``name`` and ``value``.
     """
-    if not _is_real(value) or not value > 0:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a positive number. "
-            f"Received {name}={value!r}."
-        )
-    return float(value)
+    return float(_checked(name, value, _is_real(value) and value > 0, "a positive number"))

@@ -33,11 +33,16 @@ if typing.TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class Command:
-    """One ``convseq`` subcommand: its config class, help and runner."""
+    """One ``convseq`` subcommand: its config class, help and runner.
+
+    ``uses_tensorflow`` is false for a command that never imports TensorFlow
+    (it then does not pay for importing it).
+    """
 
     config_class: type
     help: str
     run: Callable[[typing.Any], dict[str, str]]
+    uses_tensorflow: bool = True
 
 
 def data_locations_from_environment() -> DataLocations:
@@ -119,6 +124,7 @@ COMMANDS = {
         ExportConfig,
         "export a training run's SavedModel as the next version of <export_dir>/<model_name>",
         _run_export,
+        uses_tensorflow=False,
     ),
     "predict": Command(
         PredictConfig,
@@ -221,7 +227,8 @@ def _run(name: str, command: Command, config) -> int:
     from pipelines.guards import TrainingDivergedError
     from pipelines.processes import ChildFailedError
 
-    _keep_library_frames()
+    if command.uses_tensorflow:
+        _keep_library_frames()
     _raise_keyboard_interrupt_on_sigterm()
     try:
         lines = command.run(config)

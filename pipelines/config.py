@@ -115,9 +115,7 @@ class RunOptions:
         task = TASKS[self.task]
         self._refuse_options_of_other_tasks(task.option_names())
         for name in DEFAULTED:
-            if not getattr(self, name) and not (
-                name == "dataset" and getattr(self, "data_dir", "")
-            ):
+            if not getattr(self, name) and not (name == "dataset" and self.reads_own_files()):
                 object.__setattr__(self, name, getattr(task.defaults, name))
         if self.clipnorm and self.clipvalue:
             raise ValueError(
@@ -131,6 +129,10 @@ class RunOptions:
                     f"Received {name}=''."
                 )
         task.check(self)
+
+    def reads_own_files(self) -> bool:
+        """Whether the run reads a folder of its own instead of ``dataset`` (no default then)."""
+        return False
 
     def _refuse_options_of_other_tasks(self, own: tuple[str, ...]) -> None:
         run_options = {field.name for field in dataclasses.fields(RunOptions)}

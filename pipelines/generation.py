@@ -130,3 +130,41 @@ class SampleLog(keras.callbacks.Callback):
             for d, r, p in zip(self.descriptions, self.references, predictions)
         ]
         mlflow.log_text("\n".join(lines), f"samples/epoch_{epoch + 1:03d}.txt")
+
+
+def finish_generator(
+    model, preprocess, input_spec: tf.TensorSpec, vectorizer, decode, config, history, metrics
+):
+    """Logs a text generator's test metrics and curves, exports and logs it in the active run.
+
+    Args:
+        model: The encoder-decoder (``Seq2Seq``).
+        preprocess: Raw inputs -> encoder inputs, inside the export.
+        input_spec: The export's raw input.
+        vectorizer: The target vectorizer (its vocabulary names the tokens).
+        decode: Greedy or beam-search decoding (`make_decoder`).
+        config: Gives ``export_dir`` and ``registered_model_name``.
+        history: The training history, for the curves.
+        metrics: The test metrics.
+
+    Returns:
+        A `pipelines.tracking.TaskOutcome`.
+    """
+    from pipelines.export import export_text_generator
+    from pipelines.plots import training_curves_figure
+    from pipelines.tracking import TaskOutcome, log_export
+
+    mlflow.log_metrics(metrics)
+    mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
+    export_path = export_text_generator(
+        model,
+        preprocess,
+        input_spec,
+        vectorizer.get_vocabulary(),
+        decode,
+        END,
+        config.export_dir,
+        model.training.name,
+    )
+    log_export(export_path, registered_model_name=config.registered_model_name)
+    return TaskOutcome(export_path, metrics)

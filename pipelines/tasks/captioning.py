@@ -238,24 +238,20 @@ def train_captioner(config: TrainConfig, locations: DataLocations | None = None)
         A `TaskOutcome` with ``test_exact_match`` and ``test_bleu_1`` .. ``test_bleu_4``.
     """
     import keras
-    import mlflow
     import numpy as np
     import tensorflow as tf
 
     from data.pipeline import array_batches
-    from pipelines.export import export_text_generator
     from pipelines.fitting import fit
-    from pipelines.generation import END, SAMPLES, SampleLog, generate, tokens_of
+    from pipelines.generation import SAMPLES, SampleLog, finish_generator, generate, tokens_of
     from pipelines.metrics import corpus_bleu
-    from pipelines.plots import training_curves_figure
-    from pipelines.tracking import TaskOutcome, log_export, log_new_params
+    from pipelines.tracking import log_new_params
 
     captioned = load_data(config, locations)
     data, vectorizer = captioned.data, captioned.vectorizer
     image_shape = data.train.images.shape[1:]
     keras.utils.set_random_seed(config.seed)
     model, decode = build_generator(config, captioned, locations.keras_home if locations else None)
-    name = model.training.name
     image_spec = tf.TensorSpec((None, *image_shape), tf.uint8)
 
     def describe(images):
@@ -297,26 +293,16 @@ def train_captioner(config: TrainConfig, locations: DataLocations | None = None)
             for n in (1, 2, 3, 4)
         },
     }
-    mlflow.log_metrics(test_metrics)
-    mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
     height, width = image_shape[:2]
 
     def resize(images):
         resized = tf.image.resize(images, (height, width))
         return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
-    export_path = export_text_generator(
-        model,
-        resize,
-        tf.TensorSpec((None, None, None, 3), tf.uint8, name="images"),
-        vectorizer.get_vocabulary(),
-        decode,
-        END,
-        config.export_dir,
-        name,
+    images = tf.TensorSpec((None, None, None, 3), tf.uint8, name="images")
+    return finish_generator(
+        model, resize, images, vectorizer, decode, config, history, test_metrics
     )
-    log_export(export_path, registered_model_name=config.registered_model_name)
-    return TaskOutcome(export_path, test_metrics)
 
 
 TASK = Task(

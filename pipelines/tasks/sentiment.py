@@ -212,10 +212,7 @@ def vectorized_text_data(
     """The config's texts, a vectorizer adapted on the training split, and every split's ids."""
     data = load_text_data(config, locations)
     vectorizer = adapt_vectorizer(config, data)
-    ids = {
-        part: _vectorize(vectorizer, getattr(data, part).texts)
-        for part in ("train", "validation", "test")
-    }
+    ids = {part: _vectorize(vectorizer, split.texts) for part, split in data.parts().items()}
     return VectorizedText(data, vectorizer, ids)
 
 

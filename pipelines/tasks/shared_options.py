@@ -30,6 +30,10 @@ class ImageFolderOption:
 
     data_dir: str = option_field("", "image folder root/<class>/<image> to use instead of dataset")
 
+    def reads_own_files(self) -> bool:
+        """Whether ``data_dir`` replaces ``dataset`` (which then keeps no default)."""
+        return bool(self.data_dir)
+
 
 def check_image_dataset(config) -> None:
     """A catalog dataset named without ``data_dir`` must exist (checked before any run).
@@ -63,6 +67,14 @@ class HeldOutTestOption:
         "share of an unsplit dataset held out for test (a series' tail)",
         check=check_fraction,
     )
+
+    def split_options(self) -> dict:
+        """The keyword arguments of `data.choice.unsplit_or_tfds_splits` for this config."""
+        return {
+            "validation_fraction": self.validation_fraction,
+            "test_fraction": self.test_fraction,
+            "max_examples": self.max_examples,
+        }
 
 
 @dataclasses.dataclass(frozen=True)

@@ -92,9 +92,7 @@ def load_tagged_data(config: TrainConfig, locations: DataLocations | None = None
         locations,
         read_conll,
         lambda: _tfds_tagged(choice.name, config.validation_fraction, locations),
-        validation_fraction=config.validation_fraction,
-        test_fraction=config.test_fraction,
-        max_examples=config.max_examples,
+        **config.split_options(),
     )
 
 
@@ -169,10 +167,7 @@ def encoded_tagged_data(config: TrainConfig, locations: DataLocations | None = N
     encoder = build_encoder(config, data.train)
     tag_names = tag_vocabulary(data.train)
     tag_index = {tag: i for i, tag in enumerate(tag_names)}
-    encoded = {
-        part: _encode(encoder, getattr(data, part), tag_index)
-        for part in ("train", "validation", "test")
-    }
+    encoded = {part: _encode(encoder, split, tag_index) for part, split in data.parts().items()}
     return EncodedTags(data, encoder, tag_names, encoded)
 
 

@@ -100,9 +100,7 @@ def load_parallel_data(
         locations,
         read_parallel_tsv,
         lambda: _tfds_parallel(choice.name, config.validation_fraction, locations),
-        validation_fraction=config.validation_fraction,
-        test_fraction=config.test_fraction,
-        max_examples=config.max_examples,
+        **config.split_options(),
     )
 
 
@@ -175,24 +173,21 @@ def train_translator(config: TrainConfig, locations: DataLocations | None = None
         A `TaskOutcome` with ``test_exact_match`` and ``test_bleu``.
     """
     import keras
-    import mlflow
     import numpy as np
     import tensorflow as tf
 
     from data.pipeline import array_batches
-    from pipelines.export import export_text_generator
     from pipelines.fitting import fit
     from pipelines.generation import (
-        END,
         SAMPLES,
         SampleLog,
+        finish_generator,
         generate,
         teacher_forcing,
         tokens_of,
     )
     from pipelines.metrics import corpus_bleu
-    from pipelines.plots import training_curves_figure
-    from pipelines.tracking import TaskOutcome, log_export, log_new_params
+    from pipelines.tracking import log_new_params
 
     vectorized = load_data(config, locations)
     data, source, target = vectorized.data, vectorized.source, vectorized.target
@@ -203,7 +198,6 @@ def train_translator(config: TrainConfig, locations: DataLocations | None = None
 
     keras.utils.set_random_seed(config.seed)
     model, decode = build_generator(config, vectorized)
-    name = model.training.name
 
     def translate(texts):
         return generate(
@@ -238,20 +232,8 @@ def train_translator(config: TrainConfig, locations: DataLocations | None = None
         "test_exact_match": float(np.mean([p == r for p, r in zip(predictions, references)])),
         "test_bleu": corpus_bleu([[r] for r in references], predictions),
     }
-    mlflow.log_metrics(test_metrics)
-    mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
-    export_path = export_text_generator(
-        model,
-        source,
-        tf.TensorSpec((None,), tf.string, name="texts"),
-        target.get_vocabulary(),
-        decode,
-        END,
-        config.export_dir,
-        name,
-    )
-    log_export(export_path, registered_model_name=config.registered_model_name)
-    return TaskOutcome(export_path, test_metrics)
+    texts = tf.TensorSpec((None,), tf.string, name="texts")
+    return finish_generator(model, source, texts, target, decode, config, history, test_metrics)
 
 
 TASK = Task(

@@ -97,7 +97,6 @@ def test_recurrent_options_reach_the_spec_and_tagging_is_bidirectional():
         False,
     )
     assert "bidirectional" not in TASKS["tagging"].option_names()  # always both ways
-    assert TrainConfig(task="tagging").recurrent_spec(bidirectional=True).bidirectional
     assert TrainConfig(task="forecast", bidirectional="true").recurrent_spec().bidirectional
 
 

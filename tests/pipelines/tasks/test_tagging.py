@@ -4,7 +4,13 @@ from mlflow.tracking import MlflowClient
 
 from data.specs import TaggedSplit
 from pipelines.config import TrainConfig
-from pipelines.tasks.tagging import build_encoder, load_tagged_data, tag_vocabulary
+from pipelines.tasks.tagging import (
+    build_encoder,
+    build_model,
+    encoded_tagged_data,
+    load_tagged_data,
+    tag_vocabulary,
+)
 from pipelines.train import train
 
 
@@ -72,6 +78,15 @@ def test_tagger_trains_beats_the_baseline_and_serves_raw_sentences(
     assert served["tags"][1, 1:].tolist() == [b""] * 5  # padding past the sentence
     assert (served["tag_ids"][1, 1:] == -1).all()
     assert served["tags"][2, 2].decode() == "I-person"
+
+
+def test_the_tagger_is_bidirectional_without_being_asked():
+    import keras
+
+    config = TrainConfig(task="tagging", max_examples=60, layers=2, units=8)
+    model = build_model(config, encoded_tagged_data(config))
+    wrapped = [layer for layer in model.layers if isinstance(layer, keras.layers.Bidirectional)]
+    assert len(wrapped) == 2  # one per stacked layer, both ways
 
 
 def test_vocabularies_come_from_the_training_split_only():
