@@ -1,6 +1,6 @@
 """Custom Keras layers written from the math."""
 
-from models.layers.conv import BaseConv, Conv2D
+from models.layers.conv import BaseConv, Conv1D, Conv2D
 from models.layers.echo_state import EchoState, EchoStateCell, reservoir_matrix
 from models.layers.geometry import conv_output_size
 from models.layers.pooling import BasePooling, MaxPool2D, MaxPooling2D
@@ -15,6 +15,7 @@ __all__ = [
     "BasePooling",
     "BaseRNNCell",
     "BaseRecurrent",
+    "Conv1D",
     "Conv2D",
     "EchoState",
     "EchoStateCell",

@@ -260,3 +260,25 @@ class Conv2D(BaseConv):
             bias_constraint=bias_constraint,
             **kwargs,
         )
+
+
+@keras.saving.register_keras_serializable(package="convseq")
+class Conv1D(BaseConv):
+    """1D convolution over sequences ``(batch, steps, channels)``; see `Conv2D`.
+
+    Example:
+        >>> import numpy as np
+        >>> Conv1D(8, kernel_size=3, padding=1)(np.zeros((2, 10, 4), "float32")).shape
+        (2, 10, 8)
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, **kwargs):
+        super().__init__(
+            rank=1,
+            filters=filters,
+            kernel_size=kernel_size,
+            strides=strides,
+            padding=padding,
+            dilation_rate=dilation_rate,
+            **kwargs,
+        )
