@@ -1,14 +1,18 @@
-"""Train-step throughput of convseq's layers vs their Keras counterparts.
+"""Train-step throughput of convseq's layers vs their Keras namesakes, one layer per row.
 
-For each pair, in this one process, alternating rounds: forward + backward
-(gradients of a mean-square loss w.r.t. the layer's weights) in a
-`tf.function`, recurrent layers at batch 64, T = 100, input 64, units 128;
-convolutions on a small CNN (28x28x1, batch 128). Weights are copied so both
-compute the same numbers (the max output difference is reported).
+For each row, in this one process, alternating rounds (ours, Keras, ours,
+...; the median of each): forward + backward (gradients of a mean-square
+loss w.r.t. the layer's weights) in a `tf.function`, ``training=True``.
+Recurrent rows: batch 64, T = 100, input 64, units 128 (the bidirectional
+rows run both directions, wrapped in `keras.layers.Bidirectional`).
+Convolution rows time the convolution alone: Conv1D over (64, 200, 64) with
+128 filters of 5, Conv2D over (128, 28, 28, 16) with 32 filters of 3x3,
+both ``padding="same"``. Weights are copied so both compute the same
+numbers (the max output difference is reported).
 
-Prints one JSON line: steps/s of each, ratio ours/keras (median of rounds).
+Prints one JSON line: steps/s of each, ratio ours/keras per row.
 
-Usage: python bench/layers.py [--steps N] [--rounds R]
+Usage: python bench/layers.py [--steps N] [--rounds R] [--only lstm,gru]
 """
 
 from __future__ import annotations
@@ -22,40 +26,32 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models.layers import GRU, LSTM, Conv2D, MaxPool2D, SimpleRNN
+from models.layers import GRU, LSTM, Conv1D, Conv2D, SimpleRNN
 
 BATCH, STEPS_T, FEATURES, UNITS = 64, 100, 64, 128
 
 
-def recurrent_pair(ours_cls, keras_cls, **kwargs):
-    x = keras.Input((STEPS_T, FEATURES))
-    ours = keras.Model(x, ours_cls(UNITS, **kwargs)(x))
-    reference = keras.Model(x, keras_cls(UNITS, **kwargs)(x))
+def layer_pair(ours_layer, keras_layer, input_shape, batch):
+    """Two one-layer models with the same weights and one batch of inputs."""
+    x = keras.Input(input_shape)
+    ours = keras.Model(x, ours_layer(x))
+    reference = keras.Model(x, keras_layer(x))
     reference.set_weights(ours.get_weights())
-    data = tf.random.normal((BATCH, STEPS_T, FEATURES), seed=0)
+    data = tf.random.normal((batch, *input_shape), seed=0)
     return ours, reference, data
 
 
-def cnn(conv, pool):
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            conv(16, 3, padding="same", activation="relu"),
-            pool(2),
-            conv(32, 3, padding="same", activation="relu"),
-            pool(2),
-            keras.layers.Flatten(),
-            keras.layers.Dense(10),
-        ]
-    )
+def recurrent_pair(ours_cls, keras_cls, bidirectional=False):
+    def build(layer_class):
+        layer = layer_class(UNITS)
+        return keras.layers.Bidirectional(layer) if bidirectional else layer
+
+    return layer_pair(build(ours_cls), build(keras_cls), (STEPS_T, FEATURES), BATCH)
 
 
-def conv_pair():
-    ours = cnn(Conv2D, MaxPool2D)
-    reference = cnn(keras.layers.Conv2D, keras.layers.MaxPool2D)
-    reference.set_weights(ours.get_weights())
-    data = tf.random.uniform((128, 28, 28, 1), seed=0)
-    return ours, reference, data
+def conv_pair(ours_cls, keras_cls, input_shape, batch, filters, kernel_size):
+    arguments = {"filters": filters, "kernel_size": kernel_size, "padding": "same"}
+    return layer_pair(ours_cls(**arguments), keras_cls(**arguments), input_shape, batch)
 
 
 def train_step_fn(model):
@@ -97,14 +93,17 @@ def compare(name, ours, reference, data, steps, rounds):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--only", default="", help="comma-separated subset of layer names")
     args = parser.parse_args()
     pairs = {
         "simple_rnn": lambda: recurrent_pair(SimpleRNN, keras.layers.SimpleRNN),
         "lstm": lambda: recurrent_pair(LSTM, keras.layers.LSTM),
         "gru": lambda: recurrent_pair(GRU, keras.layers.GRU),
-        "conv2d": conv_pair,
+        "bidirectional_lstm": lambda: recurrent_pair(LSTM, keras.layers.LSTM, True),
+        "bidirectional_gru": lambda: recurrent_pair(GRU, keras.layers.GRU, True),
+        "conv1d": lambda: conv_pair(Conv1D, keras.layers.Conv1D, (200, 64), 64, 128, 5),
+        "conv2d": lambda: conv_pair(Conv2D, keras.layers.Conv2D, (28, 28, 16), 128, 32, 3),
     }
     selected = [name for name in pairs if not args.only or name in args.only.split(",")]
     figures = {

@@ -1,17 +1,41 @@
-"""Training throughput of convseq's pipeline vs a plain hand-written Keras script.
+"""Training throughput: our layers vs Keras's, our pipeline vs NumPy, and a compute-bound CNN.
 
-Both train the same CNN shape on the same Fashion-MNIST images in this one
-process, alternating epochs so machine noise hits both alike:
+Everything runs in this one process. After one untimed warm-up fit each
+(tracing, filling the pipeline's cache), every round times one ``model.fit``
+of each run below, in an order rotated each round so that machine noise hits
+every run alike; each figure is the median over rounds, in images/s.
 
-- ours: catalog -> `build_input_pipelines` (cached, seeded shuffle, prefetch,
-  raw uint8) -> `small_cnn` built from convseq's Conv2D/MaxPool2D;
-- plain: NumPy float32 arrays scaled in NumPy -> `model.fit` -> a Sequential
-  of `keras.layers.Conv2D`/`MaxPool2D`.
+1. **Layer ratio** (``layer``): the default classify CNN (the `TrainConfig`
+   defaults: Fashion-MNIST 28x28x1, ``filters=16,32``, batch 128) built once
+   from ``models.layers.Conv2D/MaxPool2D`` and once from
+   ``keras.layers.Conv2D/MaxPool2D``, with identical weights (copied; the max
+   output difference is reported), both fed by the same project tf.data
+   pipeline (`data.build_input_pipelines`: cached, seeded shuffle, batched,
+   prefetched, raw uint8 scaled inside the model), for the same number of
+   steps. ``ratio`` = ours / keras: 1.0 means our layers cost nothing extra.
+2. **Pipeline ratio** (``pipeline``): our model fed by that pipeline vs a copy
+   of it (same weights) fitted on the same uint8 images held as NumPy arrays
+   (``fit(x, y, batch_size=..., shuffle=True)``), same batch size and steps.
+   ``ratio`` = pipeline / numpy: 1.0 means the input pipeline costs no more
+   than Keras's own in-memory path. The ``pipeline`` figure is the same timed
+   fit as the layer ratio's ``ours``.
+3. **Compute-bound shape** (``compute_bound``): a CNN of 32/64/128 filters
+   (3x3, same padding, 2x2 max-pool after each) at batch 256 on 28x28x1,
+   ours vs Keras as in 1, plus the achieved FLOP/s as a fraction of the fp32
+   matmul peak measured in this process (a 2048x2048 ``tf.linalg.matmul`` in
+   a `tf.function`, best of several calls, each round). FLOPs of a train step
+   are counted from the layer shapes (`forward_flops_per_image`): forward
+   = 2 x multiply-adds of the conv and dense layers; the backward pass costs
+   about 2x the forward (one product for the input gradient, one for the
+   weight gradient), so a train step is about 3x the forward. The fraction
+   uses the median images/s and the best peak of all rounds.
 
-Prints one JSON line: images/s of each (median over rounds), their ratio,
-achieved GFLOP/s of ours against a measured fp32 matmul peak.
+Prints one JSON line: ``{"bench": "train_throughput", "layer": {...},
+"pipeline": {...}, "compute_bound": {...}, "rounds": R, ...}``.
 
-Usage: python bench/train_throughput.py [--examples N] [--rounds R]
+Usage:
+    python bench/train_throughput.py                        # defaults (about 2-3 min, 2 cores)
+    python bench/train_throughput.py --steps 5 --compute_steps 2 --rounds 2   # smoke check
 """
 
 from __future__ import annotations
@@ -19,29 +43,37 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
+from collections.abc import Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from data.specs import TRAIN
+from data import build_input_pipelines, load_dataset
+from data.specs import TEST, TRAIN, VALIDATION
+from models.layers import Conv2D, MaxPool2D
 from pipelines.cli import data_locations_from_environment
 from pipelines.config import TrainConfig
-from pipelines.tasks.classify import build_model, load_data
+
+COMPUTE_FILTERS = (32, 64, 128)
+COMPUTE_BATCH = 256
+MATMUL_N = 2048
+MATMUL_CALLS = 5
 
 
-def plain_keras_model(config: TrainConfig, input_shape, classes) -> keras.Model:
-    layers = [keras.Input(input_shape)]
-    for block_filters in config.filters:
+def cnn(conv, pool, input_shape, classes, filters, kernel_size=3, strides=1, padding="same"):
+    """The small_cnn layout from ``conv``/``pool`` classes, taking raw uint8 images.
+
+    Only ``filters``/``kernel_size``/``strides``/``padding``/``activation`` and
+    ``pool_size`` are passed, the arguments both layer families share.
+    """
+    layers = [keras.Input(tuple(input_shape), dtype="uint8"), keras.layers.Rescaling(1 / 255)]
+    for count in filters:
         layers += [
-            keras.layers.Conv2D(
-                block_filters,
-                config.kernel_size,
-                strides=config.stride,
-                padding=config.padding,
-                activation="relu",
-            ),
-            keras.layers.MaxPool2D(2),
+            conv(count, kernel_size, strides=strides, padding=padding, activation="relu"),
+            pool(2),
         ]
     layers += [
         keras.layers.Flatten(),
@@ -49,105 +81,219 @@ def plain_keras_model(config: TrainConfig, input_shape, classes) -> keras.Model:
         keras.layers.Dense(128, activation="relu"),
         keras.layers.Dense(classes, activation="softmax"),
     ]
-    model = keras.Sequential(layers)
+    return keras.Sequential(layers)
+
+
+def compiled(model: keras.Model, learning_rate: float) -> keras.Model:
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     return model
 
 
+def layer_pair(
+    build: Callable, learning_rate: float, probe
+) -> tuple[keras.Model, keras.Model, float]:
+    """Ours and Keras's model with the same weights; the max |output difference| on ``probe``."""
+    ours = build(Conv2D, MaxPool2D)
+    reference = build(keras.layers.Conv2D, keras.layers.MaxPool2D)
+    reference.set_weights(ours.get_weights())
+    difference = float(np.max(np.abs(ours(probe) - reference(probe))))
+    return compiled(ours, learning_rate), compiled(reference, learning_rate), difference
+
+
 def forward_flops_per_image(model: keras.Model) -> int:
-    """Multiply-adds x 2 of conv and dense layers for one image."""
-    flops = 0
+    """FLOPs of one image's forward pass: 2 x the multiply-adds of conv and dense layers.
+
+    A conv output element is a dot product over its ``f_h * f_w * c_in``
+    window, and there are ``h_out * w_out * c_out`` of them; a dense layer
+    does ``n_in * n_out``. Bias adds, activations, pooling and the softmax are
+    left out (well under 1% here). The backward pass is about 2x this.
+    """
+    macs = 0
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Dense):
-            flops += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
-        elif hasattr(layer, "kernel") and len(layer.kernel.shape) == 4:
-            f_h, f_w, c_in, c_out = layer.kernel.shape
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None:
+            continue
+        if len(kernel.shape) == 4:  # conv kernel (f_h, f_w, c_in, c_out)
+            f_h, f_w, c_in, c_out = kernel.shape
             _, h_out, w_out, _ = layer.output.shape
-            flops += 2 * h_out * w_out * c_out * f_h * f_w * c_in
-    return flops
+            macs += h_out * w_out * c_out * f_h * f_w * c_in
+        else:  # dense kernel (n_in, n_out)
+            n_in, n_out = kernel.shape
+            macs += n_in * n_out
+    return 2 * macs
 
 
-def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
-    tf.matmul(a, b).numpy()
-    times = []
-    for _ in range(repeats):
+def matmul_peak_gflops(a: tf.Tensor, b: tf.Tensor, product: Callable) -> float:
+    """fp32 GFLOP/s of the best of `MATMUL_CALLS` timed ``a @ b`` (``2 n^3`` FLOPs each)."""
+    best = float("inf")
+    for _ in range(MATMUL_CALLS):
         start = time.perf_counter()
-        tf.matmul(a, b).numpy()
-        times.append(time.perf_counter() - start)
-    return 2 * n**3 / min(times) / 1e9
+        product(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * a.shape[0] * a.shape[1] * b.shape[1] / best / 1e9
 
 
-def timed_epoch(fit) -> float:
-    start = time.perf_counter()
-    fit()
-    return time.perf_counter() - start
+def pipeline_for(splits, batch_size: int, steps: int, seed: int) -> tf.data.Dataset:
+    """The project's training pipeline over exactly ``steps`` full batches (one epoch)."""
+    images = steps * batch_size
+    if images > len(splits[TRAIN]):
+        raise SystemExit(
+            f"train_throughput.py: error: {steps} steps of {batch_size} need {images} images; "
+            f"the training split has {len(splits[TRAIN])}."
+        )
+    # The test split stands in as validation so that no training images are drawn off.
+    held_out = {TRAIN: splits[TRAIN], VALIDATION: splits[TEST], TEST: splits[TEST]}
+    pipes = build_input_pipelines(held_out, batch_size=batch_size, seed=seed, max_examples=images)
+    return pipes.train
+
+
+def figures(rates: dict[str, list[float]], ours: str, other: str, names=("ours", "keras")):
+    """Median images/s of two runs, their ratio and the per-round figures."""
+    first, second = statistics.median(rates[ours]), statistics.median(rates[other])
+    return {
+        f"{names[0]}_img_s": round(first, 1),
+        f"{names[1]}_img_s": round(second, 1),
+        "ratio": round(first / second, 3),
+        f"{names[0]}_rounds": [round(r, 1) for r in rates[ours]],
+        f"{names[1]}_rounds": [round(r, 1) for r in rates[other]],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=12800)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-
-    config = TrainConfig(max_examples=args.examples)
-    spec, splits, pipes = load_data(config, data_locations_from_environment())
-    n_train = pipes.train_size
-    train = splits[TRAIN]
-    x_plain = train.images[:n_train].astype("float32") / 255.0
-    y_plain = train.labels[:n_train]
-
-    keras.utils.set_random_seed(config.seed)
-    ours = build_model(config, (spec, splits, pipes))
-    plain = plain_keras_model(config, spec.input_shape, spec.num_classes)
-    assert ours.count_params() == plain.count_params()
-
-    def fit_ours():
-        ours.fit(pipes.train, epochs=1, shuffle=False, verbose=0)
-
-    def fit_plain():
-        plain.fit(x_plain, y_plain, batch_size=config.batch_size, epochs=1, shuffle=True, verbose=0)
-
-    fit_ours()  # trace and warm caches
-    fit_plain()
-    ours_rates, plain_rates = [], []
-    for _ in range(args.rounds):
-        ours_rates.append(n_train / timed_epoch(fit_ours))
-        plain_rates.append(n_train / timed_epoch(fit_plain))
-    ours_rate = statistics.median(ours_rates)
-    plain_rate = statistics.median(plain_rates)
-
-    train_flops = 3 * forward_flops_per_image(ours)  # forward + two backward products
-    achieved = ours_rate * train_flops / 1e9
-    peak = matmul_peak_gflops()
-    print(
-        json.dumps(
-            {
-                "bench": "train_throughput",
-                "dataset": config.dataset,
-                "examples": n_train,
-                "batch_size": config.batch_size,
-                "filters": list(config.filters),
-                "rounds": args.rounds,
-                "ours_images_per_s": round(ours_rate, 1),
-                "keras_images_per_s": round(plain_rate, 1),
-                "ratio": round(ours_rate / plain_rate, 3),
-                "ours_rounds": [round(r, 1) for r in ours_rates],
-                "keras_rounds": [round(r, 1) for r in plain_rates],
-                "train_mflop_per_image": round(train_flops / 1e6, 2),
-                "ours_gflops": round(achieved, 1),
-                "matmul_peak_gflops": round(peak, 1),
-                "fraction_of_peak": round(achieved / peak, 3),
-                "tensorflow": tf.__version__,
-                "keras": keras.__version__,
-            }
-        )
+    parser.add_argument("--steps", type=int, default=40, help="steps per fit, default CNN")
+    parser.add_argument(
+        "--compute_steps", type=int, default=8, help="steps per fit, compute-bound CNN"
     )
+    parser.add_argument("--rounds", type=int, default=5, help="alternating timed rounds")
+    args = parser.parse_args()
+    for name in ("steps", "compute_steps", "rounds"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1; received {getattr(args, name)}")
+
+    config = TrainConfig()
+    spec, splits = load_dataset(config.dataset, data_locations_from_environment())
+    keras.utils.set_random_seed(config.seed)
+    probe = splits[TEST].images[:32]
+
+    # 1 and 2: the default classify CNN.
+    def default_cnn(conv, pool):
+        return cnn(
+            conv,
+            pool,
+            spec.input_shape,
+            spec.num_classes,
+            config.filters,
+            config.kernel_size,
+            config.stride,
+            config.padding,
+        )
+
+    ours, reference, difference = layer_pair(default_cnn, config.learning_rate, probe)
+    ours_numpy = compiled(default_cnn(Conv2D, MaxPool2D), config.learning_rate)
+    ours_numpy.set_weights(ours.get_weights())
+    batch = config.batch_size
+    train = pipeline_for(splits, batch, args.steps, config.seed)
+    x = splits[TRAIN].images[: args.steps * batch]  # the images the pipeline reads
+    y = splits[TRAIN].labels[: args.steps * batch]
+
+    # 3: the compute-bound CNN, through the same kind of pipeline.
+    def wide_cnn(conv, pool):
+        return cnn(conv, pool, spec.input_shape, spec.num_classes, COMPUTE_FILTERS)
+
+    wide_ours, wide_reference, wide_difference = layer_pair(wide_cnn, config.learning_rate, probe)
+    wide_train = pipeline_for(splits, COMPUTE_BATCH, args.compute_steps, config.seed)
+
+    def on_pipeline(model, dataset):
+        return lambda: model.fit(dataset, epochs=1, shuffle=False, verbose=0)
+
+    runs = {  # name: (one fit, images it trains on)
+        "ours": (on_pipeline(ours, train), args.steps * batch),
+        "keras": (on_pipeline(reference, train), args.steps * batch),
+        "numpy": (
+            lambda: ours_numpy.fit(x, y, batch_size=batch, epochs=1, shuffle=True, verbose=0),
+            args.steps * batch,
+        ),
+        "wide_ours": (on_pipeline(wide_ours, wide_train), args.compute_steps * COMPUTE_BATCH),
+        "wide_keras": (
+            on_pipeline(wide_reference, wide_train),
+            args.compute_steps * COMPUTE_BATCH,
+        ),
+    }
+    a = tf.random.normal((MATMUL_N, MATMUL_N), seed=1)
+    b = tf.random.normal((MATMUL_N, MATMUL_N), seed=2)
+    # The sum keeps the 16 MB product inside the function (n^2 adds against 2 n^3 FLOPs).
+    product = tf.function(lambda a, b: tf.reduce_sum(tf.linalg.matmul(a, b)))
+
+    clock = time.perf_counter()
+    for fit, _ in runs.values():  # warm-up: trace, fill the pipelines' caches
+        fit()
+    product(a, b).numpy()
+    print(f"warm-up: {time.perf_counter() - clock:.1f} s", file=sys.stderr, flush=True)
+    rates = {name: [] for name in runs}
+    peaks = []
+    names = list(runs)
+    for round_index in range(args.rounds):
+        clock = time.perf_counter()
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            fit, images = runs[name]
+            start = time.perf_counter()
+            fit()
+            rates[name].append(images / (time.perf_counter() - start))
+        peaks.append(matmul_peak_gflops(a, b, product))
+        print(
+            f"round {round_index + 1}/{args.rounds}: {time.perf_counter() - clock:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    forward = forward_flops_per_image(wide_ours)
+    train_step = 3 * forward  # forward + backward (about 2x forward)
+    peak = max(peaks)
+    wide = figures(rates, "wide_ours", "wide_keras")
+    ours_gflops = wide["ours_img_s"] * train_step / 1e9
+    keras_gflops = wide["keras_img_s"] * train_step / 1e9
+    result = {
+        "bench": "train_throughput",
+        "dataset": spec.name,
+        "rounds": args.rounds,
+        "layer": {
+            "filters": list(config.filters),
+            "batch_size": batch,
+            "steps": args.steps,
+            **figures(rates, "ours", "keras"),
+            "max_abs_output_difference": difference,
+        },
+        "pipeline": {
+            "batch_size": batch,
+            "steps": args.steps,
+            **figures(rates, "ours", "numpy", names=("pipeline", "numpy")),
+        },
+        "compute_bound": {
+            "filters": list(COMPUTE_FILTERS),
+            "input_shape": list(spec.input_shape),
+            "batch_size": COMPUTE_BATCH,
+            "steps": args.compute_steps,
+            **wide,
+            "max_abs_output_difference": wide_difference,
+            "forward_mflop_per_image": round(forward / 1e6, 2),
+            "train_mflop_per_image": round(train_step / 1e6, 2),
+            "ours_gflops": round(ours_gflops, 1),
+            "keras_gflops": round(keras_gflops, 1),
+            "peak_gflops": round(peak, 1),
+            "peak_rounds": [round(p, 1) for p in peaks],
+            "fraction_of_peak": round(ours_gflops / peak, 3),
+            "keras_fraction_of_peak": round(keras_gflops / peak, 3),
+        },
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

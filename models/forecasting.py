@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from common.validation import check_non_negative_int, check_positive_int
+from models.conv_front import ConvSpec
 from models.recurrent import RecurrentSpec
 
 
@@ -77,16 +78,18 @@ def forecaster(
     change_std: Sequence[float] | None = None,
     target_index: int = 0,
     recurrent: RecurrentSpec | None = None,
+    conv: ConvSpec | None = None,
     predict_change: bool = True,
     name: str = "forecaster",
 ) -> keras.Model:
     """A many-to-one (``horizon`` = 1) or many-to-many-over-time forecaster.
 
     Layout with ``predict_change``: ``raw [batch, window, features] ->
-    concat((x - mean) / std, (x - x_last) / change_std) -> recurrent stack
-    (last state) -> dense(horizon) -> * change_std[target] -> + last target
-    value``. Without: ``(x - mean) / std -> recurrent stack -> dense(horizon)
-    -> * std[target] + mean[target]``.
+    concat((x - mean) / std, (x - x_last) / change_std) -> [conv front] ->
+    recurrent stack (last state) -> dense(horizon) -> * change_std[target] ->
+    + last target value``. Without: ``(x - mean) / std -> [conv front] ->
+    recurrent stack -> dense(horizon) -> * std[target] + mean[target]``. The
+    conv front pads ``"causal"``: its features at step t read steps <= t only.
 
     Args:
         window: Input steps.
@@ -98,6 +101,7 @@ def forecaster(
             the training part (> 0); default ``std``.
         target_index: The feature being forecast.
         recurrent: The recurrent stack; default one LSTM of 64 units.
+        conv: `Conv1D` layers before the recurrent stack; default none.
         predict_change: Predict the change from the last value (True) or the
             level (False).
         name: Model name.
@@ -133,6 +137,7 @@ def forecaster(
             f"Received target_index={target_index!r}."
         )
     recurrent = recurrent or RecurrentSpec()
+    conv = conv or ConvSpec()
     raw = keras.Input(shape=(window, features), dtype="float32", name="window")
     x = keras.layers.Normalization(
         mean=mean, variance=np.square(std), dtype="float32", name="normalize"
@@ -140,6 +145,7 @@ def forecaster(
     if predict_change:
         relative = RelativeToLast(change_std, dtype="float32", name="relative_to_last")(raw)
         x = keras.layers.Concatenate(name="level_and_change")([x, relative])
+    x = conv(x, padding="causal")
     x = recurrent(x)
     x = keras.layers.Dense(horizon, dtype="float32", name="normalized_forecast")(x)
     if predict_change:

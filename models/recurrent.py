@@ -78,12 +78,19 @@ class RecurrentSpec:
             return keras.layers.Bidirectional(recurrent, name=f"bidirectional_{index + 1}")
         return recurrent
 
-    def __call__(self, inputs, return_sequences: bool = False):
-        """Applies the stack; inner layers always return sequences."""
+    def __call__(self, inputs, return_sequences: bool = False, mask=None):
+        """Applies the stack; inner layers always return sequences.
+
+        Args:
+            inputs: Steps ``[batch, time, features]``.
+            return_sequences: Return every step's output, not the last one's.
+            mask: Boolean ``[batch, time]``, False on padding steps; default
+                the mask the inputs carry (a conv front's features carry none).
+        """
         outputs = inputs
         for index in range(self.layers):
             last = index == self.layers - 1
-            outputs = self.layer(index, return_sequences or not last)(outputs)
+            outputs = self.layer(index, return_sequences or not last)(outputs, mask=mask)
         return outputs
 
     @property

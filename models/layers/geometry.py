@@ -1,17 +1,27 @@
-"""Sliding-window geometry shared by convolution and pooling layers."""
+"""Sliding-window geometry shared by convolution and pooling layers, of any rank."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
+import keras
 import numpy as np
 
 from common.padding import PADDING_MODES, parse_padding
 
-__all__ = ["PADDING_MODES", "conv_output_size", "normalize_padding", "normalize_tuple"]
+__all__ = [
+    "DATA_FORMATS",
+    "PADDING_MODES",
+    "conv_output_size",
+    "normalize_data_format",
+    "normalize_padding",
+    "normalize_tuple",
+    "spatial_pad_widths",
+]
 
 Padding = str | int | Sequence[int]
+DATA_FORMATS = ("channels_last", "channels_first")
 
 
 def _is_int(value) -> bool:
@@ -46,78 +56,99 @@ def normalize_tuple(value, rank: int, name: str, minimum: int = 1) -> tuple[int,
     return tuple(int(v) for v in values)
 
 
-def normalize_padding(padding: Padding, rank: int) -> str | tuple[int, ...]:
+def normalize_data_format(data_format: str | None) -> str:
+    """A layer's ``data_format``: ``None`` means ``keras.config.image_data_format()``.
+
+    Args:
+        data_format: ``"channels_last"``, ``"channels_first"`` (any case) or ``None``.
+
+    Returns:
+        ``"channels_last"`` or ``"channels_first"``.
+
+    Raises:
+        ValueError: If ``data_format`` is none of the above.
+
+    Example:
+        >>> normalize_data_format("Channels_First")
+        'channels_first'
+    """
+    if data_format is None:
+        return keras.config.image_data_format()
+    text = data_format.lower() if isinstance(data_format, str) else None
+    if text not in DATA_FORMATS:
+        raise ValueError(
+            "Invalid value for argument `data_format`. Expected 'channels_last', "
+            "'channels_first' or None (keras.config.image_data_format()). "
+            f"Received data_format={data_format!r}."
+        )
+    return text
+
+
+def normalize_padding(
+    padding: Padding, rank: int, allow_causal: bool = False
+) -> str | tuple[int, ...]:
     """A conv/pool layer's padding: `common.padding.parse_padding`, or one int per dimension.
 
     Args:
         padding: Anything `parse_padding` takes (``"valid"``, ``"same"`` in
             any case, an int ``p >= 0`` or its digits: ``p`` zeros on both
             sides of every spatial dimension), or a tuple of ``rank`` ints
-            ``p >= 0``, one per spatial dimension.
+            ``p >= 0``, one per spatial dimension; ``"causal"`` too where
+            ``allow_causal``.
         rank: Number of spatial dimensions.
+        allow_causal: Whether ``"causal"`` (left padding by ``d * (k - 1)``,
+            as `keras.layers.Conv1D`) is accepted. It is a layer's mode, not a
+            general one, so `parse_padding` does not know it.
 
     Returns:
-        ``"valid"``, ``"same"`` or a tuple of ``rank`` ints.
+        ``"valid"``, ``"same"``, ``"causal"`` or a tuple of ``rank`` ints.
 
     Raises:
         ValueError: If ``padding`` is none of the above.
     """
-    if isinstance(padding, str) or _is_int(padding):
-        mode = parse_padding(padding)
-        return mode if isinstance(mode, str) else (mode,) * rank
+    modes = "'valid', 'same', 'causal'" if allow_causal else "'valid', 'same'"
+    if isinstance(padding, str) and padding.strip().lower() == "causal":
+        if allow_causal:
+            return "causal"
+        raise ValueError(
+            "Invalid value for argument `padding`. 'causal' is only supported by 1D "
+            f"convolutions (Conv1D); expected {modes} or integers >= 0 here. "
+            f"Received padding={padding!r}."
+        )
     try:
+        if isinstance(padding, str) or _is_int(padding):
+            mode = parse_padding(padding)
+            return mode if isinstance(mode, str) else (mode,) * rank
         return normalize_tuple(padding, rank, "padding", minimum=0)
     except ValueError:
         raise ValueError(
-            "Invalid value for argument `padding`. Expected 'valid', 'same', an integer "
+            f"Invalid value for argument `padding`. Expected {modes}, an integer "
             f">= 0 (zeros added on each side) or a tuple of {rank} such integers. "
             f"Received padding={padding!r}."
         ) from None
 
 
-def conv_output_size(
-    size: int | None,
-    kernel_size: int,
-    stride: int = 1,
-    padding: str | int = 0,
-    dilation_rate: int = 1,
-) -> int | None:
-    """Output length of a sliding window along one dimension.
-
-    For an integer padding ``p`` this is ``floor((H + 2p - f) / s) + 1`` with
-    the effective filter size ``f = d * (kernel_size - 1) + 1`` for dilation
-    ``d``. ``"valid"`` means ``p = 0``; ``"same"`` means ``ceil(H / s)`` (the
-    Keras/TensorFlow convention, which pads as needed, more at the end).
+def spatial_pad_widths(pads: Sequence[tuple[int, int]], data_format: str) -> list[list[int]]:
+    """The ``ops.pad`` widths that pad only the spatial dims of a batch.
 
     Args:
-        size: Input length ``H``; ``None`` (unknown) gives ``None``.
-        kernel_size: Filter size ``f >= 1``.
-        stride: Stride ``s >= 1``.
-        padding: ``"valid"``, ``"same"`` or an integer ``p >= 0`` (parsed by
-            `common.padding.parse_padding`).
-        dilation_rate: Dilation ``d >= 1``.
+        pads: ``(before, after)`` per spatial dimension.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
 
     Returns:
-        The output length, or ``None`` if ``size`` is ``None``.
-
-    Raises:
-        ValueError: If an argument is invalid or the output would be empty;
-            the message shows the formula with the values.
-
-    Example:
-        >>> conv_output_size(28, kernel_size=5, stride=1, padding=2)
-        28
-        >>> conv_output_size(227, kernel_size=11, stride=4, padding=0)
-        55
+        One ``[before, after]`` per axis of ``(batch, *spatial, channels)`` or
+        ``(batch, channels, *spatial)``.
     """
-    kernel_size = normalize_tuple(kernel_size, 1, "kernel_size")[0]
-    stride = normalize_tuple(stride, 1, "stride")[0]
-    dilation_rate = normalize_tuple(dilation_rate, 1, "dilation_rate")[0]
-    mode = parse_padding(padding)
+    spatial = [[int(before), int(after)] for before, after in pads]
+    if data_format == "channels_first":
+        return [[0, 0], [0, 0], *spatial]
+    return [[0, 0], *spatial, [0, 0]]
+
+
+def _output_size(size, kernel_size, stride, mode, dilation_rate):
     if size is None:
         return None
-    size = normalize_tuple(size, 1, "size")[0]
-    if mode == "same":
+    if mode in ("same", "causal"):
         return math.ceil(size / stride)
     pad = 0 if mode == "valid" else mode
     effective = dilation_rate * (kernel_size - 1) + 1
@@ -131,3 +162,71 @@ def conv_output_size(
             "Use a smaller kernel or stride, more padding, or a larger input."
         )
     return output
+
+
+def conv_output_size(
+    size: int | None | Sequence[int | None],
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: Padding = 0,
+    dilation_rate: int | Sequence[int] = 1,
+) -> int | None | tuple[int | None, ...]:
+    """Output length of a sliding window along one dimension, or along each of several.
+
+    For an integer padding ``p`` this is ``floor((H + 2p - f) / s) + 1`` with
+    the effective filter size ``f = d * (kernel_size - 1) + 1`` for dilation
+    ``d``. ``"valid"`` means ``p = 0``; ``"same"`` means ``ceil(H / s)`` (the
+    Keras/TensorFlow convention, which pads as needed, more at the end);
+    ``"causal"`` pads ``d * (kernel_size - 1)`` at the start only, which also
+    gives ``ceil(H / s)``.
+
+    Args:
+        size: Input length ``H``, or a tuple of lengths, one per spatial
+            dimension; ``None`` (unknown) gives ``None`` for that dimension.
+        kernel_size: Filter size ``f >= 1``: an int, or one per dimension.
+        stride: Stride ``s >= 1``: an int, or one per dimension.
+        padding: ``"valid"``, ``"same"``, ``"causal"``, an integer ``p >= 0``
+            (parsed by `common.padding.parse_padding`), or one int per dimension.
+        dilation_rate: Dilation ``d >= 1``: an int, or one per dimension.
+
+    Returns:
+        The output length (or ``None``) for an int ``size``; a tuple of them
+        for a tuple ``size``.
+
+    Raises:
+        ValueError: If an argument is invalid or an output would be empty;
+            the message shows the formula with the values.
+
+    Example:
+        >>> conv_output_size(28, kernel_size=5, stride=1, padding=2)
+        28
+        >>> conv_output_size(227, kernel_size=11, stride=4, padding=0)
+        55
+        >>> conv_output_size((32, 32, None), kernel_size=3, stride=(1, 2, 2), padding="same")
+        (32, 16, None)
+    """
+    scalar = size is None or _is_int(size)
+    if not scalar and isinstance(size, (str, bytes)):
+        scalar = True
+    sizes = (size,) if scalar else size
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        sizes = (size,)
+        scalar = True
+    rank = len(sizes)
+    kernel_sizes = normalize_tuple(kernel_size, rank, "kernel_size")
+    strides = normalize_tuple(stride, rank, "stride")
+    dilations = normalize_tuple(dilation_rate, rank, "dilation_rate")
+    mode = normalize_padding(padding, rank, allow_causal=True)
+    if rank == 0 or not all(s is None or (_is_int(s) and s >= 1) for s in sizes):
+        raise ValueError(
+            "Invalid value for argument `size`. Expected an integer >= 1, None, or a tuple "
+            f"of such values (one per spatial dimension). Received size={size!r}."
+        )
+    modes = (mode,) * rank if isinstance(mode, str) else mode
+    outputs = tuple(
+        _output_size(None if s is None else int(s), k, st, m, d)
+        for s, k, st, m, d in zip(sizes, kernel_sizes, strides, modes, dilations)
+    )
+    return outputs[0] if scalar else outputs

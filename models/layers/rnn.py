@@ -13,7 +13,9 @@ import functools
 import inspect
 
 import keras
+from keras.src import tree
 
+from models.layers import rnn_loops
 from models.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
 
 _BASE_LAYER_KEYS = ("name", "trainable", "dtype")
@@ -35,8 +37,12 @@ class BaseRecurrent(keras.layers.RNN):
     Subclasses build their cell in ``__init__``; ``get_config`` returns the
     cell's arguments next to the RNN ones and ``from_config`` calls the
     constructor, as Keras's recurrent layers do (`Bidirectional` relies on
-    this to build the backward layer).
+    this to build the backward layer). The time loop is chosen by
+    `models.layers.rnn_loops`: cuDNN where Keras would use it, our fused loop
+    where it applies, `keras.layers.RNN`'s otherwise.
     """
+
+    use_cudnn = None  # None: the layer has no cuDNN variant (SimpleRNN)
 
     def __init__(
         self,
@@ -47,17 +53,8 @@ class BaseRecurrent(keras.layers.RNN):
         stateful=False,
         unroll=False,
         activity_regularizer=None,
-        use_cudnn=None,
         **kwargs,
     ):
-        if use_cudnn not in (None, "auto", True, False):
-            raise ValueError(
-                "Invalid value for argument `use_cudnn`. Expected one of 'auto', True, False. "
-                f"Received use_cudnn={use_cudnn!r}."
-            )
-        # Accepted so Keras calls work unchanged; our cells always run in the
-        # generic keras.layers.RNN loop (on GPU too), never through cuDNN.
-        self.use_cudnn = use_cudnn
         super().__init__(
             cell,
             return_sequences=return_sequences,
@@ -70,12 +67,30 @@ class BaseRecurrent(keras.layers.RNN):
         )
         self.input_spec = keras.layers.InputSpec(ndim=3)
 
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if tree.is_nested(mask):
+            mask = mask[0]
+        result = rnn_loops.cudnn_loop(self, sequences, initial_state, mask, training)
+        if result is not None:
+            self.supports_jit = False  # cuDNN kernels are not XLA-compatible
+            return result
+        if self.use_cudnn is True:
+            raise ValueError(
+                f"Layer {self.name!r} was given use_cudnn=True, but cuDNN does not run this "
+                "configuration here (it needs a GPU, the TensorFlow backend, tanh/sigmoid "
+                "activations, no recurrent dropout and unroll=False). Pass use_cudnn='auto' "
+                "to fall back to another loop."
+            )
+        if rnn_loops.fused_loop_applies(self, sequences, training):
+            return rnn_loops.fused_loop(self, sequences, initial_state, mask, training)
+        return super().inner_loop(sequences, initial_state, mask=mask, training=training)
+
     def get_config(self):
         base = super().get_config()
         base.pop("cell")
         config = {**base, **cell_arguments(self.cell)}
         config["activity_regularizer"] = keras.regularizers.serialize(self.activity_regularizer)
-        if self.use_cudnn is not None:
+        if self.use_cudnn not in (None, "auto"):  # Keras's config omits it; kept when set
             config["use_cudnn"] = self.use_cudnn
         return config
 
@@ -90,6 +105,15 @@ class BaseRecurrent(keras.layers.RNN):
         if cell is not None and not name.startswith("_") and name in _init_parameters(type(cell)):
             return getattr(cell, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+def _check_use_cudnn(use_cudnn):
+    if use_cudnn not in ("auto", True, False):
+        raise ValueError(
+            "Invalid value for argument `use_cudnn`. Expected one of 'auto', True, False. "
+            f"Received use_cudnn={use_cudnn!r}."
+        )
+    return use_cudnn
 
 
 def _cell_kwargs(kwargs: dict, name: str) -> dict:
@@ -165,14 +189,22 @@ class SimpleRNN(BaseRecurrent):
             **kwargs,
         )
 
+    def get_config(self):
+        config = super().get_config()
+        if config["seed"] is None:  # Keras's SimpleRNN config has no seed; kept when set
+            del config["seed"]
+        return config
+
 
 @keras.saving.register_keras_serializable(package="convseq")
 class LSTM(BaseRecurrent):
     """Long short-term memory layer; arguments follow `keras.layers.LSTM`.
 
-    See `LSTMCell` for the equations and ``unit_forget_bias``. ``use_cudnn``
-    is accepted for compatibility and has no effect: the cell always runs in
-    `keras.layers.RNN`'s loop.
+    See `LSTMCell` for the equations and ``unit_forget_bias``. With
+    ``use_cudnn`` ``"auto"`` (or True) the layer runs cuDNN on a GPU like
+    Keras's; elsewhere our fused loop (`models.layers.fused_rnn`) or the
+    generic one. ``implementation`` (a Keras 2 argument) is accepted and
+    ignored, as Keras does.
     """
 
     def __init__(
@@ -221,11 +253,11 @@ class LSTM(BaseRecurrent):
             dropout=dropout,
             recurrent_dropout=recurrent_dropout,
             seed=seed,
+            implementation=kwargs.pop("implementation", 2),
             **_cell_kwargs(kwargs, "lstm_cell"),
         )
         super().__init__(
             cell,
-            use_cudnn=use_cudnn,
             return_sequences=return_sequences,
             return_state=return_state,
             go_backwards=go_backwards,
@@ -234,14 +266,15 @@ class LSTM(BaseRecurrent):
             activity_regularizer=activity_regularizer,
             **kwargs,
         )
+        self.use_cudnn = _check_use_cudnn(use_cudnn)
 
 
 @keras.saving.register_keras_serializable(package="convseq")
 class GRU(BaseRecurrent):
     """Gated recurrent unit layer; arguments follow `keras.layers.GRU`.
 
-    See `GRUCell` for the equations and ``reset_after``. ``use_cudnn`` is
-    accepted for compatibility and has no effect.
+    See `GRUCell` for the equations and ``reset_after``. ``use_cudnn`` and
+    ``implementation`` as in `LSTM`.
     """
 
     def __init__(
@@ -290,11 +323,11 @@ class GRU(BaseRecurrent):
             recurrent_dropout=recurrent_dropout,
             seed=seed,
             reset_after=reset_after,
+            implementation=kwargs.pop("implementation", 2),
             **_cell_kwargs(kwargs, "gru_cell"),
         )
         super().__init__(
             cell,
-            use_cudnn=use_cudnn,
             return_sequences=return_sequences,
             return_state=return_state,
             go_backwards=go_backwards,
@@ -303,3 +336,4 @@ class GRU(BaseRecurrent):
             activity_regularizer=activity_regularizer,
             **kwargs,
         )
+        self.use_cudnn = _check_use_cudnn(use_cudnn)

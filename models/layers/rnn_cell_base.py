@@ -9,6 +9,8 @@ subclasses hold one step's math.
 
 from __future__ import annotations
 
+import numbers
+
 import keras
 
 # keras.layers.RNN recognises cells with per-sequence dropout masks by this
@@ -17,6 +19,16 @@ import keras
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from common.validation import check_positive_int, check_rate
+
+
+def _rate(name: str, value) -> float:
+    """A dropout rate; a non-number raises `TypeError`, as Keras's cells do."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"Invalid value for argument `{name}`. Expected a rate in [0, 1). "
+            f"Received {name}={value!r}."
+        )
+    return check_rate(name, value)
 
 
 class BaseRNNCell(keras.layers.Layer, DropoutRNNCell):
@@ -83,8 +95,8 @@ class BaseRNNCell(keras.layers.Layer, DropoutRNNCell):
         self.kernel_constraint = keras.constraints.get(kernel_constraint)
         self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
         self.bias_constraint = keras.constraints.get(bias_constraint)
-        self.dropout = check_rate("dropout", dropout)
-        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = _rate("dropout", dropout)
+        self.recurrent_dropout = _rate("recurrent_dropout", recurrent_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
         self.state_size = self.units

@@ -125,6 +125,8 @@ class LSTMCell(BaseRNNCell):
         seed=None,
         **kwargs,
     ):
+        # Keras 2 chose between two matmul layouts; accepted and ignored like Keras 3.
+        self.implementation = kwargs.pop("implementation", 2)
         super().__init__(
             units,
             activation=activation,
@@ -223,6 +225,8 @@ class GRUCell(BaseRNNCell):
         seed=None,
         **kwargs,
     ):
+        # Keras 2 chose between two matmul layouts; accepted and ignored like Keras 3.
+        self.implementation = kwargs.pop("implementation", 2)
         super().__init__(
             units,
             activation=activation,

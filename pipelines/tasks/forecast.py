@@ -5,7 +5,9 @@ or a CSV with a time column and value columns. The split is chronological
 (the test part is the tail) and normalization statistics come from the
 training part only. Reported on the test tail: MAE, RMSE and MASE (model
 MAE over the naive last-value forecast's MAE; below 1 beats naive), and the
-seasonal naive MAE where the season is known.
+seasonal naive MAE where the season is known. With ``conv_filters`` the
+recurrent layers read the features of our causal `Conv1D` (step t sees steps
+<= t only).
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from pipelines.options import option_field, parse_columns
 from pipelines.tasks.base import Task, TaskDefaults
 from pipelines.tasks.shared_options import (
     BidirectionalOption,
+    ConvFrontOptions,
     HeldOutTestOption,
     RecurrentCellOptions,
     StackedLayersOption,
+    check_conv_front,
+    model_kind,
 )
 
 if TYPE_CHECKING:
@@ -37,7 +42,11 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class ForecastOptions(
-    RecurrentCellOptions, StackedLayersOption, BidirectionalOption, HeldOutTestOption
+    RecurrentCellOptions,
+    StackedLayersOption,
+    BidirectionalOption,
+    ConvFrontOptions,
+    HeldOutTestOption,
 ):
     """The options of the forecast task."""
 
@@ -140,7 +149,8 @@ def build_model(config: TrainConfig, windows: SeriesWindows) -> keras.Model:
         std=data.std,
         change_std=data.change_std,
         recurrent=config.recurrent_spec(),
-        name=f"{windows.name}_{'bi' if config.bidirectional else ''}{config.cell}_forecaster",
+        conv=config.conv_spec(),
+        name=f"{windows.name}_{model_kind(config)}_forecaster",
     )
     model.compile(optimizer=adam(config), loss="mse", metrics=["mae"])
     return model
@@ -239,10 +249,12 @@ def train_forecaster(config: TrainConfig, locations: DataLocations | None = None
 
 TASK = Task(
     name="forecast",
-    summary="time-series forecaster: windows -> our LSTM/GRU/RNN -> the next horizon steps",
+    summary="time-series forecaster: windows -> [our causal Conv1D] -> our LSTM/GRU/RNN -> the "
+    "next horizon steps",
     options=ForecastOptions,
     defaults=TaskDefaults("sunspots", epochs=60, batch_size=32, learning_rate=2e-3),
     load_data=load_data,
     build_model=build_model,
     train=train_forecaster,
+    check=check_conv_front,
 )

@@ -4,7 +4,9 @@ Data: Rotten Tomatoes snippets offline (default), any TFDS text dataset with
 ``text``/``label`` features (``tfds:imdb_reviews``), or a CSV/TSV file of
 text and label columns. An unsplit set is split 80/10/10 (by the config's
 fractions) with a fixed seed, so the test set does not move with ``seed``.
-The vectorizer is adapted on the training split only.
+The vectorizer is adapted on the training split only. With ``conv_filters``
+the recurrent layers read the features of our `Conv1D` ("same" padding, the
+padding mask kept).
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from pipelines.options import option_field
 from pipelines.tasks.base import Task, TaskDefaults
 from pipelines.tasks.shared_options import (
     BidirectionalOption,
+    ConvFrontOptions,
     HeldOutTestOption,
     RecurrentCellOptions,
     SequenceLengthOption,
     StackedLayersOption,
     VocabularyOptions,
+    check_conv_front,
+    model_kind,
 )
 
 if TYPE_CHECKING:
@@ -39,6 +44,7 @@ class SentimentOptions(
     RecurrentCellOptions,
     StackedLayersOption,
     BidirectionalOption,
+    ConvFrontOptions,
     VocabularyOptions,
     SequenceLengthOption,
     HeldOutTestOption,
@@ -156,6 +162,7 @@ def build_sentiment_model(config: TrainConfig, vocabulary_size: int, classes: in
         classes,
         embedding_dim=config.embedding_dim,
         recurrent=config.recurrent_spec(),
+        conv=config.conv_spec(),
         dropout=config.dropout,
         name=name,
     )
@@ -169,7 +176,7 @@ def build_sentiment_model(config: TrainConfig, vocabulary_size: int, classes: in
 
 def build_model(config: TrainConfig, text: VectorizedText) -> keras.Model:
     """The compiled classifier for a config and the `VectorizedText` of `load_data`."""
-    name = f"{text.data.name}_{'bi' if config.bidirectional else ''}{config.cell}"
+    name = f"{text.data.name}_{model_kind(config)}"
     return build_sentiment_model(
         config, text.vectorizer.vocabulary_size(), len(text.data.class_names), name
     )
@@ -293,10 +300,11 @@ def finish_sentiment(
 
 TASK = Task(
     name="sentiment",
-    summary="text classifier: word embeddings -> our LSTM/GRU/RNN stack -> class",
+    summary="text classifier: word embeddings -> [our Conv1D] -> our LSTM/GRU/RNN stack -> class",
     options=SentimentOptions,
     defaults=TaskDefaults("rotten_tomatoes", epochs=3, batch_size=64, learning_rate=2e-3),
     load_data=vectorized_text_data,
     build_model=build_model,
     train=train_sentiment,
+    check=check_conv_front,
 )

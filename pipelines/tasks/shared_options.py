@@ -120,6 +120,51 @@ class RecurrentCellOptions:
 
 
 @dataclasses.dataclass(frozen=True)
+class ConvFrontOptions:
+    """Our Conv1D layer before the recurrent layers (sentiment, forecast): off by default."""
+
+    conv_filters: int = option_field(
+        0,
+        "filters of a Conv1D front whose features the recurrent layers read (0: no front); "
+        "sentiment pads it same, forecast causal",
+        check=check_non_negative_int,
+    )
+    conv_kernel_size: int = option_field(
+        3, "steps each filter of the Conv1D front spans", check=check_positive_int
+    )
+
+    def conv_spec(self):
+        """The `models.conv_front.ConvSpec` of these options (off while ``conv_filters`` is 0)."""
+        from models.conv_front import ConvSpec
+
+        return ConvSpec(filters=self.conv_filters, kernel_size=self.conv_kernel_size)
+
+
+def model_kind(config) -> str:
+    """The layers of a sentiment or forecast model in its name: ``lstm``, ``conv_bigru``, ..."""
+    return (
+        f"{'conv_' if config.conv_filters else ''}"
+        f"{'bi' if config.bidirectional else ''}{config.cell}"
+    )
+
+
+def check_conv_front(config) -> None:
+    """Refuses a ``conv_kernel_size`` that no layer would use (``conv_filters`` 0).
+
+    Raises:
+        ValueError: Naming both options and the fix.
+    """
+    default = ConvFrontOptions.__dataclass_fields__["conv_kernel_size"].default
+    if not config.conv_filters and config.conv_kernel_size != default:
+        raise ValueError(
+            "Invalid value for argument `conv_kernel_size`. It sizes the filters of the conv "
+            "front, which conv_filters=0 leaves out: set conv_filters (e.g. conv_filters=32) "
+            f"or leave conv_kernel_size at {default}. "
+            f"Received conv_kernel_size={config.conv_kernel_size}."
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class StackedLayersOption:
     """Recurrent layers stacked on each other."""
 

@@ -2,7 +2,9 @@ import keras
 import numpy as np
 import pytest
 
+from models.conv_front import ConvSpec
 from models.forecasting import LastValue, forecaster
+from models.layers import Conv1D
 from models.recurrent import RecurrentSpec
 
 
@@ -71,3 +73,50 @@ def test_bad_arguments():
         forecaster(3, 2, 1, mean=[0, 0], std=[1, 1], target_index=2)
     with pytest.raises(ValueError, match="Received horizon=0"):
         forecaster(3, 1, 0, mean=[0.0], std=[1.0])
+
+
+def conv_forecaster(predict_change=True, layers=1):
+    keras.utils.set_random_seed(0)
+    return forecaster(
+        8,
+        2,
+        3,
+        mean=[1.0, -1.0],
+        std=[2.0, 0.5],
+        recurrent=RecurrentSpec(units=4),
+        conv=ConvSpec(filters=5, kernel_size=3, layers=layers),
+        predict_change=predict_change,
+    )
+
+
+def test_conv_front_is_our_causal_conv1d_read_by_the_recurrent_stack():
+    model = conv_forecaster()
+    conv = model.get_layer("conv1d_1")
+    assert isinstance(conv, Conv1D) and conv.padding == "causal"
+    # level and change of 2 features: 4 channels in, the window's 8 steps kept
+    assert conv.output.shape == (None, 8, 5)
+    assert conv.count_params() == 3 * 4 * 5 + 5
+    assert model.get_layer("lstm_1").cell.kernel.shape == (5, 4 * 4)
+    windows = np.random.default_rng(0).normal(size=(6, 8, 2)).astype("float32")
+    assert model(windows).shape == (6, 3)
+
+
+@pytest.mark.parametrize("predict_change", [True, False])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_conv_features_at_a_step_see_no_later_step(predict_change, layers):
+    model = conv_forecaster(predict_change, layers)
+    features = keras.Model(model.input, model.get_layer(f"conv1d_{layers}").output)
+    windows = np.random.default_rng(1).normal(size=(4, 8, 2)).astype("float32")
+    changed = windows.copy()
+    changed[:, 5] += 3.0  # a later step, not the last (the change mode reads the last one)
+    before, after = features(windows).numpy(), features(changed).numpy()
+    np.testing.assert_array_equal(after[:, :5], before[:, :5])
+    assert np.abs(after[:, 5:] - before[:, 5:]).max() > 1e-3
+
+
+def test_conv_forecaster_saves_and_reloads(tmp_path):
+    model = conv_forecaster(layers=2)
+    windows = np.random.default_rng(2).normal(size=(2, 8, 2)).astype("float32")
+    model.save(tmp_path / "f.keras")
+    reloaded = keras.saving.load_model(tmp_path / "f.keras")
+    np.testing.assert_allclose(reloaded(windows).numpy(), model(windows).numpy(), atol=1e-6)

@@ -2,6 +2,8 @@ import keras
 import numpy as np
 import pytest
 
+from models.conv_front import ConvSpec
+from models.layers import Conv1D
 from models.recurrent import RecurrentSpec
 from models.sentiment import sentiment_classifier, text_vectorizer
 
@@ -46,3 +48,65 @@ def test_bad_arguments():
         sentiment_classifier(0)
     with pytest.raises(ValueError, match="Received sequence_length=0"):
         text_vectorizer(10, 0)
+
+
+def conv_classifier(cell="lstm", bidirectional=False, kernel_size=3):
+    keras.utils.set_random_seed(0)
+    return sentiment_classifier(
+        30,
+        2,
+        embedding_dim=4,
+        recurrent=RecurrentSpec(cell, 5, bidirectional=bidirectional),
+        conv=ConvSpec(6, kernel_size, layers=2),
+    )
+
+
+def test_conv_front_is_our_conv1d_read_by_the_recurrent_stack():
+    model = conv_classifier()
+    convs = [layer for layer in model.layers if isinstance(layer, Conv1D)]
+    assert [layer.name for layer in convs] == ["conv1d_1", "conv1d_2"]
+    assert [layer.padding for layer in convs] == ["same", "same"]
+    assert model.get_layer("conv1d_2").output.shape == (None, None, 6)
+    assert model.get_layer("lstm_1").cell.kernel.shape == (6, 4 * 5)  # reads the 6 filters
+    # embedding 30x4 + conv 3*4*6 + 6 + conv 3*6*6 + 6 + LSTM 4*(6*5 + 5*5 + 5) + dense 5 + 1
+    assert model.count_params() == 120 + 78 + 114 + 240 + 6
+    assert model.output_shape == (None, 1)
+
+
+def test_without_conv_front_the_model_has_no_conv_layer():
+    model = sentiment_classifier(30, 2, embedding_dim=4, recurrent=RecurrentSpec(units=5))
+    assert not [layer for layer in model.layers if isinstance(layer, Conv1D)]
+    assert [layer.name for layer in model.layers][1:] == ["embedding", "lstm_1", "probability"]
+
+
+@pytest.mark.parametrize(("cell", "kernel_size"), [("lstm", 3), ("gru", 4), ("simple_rnn", 5)])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_conv_front_keeps_padding_masked(cell, kernel_size, bidirectional):
+    model = conv_classifier(cell, bidirectional, kernel_size)
+    short = model(np.array([[3, 4, 5]])).numpy()
+    padded = model(np.array([[3, 4, 5, 0, 0, 0]])).numpy()
+    np.testing.assert_allclose(short, padded, atol=1e-6)
+    batched = model(np.array([[3, 4, 5, 0, 0, 0], [7, 8, 9, 10, 11, 12]])).numpy()
+    np.testing.assert_allclose(batched[:1], short, atol=1e-6)
+    assert abs(model(np.array([[3, 4, 6]])).numpy() - short).max() > 1e-5  # the text matters
+
+
+def test_conv_front_would_read_the_padding_vector_without_zeroing():
+    # Why the front zeroes padding steps: id 0's embedding is not zero, and a
+    # "same" convolution at the last word reads the step after it.
+    model = conv_classifier()
+    embedding, conv = model.get_layer("embedding"), model.get_layer("conv1d_1")
+    assert np.abs(embedding.embeddings.numpy()[0]).max() > 1e-3
+    features = keras.Model(model.input, conv.output)
+    short, padded = (features(np.array([ids])).numpy() for ids in ([3, 4, 5], [3, 4, 5, 0]))
+    np.testing.assert_allclose(padded[:, :3], short, atol=1e-6)
+    unzeroed = conv(embedding.embeddings.numpy()[np.array([[3, 4, 5, 0]])]).numpy()
+    assert np.abs(unzeroed[:, 2] - short[:, 2]).max() > 1e-4
+
+
+def test_conv_front_model_saves_and_reloads(tmp_path):
+    model = conv_classifier("gru")
+    ids = np.array([[3, 4, 5, 0, 0], [9, 8, 7, 6, 5]])
+    model.save(tmp_path / "s.keras")
+    reloaded = keras.saving.load_model(tmp_path / "s.keras")
+    np.testing.assert_allclose(reloaded(ids).numpy(), model(ids).numpy(), atol=1e-6)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.layers import Conv2D, conv_output_size
+from models.layers import Conv1D, Conv2D, Conv3D, conv_output_size
 
 RNG = np.random.default_rng(0)
 
@@ -164,3 +164,104 @@ def test_input_too_small_reports_the_computed_size():
 def test_wrong_input_rank_is_reported():
     with pytest.raises(ValueError, match="rank 4"):
         Conv2D(4, 3).build((None, 28, 28))
+
+
+@pytest.mark.parametrize(
+    ("layer", "input_shape", "output_shape", "kernel_shape"),
+    [
+        (
+            Conv1D(6, 3, padding="causal", dilation_rate=2, groups=2),
+            (2, 9, 4),
+            (2, 9, 6),
+            (3, 2, 6),
+        ),
+        (Conv1D(4, 2, strides=2, padding=1), (2, 7, 3), (2, 4, 4), (2, 3, 4)),
+        (
+            Conv3D(4, (3, 1, 2), padding=(1, 0, 0)),
+            (1, 5, 4, 3, 2),
+            (1, 5, 4, 2, 4),
+            (3, 1, 2, 2, 4),
+        ),
+        (
+            Conv2D(4, 3, strides=2, padding="same", data_format="channels_first", groups=2),
+            (1, 6, 9, 8),
+            (1, 4, 5, 4),
+            (3, 3, 3, 4),
+        ),
+    ],
+)
+def test_every_rank_shapes_and_weights(layer, input_shape, output_shape, kernel_shape):
+    y = layer(np.ones(input_shape, "float32"))
+    assert y.shape == output_shape == tuple(layer.compute_output_shape(input_shape))
+    assert tuple(layer.kernel.shape) == kernel_shape
+    assert [w.path.split("/")[-1] for w in layer.weights] == ["kernel", "bias"]
+
+
+def test_causal_output_never_sees_the_future():
+    layer = Conv1D(2, 3, padding="causal", dilation_rate=2)
+    x = RNG.normal(size=(1, 12, 3)).astype("float32")
+    changed = x.copy()
+    changed[:, 7:] += 1.0
+    y, y_changed = np.asarray(layer(x)), np.asarray(layer(changed))
+    np.testing.assert_allclose(y[:, :7], y_changed[:, :7], atol=1e-6)
+    assert not np.allclose(y[:, 7:], y_changed[:, 7:])
+
+
+def test_data_format_none_follows_the_keras_config():
+    previous = keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_first")
+    try:
+        layer = Conv2D(3, 2)
+    finally:
+        keras.config.set_image_data_format(previous)
+    assert layer.data_format == "channels_first"
+    assert layer(np.zeros((1, 2, 5, 5), "float32")).shape == (1, 3, 4, 4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"groups": 0}, "Received groups=0"),
+        ({"groups": 3}, "Received groups=3 and filters=4"),
+        ({"padding": "causal"}, r"only supported by 1D .*Received padding='causal'"),
+        ({"data_format": "NHWC"}, "Received data_format='NHWC'"),
+        ({"lora_rank": 0}, "Received lora_rank=0"),
+        ({"lora_rank": 2, "lora_alpha": "big"}, "Received lora_alpha='big'"),
+    ],
+)
+def test_new_arguments_raise_value_errors_naming_the_value(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Conv2D(4, 3, **kwargs)
+
+
+def test_input_channels_must_divide_by_groups():
+    with pytest.raises(ValueError, match=r"divisible by groups=2\. Received 3 channels"):
+        Conv2D(4, 3, groups=2).build((None, 8, 8, 3))
+
+
+def test_lora_trains_only_the_low_rank_factors():
+    layer = Conv2D(4, 3, padding=1, name="lora")
+    x = RNG.normal(size=(2, 6, 6, 2)).astype("float32")
+    with pytest.raises(AttributeError, match="build it"):
+        _ = layer.kernel
+    with pytest.raises(ValueError, match="not built"):
+        layer.enable_lora(2)
+    before = np.asarray(layer(x))
+    frozen = layer._kernel.numpy().copy()
+    layer.enable_lora(2, lora_alpha=4)
+    assert (layer.lora_rank, layer.lora_alpha) == (2, 4)
+    assert layer.get_config()["lora_rank"] == 2 and layer.get_config()["lora_alpha"] == 4
+    np.testing.assert_allclose(layer(x), before, atol=1e-6)  # B starts at zero
+    with pytest.raises(ValueError, match="already has LoRA enabled"):
+        layer.enable_lora(2)
+
+    model = keras.Sequential([keras.Input((6, 6, 2)), layer])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    model.train_on_batch(x, np.ones((2, 6, 6, 4), "float32"))
+    np.testing.assert_array_equal(layer._kernel.numpy(), frozen)
+    assert np.abs(layer.lora_kernel_b.numpy()).sum() > 0
+    scale = 4 / 2
+    merged = frozen + scale * layer.lora_kernel_a.numpy() @ layer.lora_kernel_b.numpy()
+    np.testing.assert_allclose(layer.kernel.numpy(), merged, atol=1e-6)
+    expected = numpy_conv2d(x, merged, layer.bias.numpy(), 1, 1)
+    np.testing.assert_allclose(layer(x), expected, atol=1e-5)

@@ -1,10 +1,18 @@
+import itertools
 import math
 import re
 
+import keras
 import numpy as np
 import pytest
 
-from models.layers.geometry import conv_output_size, normalize_padding, normalize_tuple
+from models.layers.geometry import (
+    conv_output_size,
+    normalize_data_format,
+    normalize_padding,
+    normalize_tuple,
+    spatial_pad_widths,
+)
 
 
 @pytest.mark.parametrize(
@@ -94,3 +102,56 @@ def test_conv_output_size_takes_parsed_and_unparsed_padding():
     assert conv_output_size(28, 5, 2, " SAME ") == 14
     with pytest.raises(ValueError, match="Received padding='full'"):
         conv_output_size(28, 5, 1, "full")
+
+
+def test_conv_output_size_of_every_rank():
+    assert conv_output_size((28, 28), 5, 1, 2) == (28, 28)
+    assert conv_output_size((32, 32, None), 3, (1, 2, 2), "same") == (32, 16, None)
+    assert conv_output_size((10, 9, 8), (3, 2, 1), (1, 2, 3), (1, 0, 2), (2, 1, 1)) == (8, 4, 4)
+    assert conv_output_size([7], 3) == (5,)
+    # per dim it is the 1-D formula
+    for size, f, s, p in itertools.product((5, 8), (1, 3), (1, 2), (0, 1)):
+        assert conv_output_size((size, size + 1), f, s, p) == (
+            conv_output_size(size, f, s, p),
+            conv_output_size(size + 1, f, s, p),
+        )
+
+
+def test_causal_is_ceil_of_size_over_stride():
+    for size, stride, dilation in itertools.product(range(1, 12), (1, 2, 3), (1, 2)):
+        expected = math.ceil(size / stride)
+        assert conv_output_size(size, 3, stride, "causal", dilation) == expected
+        # causal pads d*(k-1) in front: the floor formula with that left padding only
+        assert (size + dilation * 2 - (dilation * 2 + 1)) // stride + 1 == expected
+
+
+def test_multi_rank_errors_name_the_value():
+    with pytest.raises(ValueError, match=r"Received kernel_size=\(3, 3\)"):
+        conv_output_size((5, 5, 5), (3, 3))
+    with pytest.raises(ValueError, match=r"Received size=\(5, 0\)"):
+        conv_output_size((5, 0), 3)
+    with pytest.raises(ValueError, match=r"floor\(\(4 \+ 2\*0 - 5\) / 1\) \+ 1 = 0"):
+        conv_output_size((9, 4), 5)
+
+
+def test_causal_padding_only_where_allowed():
+    assert normalize_padding(" Causal ", 1, allow_causal=True) == "causal"
+    with pytest.raises(ValueError, match=r"only supported by 1D.*Received padding='causal'\."):
+        normalize_padding("causal", 2)
+    with pytest.raises(ValueError, match=r"'valid', 'same', 'causal'.*Received padding='full'\."):
+        normalize_padding("full", 1, allow_causal=True)
+
+
+def test_data_format_and_pad_widths():
+    assert normalize_data_format("Channels_First") == "channels_first"
+    assert normalize_data_format(None) == keras.config.image_data_format()
+    for bad in ("nchw", 1, ""):
+        with pytest.raises(ValueError, match=rf"Received data_format={re.escape(repr(bad))}\."):
+            normalize_data_format(bad)
+    assert spatial_pad_widths([(1, 2), (0, 3)], "channels_last") == [
+        [0, 0],
+        [1, 2],
+        [0, 3],
+        [0, 0],
+    ]
+    assert spatial_pad_widths([(4, 0)], "channels_first") == [[0, 0], [0, 0], [4, 0]]

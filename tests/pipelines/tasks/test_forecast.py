@@ -1,7 +1,9 @@
+import mlflow
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from models.layers import Conv1D
 from pipelines.config import TrainConfig
 from pipelines.tasks.forecast import load_series
 from pipelines.train import train
@@ -104,3 +106,38 @@ def test_co2_reports_the_seasonal_naive_baseline(mlflow_store, tmp_path):
     # a year-old value misses the year's trend: worse than last week's value
     assert metrics["seasonal_naive_mae"] > metrics["naive_mae"] > 0
     assert 1.0 < metrics["seasonal_naive_mae"] < 3.0  # ppm
+
+
+@pytest.mark.slow  # make test-slow: keeps make test under 15 minutes on 2 cores
+def test_forecaster_trains_with_a_causal_conv_front(mlflow_store, tmp_path):
+    path = write_seasonal_csv(tmp_path / "sales.csv")
+    config = TrainConfig(
+        task="forecast",
+        dataset=str(path),
+        time_column="day",
+        columns="sales",
+        window=12,
+        horizon=3,
+        epochs=30,
+        units=16,
+        conv_filters=8,
+        conv_kernel_size=4,
+        learning_rate=1e-2,
+        seed=2,
+        export_dir=str(tmp_path / "exports"),
+    )
+    result = train(config)
+    run = MlflowClient(mlflow_store).get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    assert (run.data.params["conv_filters"], run.data.params["conv_kernel_size"]) == ("8", "4")
+    logged = mlflow.keras.load_model(f"runs:/{result.run_id}/model")
+    (conv,) = [layer for layer in logged.layers if isinstance(layer, Conv1D)]
+    # level and change of one column in, 8 filters of 4 steps, the window's 12 steps kept
+    assert (conv.padding, conv.kernel.shape, conv.output.shape) == (
+        "causal",
+        (4, 2, 8),
+        (None, 12, 8),
+    )
+    assert result.export_path == tmp_path / "exports" / "sales_conv_lstm_forecaster" / "1"
+    mase = run.data.metrics["test_mase"]
+    assert np.isfinite(mase) and mase < 0.5  # the floor of the conv-free run above

@@ -1,11 +1,13 @@
 import time
 
+import mlflow
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
 from data import DataLocations, DatasetUnavailableError
 from data.specs import DatasetSplits, TextSplit
+from models.layers import Conv1D
 from pipelines.config import TrainConfig
 from pipelines.tasks.sentiment import adapt_vectorizer, load_text_data
 from pipelines.train import train
@@ -125,3 +127,49 @@ def test_unprepared_tfds_dataset_offline_fails_fast_with_the_remedy(tmp_path, mo
     with pytest.raises(DatasetUnavailableError, match=r"tfds build imdb_reviews.*TFDS_DATA_DIR"):
         load_text_data(TrainConfig(task="sentiment", dataset="tfds:imdb_reviews"), locations)
     assert time.perf_counter() - start < 5
+
+
+def conv_layers(model):
+    """Our Conv1D layers anywhere in a model (the end-to-end model nests the classifier)."""
+    return [layer for layer in model._flatten_layers() if isinstance(layer, Conv1D)]
+
+
+@pytest.mark.slow  # about 25 s on 2 cores: make test-slow
+def test_sentiment_trains_with_a_conv_front(mlflow_store, tmp_path):
+    path = write_reviews(tmp_path / "reviews.csv", synthetic_reviews(400))
+    config = TrainConfig(
+        task="sentiment",
+        dataset=str(path),
+        epochs=8,
+        batch_size=32,
+        learning_rate=1e-2,
+        units=16,
+        embedding_dim=16,
+        sequence_length=8,
+        conv_filters=8,
+        conv_kernel_size=3,
+        seed=3,
+        export_dir=str(tmp_path / "exports"),
+    )
+    result = train(config)
+    run = MlflowClient(mlflow_store).get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    params = run.data.params
+    assert (params["conv_filters"], params["conv_kernel_size"]) == ("8", "3")
+    # embedding 16 wide -> 8 filters of 3 steps -> LSTM of 16 units reading 8 features
+    logged = mlflow.keras.load_model(f"runs:/{result.run_id}/model")
+    (conv,) = conv_layers(logged)
+    assert (conv.filters, conv.kernel_size, conv.padding) == (8, (3,), "same")
+    assert conv.kernel.shape == (3, 16, 8)
+    assert result.export_path == tmp_path / "exports" / "reviews_conv_lstm" / "1"
+    # One keyword decides the label: the conv front must pass it on to the LSTM.
+    accuracy = run.data.metrics["test_accuracy"]
+    assert np.isfinite(accuracy) and accuracy >= 0.9
+
+
+def test_conv_kernel_size_without_conv_filters_is_refused():
+    with pytest.raises(ValueError, match=r"conv_filters=0 leaves out.*conv_kernel_size=5"):
+        TrainConfig(task="sentiment", conv_kernel_size=5)
+    with pytest.raises(ValueError, match=r"Received conv_filters=-1"):
+        TrainConfig(task="sentiment", conv_filters=-1)
+    assert TrainConfig(task="sentiment", conv_filters=4, conv_kernel_size=5).conv_spec().enabled

@@ -63,6 +63,8 @@ CHANGED = {
     "recurrent_dropout": 0.2,
     "l1": 0.01,
     "l2": 0.01,
+    "conv_filters": 8,
+    "conv_kernel_size": 5,
     "embedding_dim": 16,
     "vocabulary_size": 50,
     "sequence_length": 8,
@@ -95,6 +97,8 @@ CONTEXT = {
     ("forecast", "columns"): {"dataset": "<series csv>", "time_column": "t"},
     ("captioning", "test_fraction"): {"dataset": "<caption folder>"},
     ("translation", "bidirectional"): {"layers": 1},
+    ("sentiment", "conv_kernel_size"): {"conv_filters": 8},
+    ("forecast", "conv_kernel_size"): {"conv_filters": 8},
 }
 ALSO_CHANGED = {
     ("transfer", "fine_tune_blocks"): {"fine_tune_blocks": 2},
