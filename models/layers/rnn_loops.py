@@ -6,9 +6,9 @@
    TensorFlow backend): the backend's ``lstm``/``gru``, exactly as Keras's
    LSTM and GRU call it; it raises `NotImplementedError` elsewhere.
 2. **The fused loop** of `models.layers.fused_rnn` (TensorFlow backend,
-   float32, LSTM or GRU with ``reset_after=True``, ``tanh``/``sigmoid``
+   float32, an LSTM or GRU (``reset_after=True``) with ``tanh``/``sigmoid``
    activations, not ``unroll``; in training also a known number of steps,
-   since its backward pass is compiled per shape).
+   since training compiles it per shape).
 3. Otherwise `keras.layers.RNN`'s generic loop over our cell.
 """
 
@@ -66,16 +66,19 @@ def cudnn_loop(layer, sequences, initial_state, mask, training):
 def fused_loop_applies(layer, sequences, training) -> bool:
     """Whether `fused_loop` computes this call (see the module docstring)."""
     cell = layer.cell
-    if isinstance(cell, GRUCell):
-        supported_cell = cell.reset_after
+    # SimpleRNN stays on the generic loop: its step is one matmul and a tanh,
+    # and the fused loop measured slower for it (bench/layers.py, 0.88-0.92x).
+    if isinstance(cell, (LSTMCell, GRUCell)):
+        supported_cell = _is(cell.recurrent_activation, "sigmoid") and getattr(
+            cell, "reset_after", True
+        )
     else:
-        supported_cell = isinstance(cell, LSTMCell)
+        supported_cell = False
     return (
         supported_cell
         and backend.backend() == "tensorflow"
         and not layer.unroll
         and _is(cell.activation, "tanh")
-        and _is(cell.recurrent_activation, "sigmoid")
         and keras.backend.standardize_dtype(sequences.dtype) == "float32"
         and cell.variable_dtype == "float32"
         and sequences.shape[-1] is not None
@@ -92,7 +95,8 @@ def fused_loop(layer, sequences, initial_state, mask, training):
     """
     import tensorflow as tf
 
-    from models.layers.fused_rnn import gru_sequence, lstm_sequence
+    from models.layers.fused_gru import gru_sequence
+    from models.layers.fused_lstm import lstm_sequence
 
     cell = layer.cell
     x = tf.transpose(_dropped_sequences(cell, sequences, training), (1, 0, 2))

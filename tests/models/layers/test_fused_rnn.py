@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.layers import GRU, LSTM, rnn_loops
+from models.layers import GRU, LSTM, SimpleRNN, rnn_loops
 from models.layers.rnn_cells import GRUCell, LSTMCell
 
 UNITS, FEATURES, STEPS, BATCH = 6, 5, 9, 4
@@ -93,7 +93,12 @@ def assert_equal_runs(ours, reference, x, call_kwargs, training):
     [
         (name, sequences, backwards, masked, zero, training)
         for name, sequences, backwards, masked, zero, training in itertools.product(
-            ["lstm", "gru"], [False, True], [False, True], [False, True], [False, True], [True]
+            ["lstm", "gru"],
+            [False, True],
+            [False, True],
+            [False, True],
+            [False, True],
+            [True],
         )
         if masked or not zero  # zero_output_for_mask only matters with a mask
     ]
@@ -175,6 +180,7 @@ def test_other_configurations_take_the_generic_loop():
         GRU(UNITS, reset_after=False),
         LSTM(UNITS, activation="relu"),
         GRU(UNITS, recurrent_activation="hard_sigmoid"),
+        SimpleRNN(UNITS),
     ):
         layer(x)
         assert not rnn_loops.fused_loop_applies(layer, x, True)
