@@ -34,7 +34,7 @@ Prints one JSON line: ``{"bench": "train_throughput", "layer": {...},
 "pipeline": {...}, "compute_bound": {...}, "rounds": R, ...}``.
 
 Usage:
-    python bench/train_throughput.py                        # defaults (about 2-3 min, 2 cores)
+    python bench/train_throughput.py                        # defaults (a few minutes on 2 cores)
     python bench/train_throughput.py --steps 5 --compute_steps 2 --rounds 2   # smoke check
 """
 
@@ -165,9 +165,9 @@ def figures(rates: dict[str, list[float]], ours: str, other: str, names=("ours",
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=40, help="steps per fit, default CNN")
+    parser.add_argument("--steps", type=int, default=100, help="steps per fit, default CNN")
     parser.add_argument(
-        "--compute_steps", type=int, default=8, help="steps per fit, compute-bound CNN"
+        "--compute_steps", type=int, default=20, help="steps per fit, compute-bound CNN"
     )
     parser.add_argument("--rounds", type=int, default=5, help="alternating timed rounds")
     args = parser.parse_args()
