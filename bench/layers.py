@@ -10,15 +10,18 @@ Convolution rows time the convolution alone: Conv1D over (64, 200, 64) with
 both ``padding="same"``. Weights are copied so both compute the same
 numbers (the max output difference is reported).
 
-Prints one JSON line: steps/s of each, ratio ours/keras per row.
+Each round runs at least ``--steps`` steps and at least ``--seconds`` (the
+step count per row is reported). Prints one JSON line: steps/s of each,
+ratio ours/keras per row.
 
-Usage: python bench/layers.py [--steps N] [--rounds R] [--only lstm,gru]
+Usage: python bench/layers.py [--steps N] [--rounds R] [--seconds S] [--only lstm,gru]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
 
@@ -73,10 +76,14 @@ def steps_per_second(step, data, steps):
     return steps / (time.perf_counter() - start)
 
 
-def compare(name, ours, reference, data, steps, rounds):
+def compare(name, ours, reference, data, steps, rounds, seconds):
     difference = float(np.max(np.abs(ours(data) - reference(data))))
     step_ours, step_ref = train_step_fn(ours), train_step_fn(reference)
     step_ours(data), step_ref(data)  # trace
+    # Rounds of at least `seconds` each, from a first timing of the slower one,
+    # so that fast rows are not a handful of milliseconds of a noisy machine.
+    slower = min(steps_per_second(step_ours, data, 2), steps_per_second(step_ref, data, 2))
+    steps = max(steps, math.ceil(seconds * slower))
     ours_rates, ref_rates = [], []
     for _ in range(rounds):
         ours_rates.append(steps_per_second(step_ours, data, steps))
@@ -86,6 +93,7 @@ def compare(name, ours, reference, data, steps, rounds):
         f"{name}_ours_steps_per_s": round(ours_rate, 2),
         f"{name}_keras_steps_per_s": round(ref_rate, 2),
         f"{name}_ratio": round(ours_rate / ref_rate, 3),
+        f"{name}_steps_per_round": steps,
         f"{name}_max_abs_difference": difference,
     }
 
@@ -94,6 +102,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument(
+        "--seconds", type=float, default=2.0, help="least time of one round (more steps if needed)"
+    )
     parser.add_argument("--only", default="", help="comma-separated subset of layer names")
     args = parser.parse_args()
     pairs = {
@@ -113,10 +124,11 @@ def main() -> None:
         "features": FEATURES,
         "units": UNITS,
         "rounds": args.rounds,
-        "steps_per_round": args.steps,
+        "min_steps_per_round": args.steps,
+        "min_seconds_per_round": args.seconds,
     }
     for name in selected:
-        figures.update(compare(name, *pairs[name](), args.steps, args.rounds))
+        figures.update(compare(name, *pairs[name](), args.steps, args.rounds, args.seconds))
     figures.update({"tensorflow": tf.__version__, "keras": keras.__version__})
     print(json.dumps(figures))
 

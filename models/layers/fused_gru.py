@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from models.layers.fused_rnn import (
     blend,
+    by_batch_shards,
     dropped_state,
     input_gradients,
     ones_or,
@@ -62,11 +63,9 @@ _compiled_gru_forward = tf.function(_gru_forward, jit_compile=True)
 
 
 @tf.function(jit_compile=True)
-def _gru_backward(
-    x, h0, keep, recurrent_mask, kernel, recurrent_kernel, saved, d_y, d_h, zero_output
-):
+def _gru_backward(h0, keep, recurrent_mask, saved, d_y, d_h, recurrent_kernel, zero_output):
     hs, projected, recurrents = saved
-    steps = tf.shape(x)[0]
+    steps = tf.shape(keep)[0]
     previous_h = previous_states(h0, hs)
 
     def step(k, dh_next, dy_carry, d_candidates, d_recurrents):
@@ -151,29 +150,26 @@ def gru_sequence(
     @tf.custom_gradient
     def run(x, h0, kernel, recurrent_kernel, bias):
         projected = projected_inputs(x, kernel, bias[0] if has_bias else None)
-        ys, h, (hs, recurrents) = _compiled_gru_forward(
-            projected,
-            h0,
-            keep,
-            recurrent_mask,
-            recurrent_kernel,
-            bias[1] if has_bias else None,
-            zero_output,
+        recurrent_bias = bias[1] if has_bias else None
+        ys, h, (hs, recurrents) = by_batch_shards(
+            lambda p, h, k, m: _compiled_gru_forward(
+                p, h, k, m, recurrent_kernel, recurrent_bias, zero_output
+            ),
+            (projected, h0, keep, recurrent_mask),
         )
 
         def grad(d_y, d_h):
             recurrent_keep = ones_or(recurrent_mask, h0)
-            d_inputs, d_recurrents, dh0 = _gru_backward(
-                x,
-                h0,
-                ones_or(keep, x),
-                recurrent_keep,
-                kernel,
-                recurrent_kernel,
-                (hs, projected, recurrents),
-                or_zeros(d_y, ys),
-                or_zeros(d_h, h),
-                zero_output,
+            d_inputs, d_recurrents, dh0 = by_batch_shards(
+                lambda *sliced: _gru_backward(*sliced, recurrent_kernel, zero_output),
+                (
+                    h0,
+                    ones_or(keep, x),
+                    recurrent_keep,
+                    (hs, projected, recurrents),
+                    or_zeros(d_y, ys),
+                    or_zeros(d_h, h),
+                ),
             )
             d_x, d_kernel, d_recurrent_kernel, d_input_bias, d_recurrent_bias = input_gradients(
                 x, kernel, previous_states(h0, hs) * recurrent_keep, d_inputs, d_recurrents

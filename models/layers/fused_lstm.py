@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from models.layers.fused_rnn import (
     blend,
+    by_batch_shards,
     dropped_state,
     input_gradients,
     ones_or,
@@ -63,10 +64,10 @@ _compiled_lstm_forward = tf.function(_lstm_forward, jit_compile=True)
 
 @tf.function(jit_compile=True)
 def _lstm_backward(
-    x, h0, c0, keep, recurrent_mask, kernel, recurrent_kernel, saved, d_y, d_h, d_c, zero_output
+    h0, c0, keep, recurrent_mask, saved, d_y, d_h, d_c, recurrent_kernel, zero_output
 ):
     hs, cs, candidates, pre_activations = saved
-    steps = tf.shape(x)[0]
+    steps = tf.shape(keep)[0]
     previous_c = previous_states(c0, cs)
 
     def step(k, dh_next, dc_next, dy_carry, grads):
@@ -135,25 +136,27 @@ def lstm_sequence(
     @tf.custom_gradient
     def run(x, h0, c0, kernel, recurrent_kernel, bias):
         projected = projected_inputs(x, kernel, bias if has_bias else None)
-        ys, h, c, saved = _compiled_lstm_forward(
-            projected, h0, c0, keep, recurrent_mask, recurrent_kernel, zero_output
+        ys, h, c, saved = by_batch_shards(
+            lambda p, h, c, k, m: _compiled_lstm_forward(
+                p, h, c, k, m, recurrent_kernel, zero_output
+            ),
+            (projected, h0, c0, keep, recurrent_mask),
         )
 
         def grad(d_y, d_h, d_c):
             recurrent_keep = ones_or(recurrent_mask, h0)
-            dz, dh0, dc0 = _lstm_backward(
-                x,
-                h0,
-                c0,
-                ones_or(keep, x),
-                recurrent_keep,
-                kernel,
-                recurrent_kernel,
-                saved,
-                or_zeros(d_y, ys),
-                or_zeros(d_h, h),
-                or_zeros(d_c, c),
-                zero_output,
+            dz, dh0, dc0 = by_batch_shards(
+                lambda *sliced: _lstm_backward(*sliced, recurrent_kernel, zero_output),
+                (
+                    h0,
+                    c0,
+                    ones_or(keep, x),
+                    recurrent_keep,
+                    saved,
+                    or_zeros(d_y, ys),
+                    or_zeros(d_h, h),
+                    or_zeros(d_c, c),
+                ),
             )
             # Outside the compiled loop, so the graph drops what nobody asks for (often d_x).
             d_x, d_kernel, d_recurrent, d_bias, _ = input_gradients(

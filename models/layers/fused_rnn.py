@@ -24,7 +24,13 @@ last output is the output at the last step. Time-major tensors throughout;
 
 from __future__ import annotations
 
+import os
+
 import tensorflow as tf
+
+# The compiled loops run each on one core; the batch is cut into this many
+# shards whose loops TensorFlow runs side by side (the rows are independent).
+BATCH_SHARDS = max(1, min(os.cpu_count() or 1, 4))
 
 
 def flat(sequence):
@@ -102,3 +108,43 @@ def ones_or(mask, like):
     if mask is not None:
         return mask
     return tf.ones_like(like[..., :1]) if like.shape.rank == 3 else tf.ones_like(like)
+
+
+def _batch_axis(tensor) -> int:
+    return 1 if tensor.shape.rank == 3 else 0  # time-major sequences, (B, U) states
+
+
+def _split_batch(tensor, parts):
+    if tensor is None:
+        return [None] * parts
+    size = tf.shape(tensor)[_batch_axis(tensor)]
+    sizes = tf.stack([(size + i) // parts for i in range(parts)])
+    return tf.split(tensor, sizes, num=parts, axis=_batch_axis(tensor))
+
+
+def by_batch_shards(function, batch_arguments, parts=None):
+    """``function(*batch_arguments)``, computed on `BATCH_SHARDS` slices of the batch side by side.
+
+    Args:
+        function: Takes the arguments in order; every tensor argument and
+            output is ``(T, B, ...)`` (time-major) or ``(B, ...)``.
+        batch_arguments: Tensors (or None, or tuples of tensors) to slice
+            along the batch.
+        parts: Number of slices; default `BATCH_SHARDS`.
+
+    Returns:
+        The outputs of the slices, concatenated along the batch.
+    """
+    parts = parts or BATCH_SHARDS
+    if parts == 1:
+        return function(*batch_arguments)
+    sliced = [
+        list(zip(*[_split_batch(t, parts) for t in argument]))
+        if isinstance(argument, tuple)
+        else _split_batch(argument, parts)
+        for argument in batch_arguments
+    ]
+    results = [function(*[argument[i] for argument in sliced]) for i in range(parts)]
+    return tf.nest.map_structure(
+        lambda *outputs: tf.concat(outputs, axis=_batch_axis(outputs[0])), *results
+    )

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.layers import GRU, LSTM, SimpleRNN, rnn_loops
+from models.layers import GRU, LSTM, SimpleRNN, fused_rnn, rnn_loops
 from models.layers.rnn_cells import GRUCell, LSTMCell
 
 UNITS, FEATURES, STEPS, BATCH = 6, 5, 9, 4
@@ -199,3 +199,27 @@ def test_a_model_trains_through_the_fused_loop():
     model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
     history = model.fit(x, target, epochs=40, verbose=0)
     assert history.history["loss"][-1] < 0.2 * history.history["loss"][0]
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_batches_smaller_than_or_uneven_over_the_shards_agree(name, batch):
+    ours, reference = pair(name, return_sequences=True, return_state=True)
+    x, mask = inputs_and_mask()
+    call_kwargs = {"initial_state": [s[:batch] for s in initial_states(name)], "mask": mask[:batch]}
+    assert_equal_runs(ours, reference, x[:batch], call_kwargs, training=True)
+
+
+def test_batch_shards_concatenate_back_in_order():
+    sequences = tf.reshape(tf.range(2 * 5 * 3, dtype=tf.float32), (2, 5, 3))  # (T, B, N)
+    states = tf.reshape(tf.range(5 * 4, dtype=tf.float32), (5, 4))  # (B, U)
+    seen = []
+
+    def double(sequence, state):
+        seen.append(int(state.shape[0]))
+        return sequence * 2.0, state + 1.0
+
+    doubled, plus_one = fused_rnn.by_batch_shards(double, (sequences, states), parts=3)
+    np.testing.assert_array_equal(doubled, sequences * 2.0)
+    np.testing.assert_array_equal(plus_one, states + 1.0)
+    assert seen == [1, 2, 2]  # 5 rows in 3 slices, none lost
