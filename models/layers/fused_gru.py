@@ -9,6 +9,7 @@ from models.layers.fused_rnn import (
     by_batch_shards,
     dropped_state,
     input_gradients,
+    no_tape,
     ones_or,
     or_zeros,
     previous_states,
@@ -150,12 +151,14 @@ def gru_sequence(
     @tf.custom_gradient
     def run(x, h0, kernel, recurrent_kernel, bias):
         projected = projected_inputs(x, kernel, bias[0] if has_bias else None)
-        recurrent_bias = bias[1] if has_bias else None
+        loop_kernel, loop_bias, *loop_inputs = no_tape(
+            recurrent_kernel, bias[1] if has_bias else None, projected, h0, keep, recurrent_mask
+        )
         ys, h, (hs, recurrents) = by_batch_shards(
             lambda p, h, k, m: _compiled_gru_forward(
-                p, h, k, m, recurrent_kernel, recurrent_bias, zero_output
+                p, h, k, m, loop_kernel, loop_bias, zero_output
             ),
-            (projected, h0, keep, recurrent_mask),
+            loop_inputs,
         )
 
         def grad(d_y, d_h):

@@ -9,6 +9,7 @@ from models.layers.fused_rnn import (
     by_batch_shards,
     dropped_state,
     input_gradients,
+    no_tape,
     ones_or,
     or_zeros,
     previous_states,
@@ -136,11 +137,12 @@ def lstm_sequence(
     @tf.custom_gradient
     def run(x, h0, c0, kernel, recurrent_kernel, bias):
         projected = projected_inputs(x, kernel, bias if has_bias else None)
+        loop_kernel, *loop_inputs = no_tape(
+            recurrent_kernel, projected, h0, c0, keep, recurrent_mask
+        )
         ys, h, c, saved = by_batch_shards(
-            lambda p, h, c, k, m: _compiled_lstm_forward(
-                p, h, c, k, m, recurrent_kernel, zero_output
-            ),
-            (projected, h0, c0, keep, recurrent_mask),
+            lambda p, h, c, k, m: _compiled_lstm_forward(p, h, c, k, m, loop_kernel, zero_output),
+            loop_inputs,
         )
 
         def grad(d_y, d_h, d_c):

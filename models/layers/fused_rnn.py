@@ -30,7 +30,8 @@ import tensorflow as tf
 
 # The compiled loops run each on one core; the batch is cut into this many
 # shards whose loops TensorFlow runs side by side (the rows are independent).
-BATCH_SHARDS = max(1, min(os.cpu_count() or 1, 4))
+# Compiled once per slice shape (a partial last batch adds one or two shapes).
+BATCH_SHARDS = max(1, min(len(os.sched_getaffinity(0)), 4))
 
 
 def flat(sequence):
@@ -96,6 +97,15 @@ def input_gradients(x, kernel, previous_h, d_input, d_recurrent):
         tf.reduce_sum(flat_input, 0),
         tf.reduce_sum(flat_recurrent, 0),
     )
+
+
+def no_tape(*tensors):
+    """The tensors (None kept) with autodiff stopped, for the loops under `tf.custom_gradient`.
+
+    Their gradients are the hand-written ones; eagerly the tape would also try
+    to differentiate the compiled loop, and fail.
+    """
+    return tuple(None if t is None else tf.stop_gradient(t) for t in tensors)
 
 
 def or_zeros(gradient, like):

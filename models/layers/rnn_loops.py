@@ -21,8 +21,8 @@ from keras.src import backend
 from models.layers.rnn_cells import GRUCell, LSTMCell
 
 
-def _is(activation, name: str) -> bool:
-    return keras.activations.serialize(activation) == name
+def _activation_is(activation, name: str) -> bool:
+    return activation is keras.activations.get(name)
 
 
 def _dropped_sequences(cell, sequences, training):
@@ -69,7 +69,7 @@ def fused_loop_applies(layer, sequences, training) -> bool:
     # SimpleRNN stays on the generic loop: its step is one matmul and a tanh,
     # and the fused loop measured slower for it (bench/layers.py, 0.88-0.92x).
     if isinstance(cell, (LSTMCell, GRUCell)):
-        supported_cell = _is(cell.recurrent_activation, "sigmoid") and getattr(
+        supported_cell = _activation_is(cell.recurrent_activation, "sigmoid") and getattr(
             cell, "reset_after", True
         )
     else:
@@ -78,7 +78,7 @@ def fused_loop_applies(layer, sequences, training) -> bool:
         supported_cell
         and backend.backend() == "tensorflow"
         and not layer.unroll
-        and _is(cell.activation, "tanh")
+        and _activation_is(cell.activation, "tanh")
         and keras.backend.standardize_dtype(sequences.dtype) == "float32"
         and cell.variable_dtype == "float32"
         and sequences.shape[-1] is not None
