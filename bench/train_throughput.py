@@ -6,9 +6,9 @@ of each run below, in an order rotated each round so that machine noise hits
 every run alike; each figure is the median over rounds, in images/s.
 
 1. **Layer ratio** (``layer``): the default classify CNN (the `TrainConfig`
-   defaults: Fashion-MNIST 28x28x1, ``filters=16,32``, batch 128) built once
-   from ``models.layers.Conv2D/MaxPool2D`` and once from
-   ``keras.layers.Conv2D/MaxPool2D``, with identical weights (copied; the max
+   defaults: Fashion-MNIST 28x28x1, ``filters=16,32``, batch 128), built by
+   `models.small_cnn` as the classify task builds it, once with
+   ``conv_layer="convseq"`` and once with ``"keras"``, with identical weights (copied; the max
    output difference is reported), both fed by the same project tf.data
    pipeline (`data.build_input_pipelines`: cached, seeded shuffle, batched,
    prefetched, raw uint8 scaled inside the model), for the same number of
@@ -53,9 +53,10 @@ import tensorflow as tf
 
 from data import build_input_pipelines, load_dataset
 from data.specs import TEST, TRAIN, VALIDATION
-from models.layers import Conv2D, MaxPool2D
+from models import small_cnn
 from pipelines.cli import data_locations_from_environment
 from pipelines.config import TrainConfig
+from pipelines.fitting import compile_classifier
 
 COMPUTE_FILTERS = (32, 64, 128)
 COMPUTE_BATCH = 256
@@ -63,45 +64,19 @@ MATMUL_N = 2048
 MATMUL_CALLS = 5
 
 
-def cnn(conv, pool, input_shape, classes, filters, kernel_size=3, strides=1, padding="same"):
-    """The small_cnn layout from ``conv``/``pool`` classes, taking raw uint8 images.
-
-    Only ``filters``/``kernel_size``/``strides``/``padding``/``activation`` and
-    ``pool_size`` are passed, the arguments both layer families share.
-    """
-    layers = [keras.Input(tuple(input_shape), dtype="uint8"), keras.layers.Rescaling(1 / 255)]
-    for count in filters:
-        layers += [
-            conv(count, kernel_size, strides=strides, padding=padding, activation="relu"),
-            pool(2),
-        ]
-    layers += [
-        keras.layers.Flatten(),
-        keras.layers.Dropout(0.25),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(classes, activation="softmax"),
-    ]
-    return keras.Sequential(layers)
-
-
-def compiled(model: keras.Model, learning_rate: float) -> keras.Model:
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
-
-
 def layer_pair(
-    build: Callable, learning_rate: float, probe
+    build: Callable, config: TrainConfig, probe
 ) -> tuple[keras.Model, keras.Model, float]:
-    """Ours and Keras's model with the same weights; the max |output difference| on ``probe``."""
-    ours = build(Conv2D, MaxPool2D)
-    reference = build(keras.layers.Conv2D, keras.layers.MaxPool2D)
+    """Ours and Keras's model (``build(conv_layer)``), same weights, compiled as classify does.
+
+    Also returns the max |output difference| on ``probe``.
+    """
+    ours, reference = build("convseq"), build("keras")
     reference.set_weights(ours.get_weights())
     difference = float(np.max(np.abs(ours(probe) - reference(probe))))
-    return compiled(ours, learning_rate), compiled(reference, learning_rate), difference
+    for model in (ours, reference):
+        compile_classifier(model, config, config.learning_rate)
+    return ours, reference, difference
 
 
 def forward_flops_per_image(model: keras.Model) -> int:
@@ -180,21 +155,21 @@ def main() -> None:
     keras.utils.set_random_seed(config.seed)
     probe = splits[TEST].images[:32]
 
-    # 1 and 2: the default classify CNN.
-    def default_cnn(conv, pool):
-        return cnn(
-            conv,
-            pool,
-            spec.input_shape,
-            spec.num_classes,
-            config.filters,
-            config.kernel_size,
-            config.stride,
-            config.padding,
+    # 1 and 2: the default classify CNN (`pipelines.tasks.classify.build_model`'s layout).
+    def default_cnn(conv_layer):
+        return small_cnn(
+            input_shape=spec.input_shape,
+            classes=spec.num_classes,
+            filters=config.filters,
+            kernel_size=config.kernel_size,
+            strides=config.stride,
+            padding=config.padding,
+            conv_layer=conv_layer,
         )
 
-    ours, reference, difference = layer_pair(default_cnn, config.learning_rate, probe)
-    ours_numpy = compiled(default_cnn(Conv2D, MaxPool2D), config.learning_rate)
+    ours, reference, difference = layer_pair(default_cnn, config, probe)
+    ours_numpy = default_cnn("convseq")
+    compile_classifier(ours_numpy, config, config.learning_rate)
     ours_numpy.set_weights(ours.get_weights())
     batch = config.batch_size
     train = pipeline_for(splits, batch, args.steps, config.seed)
@@ -202,10 +177,15 @@ def main() -> None:
     y = splits[TRAIN].labels[: args.steps * batch]
 
     # 3: the compute-bound CNN, through the same kind of pipeline.
-    def wide_cnn(conv, pool):
-        return cnn(conv, pool, spec.input_shape, spec.num_classes, COMPUTE_FILTERS)
+    def wide_cnn(conv_layer):
+        return small_cnn(
+            input_shape=spec.input_shape,
+            classes=spec.num_classes,
+            filters=COMPUTE_FILTERS,
+            conv_layer=conv_layer,
+        )
 
-    wide_ours, wide_reference, wide_difference = layer_pair(wide_cnn, config.learning_rate, probe)
+    wide_ours, wide_reference, wide_difference = layer_pair(wide_cnn, config, probe)
     wide_train = pipeline_for(splits, COMPUTE_BATCH, args.compute_steps, config.seed)
 
     def on_pipeline(model, dataset):

@@ -103,8 +103,10 @@ class ConvSpec:
         Returns:
             ``[batch, time, filters]`` features (for a length-keeping padding).
         """
+        if not self.enabled:
+            return inputs
         outputs = inputs
-        for index in range(self.layers if self.enabled else 0):
+        for index in range(self.layers):
             if mask is not None:
                 outputs = ZeroMaskedSteps(name=f"zero_padding_steps_{index + 1}")(
                     outputs, mask=mask

@@ -15,10 +15,11 @@ from keras import ops
 from common.validation import check_positive_int
 from models.layers.geometry import (
     conv_output_size,
+    explicit_padding,
     normalize_data_format,
     normalize_padding,
     normalize_tuple,
-    spatial_pad_widths,
+    spatial_dims,
 )
 from models.layers.lora import LoraKernel
 
@@ -108,6 +109,26 @@ class BaseConv(LoraKernel, keras.layers.Layer):
             )
         self.padding = normalize_padding(padding, rank, allow_causal=rank == 1)
         self.data_format = normalize_data_format(data_format)
+        # TensorFlow's CPU kernels run 1D/2D convolution channels-last only
+        # (Keras's own channels-first Conv1D/Conv2D fail there unless
+        # XLA-compiled), so on that backend channels-first inputs are
+        # transposed around a channels-last convolution; TensorFlow's layout
+        # optimizer picks the GPU layout by itself.
+        self._compute_format = self.data_format
+        if keras.backend.backend() == "tensorflow":
+            self._compute_format = "channels_last"
+        self._op_padding, self._pad_widths = explicit_padding(
+            self.padding,
+            self._compute_format,
+            causal_pad=self.dilation_rate[0] * (self.kernel_size[0] - 1),
+        )
+        # The bias is added in the compute layout: on channels-first outputs
+        # the TensorFlow backend's `ops.add` turns a (1, filters, 1, ...) bias
+        # into an NHWC `bias_add` whenever the last spatial dim equals
+        # `filters`, adding it along the wrong axis.
+        self._bias_shape = (1,) * (rank + 1) + (self.filters,)
+        if self._compute_format == "channels_first":
+            self._bias_shape = (1, self.filters) + (1,) * rank
         self.activation = keras.activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -122,10 +143,6 @@ class BaseConv(LoraKernel, keras.layers.Layer):
     @property
     def _channel_axis(self):
         return -1 if self.data_format == "channels_last" else 1
-
-    def _spatial(self, shape):
-        shape = tuple(shape)
-        return shape[1:-1] if self.data_format == "channels_last" else shape[2:]
 
     def _output_spatial_shape(self, spatial_shape):
         try:
@@ -168,7 +185,7 @@ class BaseConv(LoraKernel, keras.layers.Layer):
 
     def build(self, input_shape):
         input_channels = self._check_input_shape(input_shape)
-        self._output_spatial_shape(self._spatial(input_shape))
+        self._output_spatial_shape(spatial_dims(input_shape, self.data_format))
         self._kernel = self.add_weight(
             name="kernel",
             shape=(*self.kernel_size, input_channels // self.groups, self.filters),
@@ -196,49 +213,22 @@ class BaseConv(LoraKernel, keras.layers.Layer):
         self.built = True
         self._build_lora()
 
-    @property
-    def _compute_format(self):
-        # TensorFlow's CPU kernels run 1D/2D convolution channels-last only
-        # (Keras's own channels-first Conv1D/Conv2D fail there unless
-        # XLA-compiled), so on that backend channels-first inputs are
-        # transposed around a channels-last convolution; TensorFlow's layout
-        # optimizer picks the GPU layout by itself.
-        if self.data_format == "channels_first" and keras.backend.backend() == "tensorflow":
-            return "channels_last"
-        return self.data_format
-
     def _convolve(self, inputs, kernel, bias=None):
-        data_format = self._compute_format
-        transpose = data_format != self.data_format
+        transpose = self._compute_format != self.data_format
         if transpose:
             inputs = ops.moveaxis(inputs, 1, -1)
-        mode = self.padding
-        pads = []
-        if mode == "causal":
-            pads = [(self.dilation_rate[0] * (self.kernel_size[0] - 1), 0)]
-            mode = "valid"
-        elif not isinstance(mode, str):
-            pads = [(p, p) for p in mode]
-            mode = "valid"
-        if any(before or after for before, after in pads):
-            inputs = ops.pad(inputs, spatial_pad_widths(pads, data_format))
+        if self._pad_widths is not None:
+            inputs = ops.pad(inputs, self._pad_widths)
         outputs = ops.conv(
             inputs,
             kernel,
             strides=self.strides,
-            padding=mode,
+            padding=self._op_padding,
             dilation_rate=self.dilation_rate,
-            data_format=data_format,
+            data_format=self._compute_format,
         )
         if bias is not None:
-            # Added in the compute layout: on channels-first outputs the
-            # TensorFlow backend's `ops.add` turns a (1, filters, 1, ...) bias
-            # into an NHWC `bias_add` whenever the last spatial dim equals
-            # `filters`, adding it along the wrong axis.
-            shape = (1,) * (self.rank + 1) + (self.filters,)
-            if data_format == "channels_first":
-                shape = (1, self.filters) + (1,) * self.rank
-            outputs = ops.add(outputs, ops.reshape(bias, shape))
+            outputs = ops.add(outputs, ops.reshape(bias, self._bias_shape))
         return ops.moveaxis(outputs, -1, 1) if transpose else outputs
 
     def convolution_op(self, inputs, kernel):
@@ -258,14 +248,14 @@ class BaseConv(LoraKernel, keras.layers.Layer):
         return self._convolve(inputs, kernel)
 
     def call(self, inputs):
-        outputs = self._convolve(inputs, self.kernel, self.bias if self.use_bias else None)
+        outputs = self._convolve(inputs, self.kernel, self.bias)
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs
 
     def compute_output_shape(self, input_shape):
         self._check_input_shape(input_shape)
-        spatial = self._output_spatial_shape(self._spatial(input_shape))
+        spatial = self._output_spatial_shape(spatial_dims(input_shape, self.data_format))
         if self.data_format == "channels_last":
             return (input_shape[0], *spatial, self.filters)
         return (input_shape[0], self.filters, *spatial)

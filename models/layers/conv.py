@@ -17,14 +17,10 @@ __all__ = ["BaseConv", "Conv1D", "Conv2D", "Conv3D"]
 
 @keras.saving.register_keras_serializable(package="convseq")
 class Conv1D(BaseConv):
-    """1D convolution over sequences; a drop-in for `keras.layers.Conv1D`.
+    """1D convolution over sequences; a drop-in for `keras.layers.Conv1D`. Arguments: `BaseConv`.
 
-    Inputs are ``(batch, steps, channels)`` (``channels_last``) or
-    ``(batch, channels, steps)``. Output length: ``floor((H + 2p - f) / s) + 1``
-    with ``f = d * (k - 1) + 1``; ``"same"`` and ``"causal"`` give ``ceil(H / s)``
-    (see `conv_output_size`). Arguments, defaults and config keys are
-    Keras's; ``padding`` also takes an integer ``p``. All arguments are
-    described in `BaseConv`; ``lora_rank``/``lora_alpha`` come through ``**kwargs``.
+    The only rank that takes ``padding="causal"``; output length
+    ``ceil(H / s)``, as ``"same"`` (see `conv_output_size`).
 
     Example:
         >>> import numpy as np
@@ -78,14 +74,7 @@ class Conv1D(BaseConv):
 
 @keras.saving.register_keras_serializable(package="convseq")
 class Conv2D(BaseConv):
-    """2D convolution over images; a drop-in for `keras.layers.Conv2D`.
-
-    Inputs are ``(batch, rows, cols, channels)`` (``channels_last``) or
-    ``(batch, channels, rows, cols)``. Output size per spatial dim:
-    ``floor((H + 2p - f) / s) + 1`` (see `conv_output_size`). Arguments,
-    defaults and config keys are Keras's; ``padding`` also takes an integer
-    ``p`` or ``(p_h, p_w)``. All arguments are described in `BaseConv`;
-    ``lora_rank``/``lora_alpha`` come through ``**kwargs``.
+    """2D convolution over images; a drop-in for `keras.layers.Conv2D`. Arguments: `BaseConv`.
 
     Example:
         >>> import numpy as np
@@ -138,14 +127,7 @@ class Conv2D(BaseConv):
 
 @keras.saving.register_keras_serializable(package="convseq")
 class Conv3D(BaseConv):
-    """3D convolution over volumes or video; a drop-in for `keras.layers.Conv3D`.
-
-    Inputs are ``(batch, d1, d2, d3, channels)`` (``channels_last``) or
-    ``(batch, channels, d1, d2, d3)``. Output size per spatial dim:
-    ``floor((H + 2p - f) / s) + 1`` (see `conv_output_size`). Arguments,
-    defaults and config keys are Keras's; ``padding`` also takes an integer
-    ``p`` or one per dim. All arguments are described in `BaseConv`;
-    ``lora_rank``/``lora_alpha`` come through ``**kwargs``.
+    """3D convolution over volumes; a drop-in for `keras.layers.Conv3D`. Arguments: `BaseConv`.
 
     Example:
         >>> import numpy as np

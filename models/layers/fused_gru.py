@@ -9,13 +9,14 @@ from models.layers.fused_rnn import (
     by_batch_shards,
     dropped_state,
     input_gradients,
+    masked_output,
     no_tape,
     ones_or,
     or_zeros,
+    output_gradient,
     previous_states,
     projected_inputs,
-    stack_time,
-    time_arrays,
+    run_over_time,
 )
 
 
@@ -30,7 +31,7 @@ def _gru_forward(
     inputs = tf.TensorArray(tf.float32, size=steps).unstack(projected)
     keeps = tf.TensorArray(tf.float32, size=steps).unstack(keep) if keep is not None else None
 
-    def step(t, h, y, outputs):
+    def step(t, h, y):
         x_z, x_r, x_h = tf.split(inputs.read(t), 3, axis=-1)
         recurrent = tf.matmul(dropped_state(h, recurrent_mask), recurrent_kernel)
         if recurrent_bias is not None:
@@ -41,22 +42,15 @@ def _gru_forward(
         candidate = tf.tanh(x_h + r * r_h)
         h_new = z * h + (1.0 - z) * candidate
         if keeps is None:  # outputs are the states
-            values, y_new, h_next = (h_new, recurrent), y, h_new
-        else:
-            m = keeps.read(t)
-            y_new = m * h_new if zero_output else blend(m, h_new, y)
-            h_next = blend(m, h_new, h)
-            values = (h_next, recurrent, y_new)
-        outputs = tuple(array.write(t, v) for array, v in zip(outputs, values))
-        return t + 1, h_next, y_new, outputs
+            return (h_new, y), (h_new, recurrent)
+        m = keeps.read(t)
+        h_next = blend(m, h_new, h)
+        y_new = masked_output(m, h_new, y, zero_output)
+        return (h_next, y_new), (h_next, recurrent, y_new)
 
-    _, h, _, outputs = tf.while_loop(
-        lambda t, *_: t < steps,
-        step,
-        (0, h0, tf.zeros_like(h0), time_arrays(steps, 2 if keep is None else 3)),
-        maximum_iterations=steps,
+    (h, _), (hs, recurrents, *rest) = run_over_time(
+        step, steps, (h0, tf.zeros_like(h0)), values=2 if keep is None else 3
     )
-    hs, recurrents, *rest = stack_time(outputs)
     return (rest[0] if rest else hs), h, (hs, recurrents)
 
 
@@ -64,16 +58,12 @@ _compiled_gru_forward = tf.function(_gru_forward, jit_compile=True)
 
 
 @tf.function(jit_compile=True)
-def _gru_backward(h0, keep, recurrent_mask, saved, d_y, d_h, recurrent_kernel, zero_output):
-    hs, projected, recurrents = saved
-    steps = tf.shape(keep)[0]
-    previous_h = previous_states(h0, hs)
+def _gru_backward(previous_h, keep, recurrent_mask, saved, d_y, d_h, recurrent_kernel, zero_output):
+    projected, recurrents = saved
 
-    def step(k, dh_next, dy_carry, d_candidates, d_recurrents):
-        t = steps - 1 - k
+    def step(t, dh_next, dy_carry):
         m = keep[t]
-        dy = d_y[t] + dy_carry
-        dh_new = m * (dy + dh_next)
+        dh_new, dy_carry = output_gradient(m, d_y[t], dy_carry, dh_next, zero_output)
         x_z, x_r, x_h = tf.split(projected[t], 3, axis=-1)
         r_z, r_r, r_h = tf.split(recurrents[t], 3, axis=-1)
         z, r = tf.sigmoid(x_z + r_z), tf.sigmoid(x_r + r_r)
@@ -87,26 +77,15 @@ def _gru_backward(h0, keep, recurrent_mask, saved, d_y, d_h, recurrent_kernel, z
             + dh_new * z
             + (1.0 - m) * dh_next
         )
-        carry = tf.zeros_like(dy) if zero_output else (1.0 - m) * dy
-        return (
-            k + 1,
-            dh_previous,
-            carry,
-            d_candidates.write(t, d_candidate),
-            d_recurrents.write(t, d_recurrent),
-        )
+        return (dh_previous, dy_carry), (d_candidate, d_recurrent)
 
-    _, dh0, _, d_candidates, d_recurrents = tf.while_loop(
-        lambda k, *_: k < steps,
-        step,
-        (0, d_h, tf.zeros_like(d_h), *time_arrays(steps, 2)),
-        maximum_iterations=steps,
+    (dh0, _), (d_candidates, d_recurrents) = run_over_time(
+        step, tf.shape(keep)[0], (d_h, tf.zeros_like(d_h)), values=2, reverse=True
     )
     # The input gradients equal the recurrent ones but for the candidate block
     # (the reset gate multiplies only the recurrent side).
-    d_recurrents = d_recurrents.stack()
     units = tf.shape(dh0)[-1]
-    d_inputs = tf.concat([d_recurrents[..., : 2 * units], d_candidates.stack()], -1)
+    d_inputs = tf.concat([d_recurrents[..., : 2 * units], d_candidates], -1)
     return d_inputs, d_recurrents, dh0
 
 
@@ -129,8 +108,8 @@ def gru_sequence(
     Returns:
         ``(outputs (T, B, U), h)``.
     """
-    input_bias, recurrent_bias = (None, None) if bias is None else (bias[0], bias[1])
     if not train:
+        input_bias, recurrent_bias = (None, None) if bias is None else (bias[0], bias[1])
         ys, h, _ = _gru_forward(
             projected_inputs(x, kernel, input_bias),
             h0,
@@ -142,11 +121,7 @@ def gru_sequence(
         )
         return ys, h
     has_bias = bias is not None
-    weights = (
-        kernel,
-        recurrent_kernel,
-        bias if has_bias else tf.zeros((2, kernel.shape[-1])),
-    )
+    weights = (kernel, recurrent_kernel, bias if has_bias else tf.zeros((2, kernel.shape[-1])))
 
     @tf.custom_gradient
     def run(x, h0, kernel, recurrent_kernel, bias):
@@ -163,19 +138,20 @@ def gru_sequence(
 
         def grad(d_y, d_h):
             recurrent_keep = ones_or(recurrent_mask, h0)
+            previous_h = previous_states(h0, hs)
             d_inputs, d_recurrents, dh0 = by_batch_shards(
                 lambda *sliced: _gru_backward(*sliced, recurrent_kernel, zero_output),
                 (
-                    h0,
+                    previous_h,
                     ones_or(keep, x),
                     recurrent_keep,
-                    (hs, projected, recurrents),
+                    (projected, recurrents),
                     or_zeros(d_y, ys),
                     or_zeros(d_h, h),
                 ),
             )
             d_x, d_kernel, d_recurrent_kernel, d_input_bias, d_recurrent_bias = input_gradients(
-                x, kernel, previous_states(h0, hs) * recurrent_keep, d_inputs, d_recurrents
+                x, kernel, previous_h * recurrent_keep, d_inputs, d_recurrents
             )
             d_bias = tf.stack([d_input_bias, d_recurrent_bias])
             return d_x, dh0, d_kernel, d_recurrent_kernel, d_bias

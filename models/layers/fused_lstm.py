@@ -9,13 +9,14 @@ from models.layers.fused_rnn import (
     by_batch_shards,
     dropped_state,
     input_gradients,
+    masked_output,
     no_tape,
     ones_or,
     or_zeros,
+    output_gradient,
     previous_states,
     projected_inputs,
-    stack_time,
-    time_arrays,
+    run_over_time,
 )
 
 
@@ -30,29 +31,22 @@ def _lstm_forward(projected, h0, c0, keep, recurrent_mask, recurrent_kernel, zer
     keeps = tf.TensorArray(tf.float32, size=steps).unstack(keep) if keep is not None else None
     units = recurrent_kernel.shape[0]
 
-    def step(t, h, c, y, outputs):
+    def step(t, h, c, y):
         z = inputs.read(t) + tf.matmul(dropped_state(h, recurrent_mask), recurrent_kernel)
         i, f, _, o = tf.split(tf.sigmoid(z), 4, axis=-1)  # one op for the three gates
         g = tf.tanh(z[:, 2 * units : 3 * units])
         c_new = f * c + i * g
         h_new = o * tf.tanh(c_new)
         if keeps is None:  # outputs are the states, candidates the cell states
-            values, y_new, h_next, c_next = (h_new, c_new, z), y, h_new, c_new
-        else:
-            m = keeps.read(t)
-            y_new = m * h_new if zero_output else blend(m, h_new, y)
-            h_next, c_next = blend(m, h_new, h), blend(m, c_new, c)
-            values = (h_next, c_next, z, y_new, c_new)
-        outputs = tuple(array.write(t, v) for array, v in zip(outputs, values))
-        return t + 1, h_next, c_next, y_new, outputs
+            return (h_new, c_new, y), (h_new, c_new, z)
+        m = keeps.read(t)
+        h_next, c_next = blend(m, h_new, h), blend(m, c_new, c)
+        y_new = masked_output(m, h_new, y, zero_output)
+        return (h_next, c_next, y_new), (h_next, c_next, z, y_new, c_new)
 
-    _, h, c, _, outputs = tf.while_loop(
-        lambda t, *_: t < steps,
-        step,
-        (0, h0, c0, tf.zeros_like(h0), time_arrays(steps, 3 if keep is None else 5)),
-        maximum_iterations=steps,
+    (h, c, _), (hs, cs, pre_activations, *rest) = run_over_time(
+        step, steps, (h0, c0, tf.zeros_like(h0)), values=3 if keep is None else 5
     )
-    hs, cs, pre_activations, *rest = stack_time(outputs)
     ys, candidates = rest if rest else (hs, cs)
     return ys, h, c, (hs, cs, candidates, pre_activations)
 
@@ -64,18 +58,13 @@ _compiled_lstm_forward = tf.function(_lstm_forward, jit_compile=True)
 
 
 @tf.function(jit_compile=True)
-def _lstm_backward(
-    h0, c0, keep, recurrent_mask, saved, d_y, d_h, d_c, recurrent_kernel, zero_output
-):
-    hs, cs, candidates, pre_activations = saved
-    steps = tf.shape(keep)[0]
+def _lstm_backward(c0, keep, recurrent_mask, saved, d_y, d_h, d_c, recurrent_kernel, zero_output):
+    cs, candidates, pre_activations = saved
     previous_c = previous_states(c0, cs)
 
-    def step(k, dh_next, dc_next, dy_carry, grads):
-        t = steps - 1 - k
+    def step(t, dh_next, dc_next, dy_carry):
         m = keep[t]
-        dy = d_y[t] + dy_carry
-        dh_new = m * (dy + dh_next)
+        dh_new, dy_carry = output_gradient(m, d_y[t], dy_carry, dh_next, zero_output)
         z_i, z_f, z_c, z_o = tf.split(pre_activations[t], 4, axis=-1)
         i, f, g, o = tf.sigmoid(z_i), tf.sigmoid(z_f), tf.tanh(z_c), tf.sigmoid(z_o)
         tanh_c = tf.tanh(candidates[t])
@@ -93,16 +82,12 @@ def _lstm_backward(
             recurrent_mask * tf.matmul(dz, recurrent_kernel, transpose_b=True) + (1.0 - m) * dh_next
         )
         dc_previous = dc_new * f + (1.0 - m) * dc_next
-        carry = tf.zeros_like(dy) if zero_output else (1.0 - m) * dy
-        return k + 1, dh_previous, dc_previous, carry, grads.write(t, dz)
+        return (dh_previous, dc_previous, dy_carry), (dz,)
 
-    _, dh0, dc0, _, grads = tf.while_loop(
-        lambda k, *_: k < steps,
-        step,
-        (0, d_h, d_c, tf.zeros_like(d_h), tf.TensorArray(tf.float32, size=steps)),
-        maximum_iterations=steps,
+    (dh0, dc0, _), (dz,) = run_over_time(
+        step, tf.shape(keep)[0], (d_h, d_c, tf.zeros_like(d_h)), values=1, reverse=True
     )
-    return grads.stack(), dh0, dc0
+    return dz, dh0, dc0
 
 
 def lstm_sequence(
@@ -150,11 +135,10 @@ def lstm_sequence(
             dz, dh0, dc0 = by_batch_shards(
                 lambda *sliced: _lstm_backward(*sliced, recurrent_kernel, zero_output),
                 (
-                    h0,
                     c0,
                     ones_or(keep, x),
                     recurrent_keep,
-                    saved,
+                    saved[1:],  # the cell states, candidates and pre-activations
                     or_zeros(d_y, ys),
                     or_zeros(d_h, h),
                     or_zeros(d_c, c),

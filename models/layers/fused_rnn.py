@@ -53,19 +53,60 @@ def blend(keep, new, old):
     return old + keep * (new - old) if keep is not None else new
 
 
+def masked_output(keep, new, previous, zero_output):
+    """A step's output under the mask ``keep``: the new one, else zeros or the previous one."""
+    return keep * new if zero_output else blend(keep, new, previous)
+
+
+def output_gradient(keep, d_output, d_carried, d_state, zero_output):
+    """The gradient reaching a step's new state, and the part its output passes back.
+
+    Args:
+        keep: The step's mask ``(B, 1)``.
+        d_output: Upstream gradient of the step's output.
+        d_carried: Gradient carried back from the next step's output (a
+            masked step outputs the previous output).
+        d_state: Gradient of the step's state from the next step.
+        zero_output: Masked steps output zeros (nothing is carried back).
+
+    Returns:
+        ``(gradient of the new state, gradient carried to the previous output)``.
+    """
+    d_y = d_output + d_carried
+    carried = tf.zeros_like(d_y) if zero_output else (1.0 - keep) * d_y
+    return keep * (d_y + d_state), carried
+
+
 def dropped_state(h, recurrent_mask):
     """The state the recurrent matmul reads: ``h`` times the recurrent dropout mask, if any."""
     return h if recurrent_mask is None else h * recurrent_mask
 
 
-def time_arrays(steps, count):
-    """``count`` empty float32 TensorArrays of ``steps`` entries, written inside a loop."""
-    return tuple(tf.TensorArray(tf.float32, size=steps) for _ in range(count))
+def run_over_time(step, steps, carried, values, reverse=False):
+    """A `tf.while_loop` over the steps, collecting what each step returns.
 
+    Args:
+        step: ``step(t, *carried) -> (carried, values)``; ``values`` is a
+            tuple of tensors of the same shapes at every step.
+        steps: Number of steps ``T`` (a scalar tensor).
+        carried: The loop's initial carried tensors.
+        values: How many tensors each step returns.
+        reverse: Run ``t = T - 1, ..., 0`` (a backward pass).
 
-def stack_time(arrays):
-    """The arrays written by a loop as ``(T, ...)`` tensors."""
-    return tuple(array.stack() for array in arrays)
+    Returns:
+        ``(final carried, values stacked over time as (T, ...) tensors)``.
+    """
+
+    def body(k, carried, arrays):
+        t = steps - 1 - k if reverse else k
+        carried, outputs = step(t, *carried)
+        return k + 1, tuple(carried), tuple(a.write(t, v) for a, v in zip(arrays, outputs))
+
+    arrays = tuple(tf.TensorArray(tf.float32, size=steps) for _ in range(values))
+    _, carried, arrays = tf.while_loop(
+        lambda k, *_: k < steps, body, (0, tuple(carried), arrays), maximum_iterations=steps
+    )
+    return carried, tuple(array.stack() for array in arrays)
 
 
 def previous_states(initial, states):

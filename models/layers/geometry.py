@@ -14,9 +14,11 @@ __all__ = [
     "DATA_FORMATS",
     "PADDING_MODES",
     "conv_output_size",
+    "explicit_padding",
     "normalize_data_format",
     "normalize_padding",
     "normalize_tuple",
+    "spatial_dims",
     "spatial_pad_widths",
 ]
 
@@ -145,6 +147,50 @@ def spatial_pad_widths(pads: Sequence[tuple[int, int]], data_format: str) -> lis
     return [[0, 0], *spatial, [0, 0]]
 
 
+def explicit_padding(
+    padding: str | tuple[int, ...], data_format: str, causal_pad: int = 0
+) -> tuple[str, tuple[tuple[int, int], ...] | None]:
+    """How a layer runs its normalized ``padding``: ``(op_padding, pad_widths)``.
+
+    ``"valid"`` and ``"same"`` go to the backend op as they are. Integer
+    padding, and ``"causal"`` (``causal_pad`` zeros before the one spatial
+    dim), become `ops.pad` widths for the batch and a ``"valid"`` op.
+
+    Args:
+        padding: A value returned by `normalize_padding`.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+        causal_pad: Zeros before the sequence for ``"causal"``: ``d * (k - 1)``.
+
+    Returns:
+        The op's ``padding`` and the widths to `ops.pad` the batch with first,
+        or ``None`` when there is nothing to pad.
+
+    Example:
+        >>> explicit_padding((1, 0), "channels_last")
+        ('valid', ((0, 0), (1, 1), (0, 0), (0, 0)))
+    """
+    if padding in PADDING_MODES:
+        return padding, None
+    pads = [(causal_pad, 0)] if padding == "causal" else [(p, p) for p in padding]
+    if not any(before or after for before, after in pads):
+        return "valid", None
+    return "valid", tuple(map(tuple, spatial_pad_widths(pads, data_format)))
+
+
+def spatial_dims(shape: Sequence[int | None], data_format: str) -> tuple[int | None, ...]:
+    """The spatial part of a batch shape in ``data_format``.
+
+    Args:
+        shape: ``(batch, *spatial, channels)`` or ``(batch, channels, *spatial)``.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+
+    Returns:
+        ``spatial`` as a tuple.
+    """
+    shape = tuple(shape)
+    return shape[1:-1] if data_format == "channels_last" else shape[2:]
+
+
 def _output_size(size, kernel_size, stride, mode, dilation_rate):
     if size is None:
         return None
@@ -205,15 +251,11 @@ def conv_output_size(
         >>> conv_output_size((32, 32, None), kernel_size=3, stride=(1, 2, 2), padding="same")
         (32, 16, None)
     """
-    scalar = size is None or _is_int(size)
-    if not scalar and isinstance(size, (str, bytes)):
-        scalar = True
-    sizes = (size,) if scalar else size
+    scalar = size is None or _is_int(size) or isinstance(size, (str, bytes))
     try:
-        sizes = tuple(sizes)
-    except TypeError:
-        sizes = (size,)
-        scalar = True
+        sizes = (size,) if scalar else tuple(size)
+    except TypeError:  # not iterable (a float, ...): reported as an invalid size below
+        scalar, sizes = True, (size,)
     rank = len(sizes)
     kernel_sizes = normalize_tuple(kernel_size, rank, "kernel_size")
     strides = normalize_tuple(stride, rank, "stride")

@@ -14,6 +14,18 @@ from keras import ops
 from common.validation import check_positive_int
 
 
+def _lora_alpha(lora_alpha, rank):
+    """``lora_alpha``, checked to be a number; ``None`` means ``rank``, as in Keras."""
+    if lora_alpha is None:
+        return rank
+    if isinstance(lora_alpha, bool) or not isinstance(lora_alpha, (int, float)):
+        raise ValueError(
+            "Invalid value for argument `lora_alpha`. Expected a number or None "
+            f"(None means lora_rank). Received lora_alpha={lora_alpha!r}."
+        )
+    return lora_alpha
+
+
 class LoraKernel:
     """Mixin: ``kernel = W + (lora_alpha / lora_rank) * (A @ B)`` once LoRA is on.
 
@@ -30,15 +42,8 @@ class LoraKernel:
     def _init_lora(self, lora_rank, lora_alpha):
         if lora_rank is not None:
             lora_rank = check_positive_int("lora_rank", lora_rank)
-        if lora_alpha is not None and (
-            isinstance(lora_alpha, bool) or not isinstance(lora_alpha, (int, float))
-        ):
-            raise ValueError(
-                "Invalid value for argument `lora_alpha`. Expected a number or None "
-                f"(None means lora_rank). Received lora_alpha={lora_alpha!r}."
-            )
         self.lora_rank = lora_rank
-        self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
+        self.lora_alpha = _lora_alpha(lora_alpha, lora_rank)
         self.lora_enabled = False
 
     def _build_lora(self):
@@ -74,9 +79,11 @@ class LoraKernel:
 
         Raises:
             ValueError: If the layer has a kernel constraint, is not built, or
-                already has LoRA enabled, or ``rank`` is not a positive integer.
+                already has LoRA enabled, ``rank`` is not a positive integer or
+                ``lora_alpha`` not a number.
         """
         rank = check_positive_int("rank", rank)
+        lora_alpha = _lora_alpha(lora_alpha, rank)
         if self.kernel_constraint:
             raise ValueError(
                 f"Layer {self.name!r}: LoRA is incompatible with kernel constraints. "
@@ -114,7 +121,7 @@ class LoraKernel:
         self._tracker.lock()
         self.lora_enabled = True
         self.lora_rank = rank
-        self.lora_alpha = lora_alpha if lora_alpha is not None else rank
+        self.lora_alpha = lora_alpha
 
     def _own_variables(self, kernel):
         return [kernel, self.bias] if self.use_bias else [kernel]

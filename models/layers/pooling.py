@@ -13,10 +13,11 @@ from keras import ops
 
 from models.layers.geometry import (
     conv_output_size,
+    explicit_padding,
     normalize_data_format,
     normalize_padding,
     normalize_tuple,
-    spatial_pad_widths,
+    spatial_dims,
 )
 
 POOL_MODES = ("max", "average")
@@ -84,13 +85,10 @@ class BasePooling(keras.layers.Layer):
                 f"Received padding={padding!r}."
             )
         self.data_format = normalize_data_format(data_format)
+        self._op_padding, self._pad_widths = explicit_padding(self.padding, self.data_format)
         self.input_spec = keras.layers.InputSpec(ndim=rank + 2)
         # Stateless, so built now, as Keras's pooling (unless a subclass overrides build).
         self._build_at_init()
-
-    def _spatial(self, shape):
-        shape = tuple(shape)
-        return shape[1:-1] if self.data_format == "channels_last" else shape[2:]
 
     def _output_spatial_shape(self, input_shape):
         if len(input_shape) != self.rank + 2:
@@ -99,7 +97,7 @@ class BasePooling(keras.layers.Layer):
                 f"(batch, {self.rank} spatial dims and channels). "
                 f"Received input_shape={tuple(input_shape)}."
             )
-        spatial_shape = self._spatial(input_shape)
+        spatial_shape = spatial_dims(input_shape, self.data_format)
         try:
             return conv_output_size(spatial_shape, self.pool_size, self.strides, self.padding)
         except ValueError as error:
@@ -108,31 +106,29 @@ class BasePooling(keras.layers.Layer):
                 f"{tuple(spatial_shape)}: {error}"
             ) from None
 
-    def _pool(self, inputs, padding):
+    def _pool(self, inputs):
         pool = ops.max_pool if self.pool_mode == "max" else ops.average_pool
         return pool(
             inputs,
             pool_size=self.pool_size,
             strides=self.strides,
-            padding=padding,
+            padding=self._op_padding,
             data_format=self.data_format,
         )
 
     def call(self, inputs):
+        # Built on creation, so the input is first seen here.
         self._output_spatial_shape(inputs.shape)
-        if isinstance(self.padding, str):
-            return self._pool(inputs, self.padding)
-        if not any(self.padding):
-            return self._pool(inputs, "valid")
-        widths = spatial_pad_widths([(p, p) for p in self.padding], self.data_format)
+        widths = self._pad_widths
+        if widths is None:
+            return self._pool(inputs)
         if self.pool_mode == "max":
             lowest = ops.convert_to_tensor(float("-inf"), dtype=inputs.dtype)
-            return self._pool(ops.pad(inputs, widths, constant_values=lowest), "valid")
+            return self._pool(ops.pad(inputs, widths, constant_values=lowest))
         # Mean over real entries only: pooled sum of values / pooled count of real entries.
         one_channel = inputs[..., :1] if self.data_format == "channels_last" else inputs[:, :1]
         real = ops.pad(ops.ones_like(one_channel), widths)
-        total = self._pool(ops.pad(inputs, widths), "valid")
-        return ops.divide(total, self._pool(real, "valid"))
+        return ops.divide(self._pool(ops.pad(inputs, widths)), self._pool(real))
 
     def compute_output_shape(self, input_shape):
         spatial = self._output_spatial_shape(input_shape)
@@ -155,12 +151,7 @@ class BasePooling(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="convseq")
 class MaxPool1D(BasePooling):
-    """1D max pooling; a drop-in for `keras.layers.MaxPooling1D`.
-
-    Inputs are ``(batch, steps, channels)`` (``channels_last``) or channels first.
-    Arguments (described in `BasePooling`), defaults and config keys are
-    Keras's; ``padding`` also takes an integer ``p <= f // 2``, which never
-    wins a max.
+    """1D max pooling; a drop-in for `keras.layers.MaxPooling1D`. Arguments: `BasePooling`.
 
     Example:
         >>> import numpy as np
@@ -177,26 +168,12 @@ class MaxPool1D(BasePooling):
         name=None,
         **kwargs,
     ):
-        super().__init__(
-            rank=1,
-            pool_size=pool_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            pool_mode="max",
-            name=name,
-            **kwargs,
-        )
+        super().__init__(1, pool_size, strides, padding, data_format, "max", name, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="convseq")
 class MaxPool2D(BasePooling):
-    """2D max pooling; a drop-in for `keras.layers.MaxPooling2D`.
-
-    Inputs are ``(batch, rows, cols, channels)`` (``channels_last``) or channels first.
-    Arguments (described in `BasePooling`), defaults and config keys are
-    Keras's; ``padding`` also takes an integer ``p <= f // 2``, which never
-    wins a max.
+    """2D max pooling; a drop-in for `keras.layers.MaxPooling2D`. Arguments: `BasePooling`.
 
     Example:
         >>> import numpy as np
@@ -213,26 +190,12 @@ class MaxPool2D(BasePooling):
         name=None,
         **kwargs,
     ):
-        super().__init__(
-            rank=2,
-            pool_size=pool_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            pool_mode="max",
-            name=name,
-            **kwargs,
-        )
+        super().__init__(2, pool_size, strides, padding, data_format, "max", name, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="convseq")
 class MaxPool3D(BasePooling):
-    """3D max pooling; a drop-in for `keras.layers.MaxPooling3D`.
-
-    Inputs are ``(batch, d1, d2, d3, channels)`` (``channels_last``) or channels first.
-    Arguments (described in `BasePooling`), defaults and config keys are
-    Keras's; ``padding`` also takes an integer ``p <= f // 2``, which never
-    wins a max.
+    """3D max pooling; a drop-in for `keras.layers.MaxPooling3D`. Arguments: `BasePooling`.
 
     Example:
         >>> import numpy as np
@@ -249,26 +212,12 @@ class MaxPool3D(BasePooling):
         name=None,
         **kwargs,
     ):
-        super().__init__(
-            rank=3,
-            pool_size=pool_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            pool_mode="max",
-            name=name,
-            **kwargs,
-        )
+        super().__init__(3, pool_size, strides, padding, data_format, "max", name, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="convseq")
 class AveragePooling1D(BasePooling):
-    """1D average pooling; a drop-in for `keras.layers.AveragePooling1D`.
-
-    Inputs are ``(batch, steps, channels)`` (``channels_last``) or channels first.
-    Arguments (described in `BasePooling`), defaults and config keys are
-    Keras's; ``padding`` also takes an integer ``p <= f // 2``; each mean is
-    over the window's real (non-padded) entries only.
+    """1D average pooling; a drop-in for `keras.layers.AveragePooling1D`. Arguments: `BasePooling`.
 
     Example:
         >>> import numpy as np
@@ -285,26 +234,12 @@ class AveragePooling1D(BasePooling):
         name=None,
         **kwargs,
     ):
-        super().__init__(
-            rank=1,
-            pool_size=pool_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            pool_mode="average",
-            name=name,
-            **kwargs,
-        )
+        super().__init__(1, pool_size, strides, padding, data_format, "average", name, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="convseq")
 class AveragePooling2D(BasePooling):
-    """2D average pooling; a drop-in for `keras.layers.AveragePooling2D`.
-
-    Inputs are ``(batch, rows, cols, channels)`` (``channels_last``) or channels first.
-    Arguments (described in `BasePooling`), defaults and config keys are
-    Keras's; ``padding`` also takes an integer ``p <= f // 2``; each mean is
-    over the window's real (non-padded) entries only.
+    """2D average pooling; a drop-in for `keras.layers.AveragePooling2D`. Arguments: `BasePooling`.
 
     Example:
         >>> import numpy as np
@@ -321,26 +256,12 @@ class AveragePooling2D(BasePooling):
         name=None,
         **kwargs,
     ):
-        super().__init__(
-            rank=2,
-            pool_size=pool_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            pool_mode="average",
-            name=name,
-            **kwargs,
-        )
+        super().__init__(2, pool_size, strides, padding, data_format, "average", name, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="convseq")
 class AveragePooling3D(BasePooling):
-    """3D average pooling; a drop-in for `keras.layers.AveragePooling3D`.
-
-    Inputs are ``(batch, d1, d2, d3, channels)`` (``channels_last``) or channels first.
-    Arguments (described in `BasePooling`), defaults and config keys are
-    Keras's; ``padding`` also takes an integer ``p <= f // 2``; each mean is
-    over the window's real (non-padded) entries only.
+    """3D average pooling; a drop-in for `keras.layers.AveragePooling3D`. Arguments: `BasePooling`.
 
     Example:
         >>> import numpy as np
@@ -357,16 +278,7 @@ class AveragePooling3D(BasePooling):
         name=None,
         **kwargs,
     ):
-        super().__init__(
-            rank=3,
-            pool_size=pool_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            pool_mode="average",
-            name=name,
-            **kwargs,
-        )
+        super().__init__(3, pool_size, strides, padding, data_format, "average", name, **kwargs)
 
 
 MaxPooling1D = MaxPool1D

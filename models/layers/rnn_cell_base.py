@@ -22,13 +22,13 @@ from common.validation import check_positive_int, check_rate
 
 
 def _rate(name: str, value) -> float:
-    """A dropout rate; a non-number raises `TypeError`, as Keras's cells do."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"Invalid value for argument `{name}`. Expected a rate in [0, 1). "
-            f"Received {name}={value!r}."
-        )
-    return check_rate(name, value)
+    """`check_rate`, with a non-number raising `TypeError` as Keras's cells do."""
+    try:
+        return check_rate(name, value)
+    except ValueError as error:
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            raise
+        raise TypeError(str(error)) from None
 
 
 class BaseRNNCell(keras.layers.Layer, DropoutRNNCell):

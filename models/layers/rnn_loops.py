@@ -67,7 +67,7 @@ def fused_loop_applies(layer, sequences, training) -> bool:
     """Whether `fused_loop` computes this call (see the module docstring)."""
     cell = layer.cell
     # SimpleRNN stays on the generic loop: its step is one matmul and a tanh,
-    # and the fused loop measured slower for it (bench/layers.py, 0.88-0.92x).
+    # too little for the fused loop's set-up to pay (a trial version was slower).
     if isinstance(cell, (LSTMCell, GRUCell)):
         supported_cell = _activation_is(cell.recurrent_activation, "sigmoid") and getattr(
             cell, "reset_after", True
@@ -124,7 +124,6 @@ def fused_loop(layer, sequences, initial_state, mask, training):
         states = [h]
     last = outputs[-1]
     outputs = tf.transpose(outputs, (1, 0, 2)) if layer.return_sequences else last[:, None]
-    outputs.set_shape((sequences.shape[0], outputs.shape[1], cell.units))
-    if layer.return_sequences:
-        outputs.set_shape((None, sequences.shape[1], None))
+    steps = sequences.shape[1] if layer.return_sequences else 1
+    outputs.set_shape((sequences.shape[0], steps, cell.units))  # the loop loses static shapes
     return last, outputs, states

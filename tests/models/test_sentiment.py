@@ -8,6 +8,18 @@ from models.recurrent import RecurrentSpec
 from models.sentiment import sentiment_classifier, text_vectorizer
 
 
+def small_classifier(cell="lstm", bidirectional=False, kernel_size=3, filters=6):
+    """A small seeded classifier behind two Conv1D layers (none with ``filters`` 0)."""
+    keras.utils.set_random_seed(0)
+    return sentiment_classifier(
+        30,
+        2,
+        embedding_dim=4,
+        recurrent=RecurrentSpec(cell, 5, bidirectional=bidirectional),
+        conv=ConvSpec(filters, kernel_size, layers=2),
+    )
+
+
 def test_binary_is_one_sigmoid_unit_and_more_classes_a_softmax():
     binary = sentiment_classifier(50, 2, embedding_dim=4, recurrent=RecurrentSpec(units=3))
     assert binary.output_shape == (None, 1)
@@ -19,16 +31,17 @@ def test_binary_is_one_sigmoid_unit_and_more_classes_a_softmax():
     assert three.count_params() == 200 + 96 + 12
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "simple_rnn"])
+@pytest.mark.parametrize(("cell", "kernel_size"), [("lstm", 3), ("gru", 4), ("simple_rnn", 5)])
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_padding_is_masked(cell, bidirectional):
-    keras.utils.set_random_seed(0)
-    model = sentiment_classifier(
-        30, 2, embedding_dim=4, recurrent=RecurrentSpec(cell, 5, bidirectional=bidirectional)
-    )
+@pytest.mark.parametrize("conv_filters", [0, 6], ids=["no_conv", "conv_front"])
+def test_padding_is_masked(cell, kernel_size, bidirectional, conv_filters):
+    model = small_classifier(cell, bidirectional, kernel_size, conv_filters)
     short = model(np.array([[3, 4, 5]])).numpy()
     padded = model(np.array([[3, 4, 5, 0, 0, 0]])).numpy()
     np.testing.assert_allclose(short, padded, atol=1e-6)
+    batched = model(np.array([[3, 4, 5, 0, 0, 0], [7, 8, 9, 10, 11, 12]])).numpy()
+    np.testing.assert_allclose(batched[:1], short, atol=1e-6)
+    assert abs(model(np.array([[3, 4, 6]])).numpy() - short).max() > 1e-5  # the text matters
 
 
 def test_vectorizer_pads_cuts_and_marks_unknown_words():
@@ -50,19 +63,8 @@ def test_bad_arguments():
         text_vectorizer(10, 0)
 
 
-def conv_classifier(cell="lstm", bidirectional=False, kernel_size=3):
-    keras.utils.set_random_seed(0)
-    return sentiment_classifier(
-        30,
-        2,
-        embedding_dim=4,
-        recurrent=RecurrentSpec(cell, 5, bidirectional=bidirectional),
-        conv=ConvSpec(6, kernel_size, layers=2),
-    )
-
-
 def test_conv_front_is_our_conv1d_read_by_the_recurrent_stack():
-    model = conv_classifier()
+    model = small_classifier()
     convs = [layer for layer in model.layers if isinstance(layer, Conv1D)]
     assert [layer.name for layer in convs] == ["conv1d_1", "conv1d_2"]
     assert [layer.padding for layer in convs] == ["same", "same"]
@@ -79,22 +81,10 @@ def test_without_conv_front_the_model_has_no_conv_layer():
     assert [layer.name for layer in model.layers][1:] == ["embedding", "lstm_1", "probability"]
 
 
-@pytest.mark.parametrize(("cell", "kernel_size"), [("lstm", 3), ("gru", 4), ("simple_rnn", 5)])
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_conv_front_keeps_padding_masked(cell, kernel_size, bidirectional):
-    model = conv_classifier(cell, bidirectional, kernel_size)
-    short = model(np.array([[3, 4, 5]])).numpy()
-    padded = model(np.array([[3, 4, 5, 0, 0, 0]])).numpy()
-    np.testing.assert_allclose(short, padded, atol=1e-6)
-    batched = model(np.array([[3, 4, 5, 0, 0, 0], [7, 8, 9, 10, 11, 12]])).numpy()
-    np.testing.assert_allclose(batched[:1], short, atol=1e-6)
-    assert abs(model(np.array([[3, 4, 6]])).numpy() - short).max() > 1e-5  # the text matters
-
-
 def test_conv_front_would_read_the_padding_vector_without_zeroing():
     # Why the front zeroes padding steps: id 0's embedding is not zero, and a
     # "same" convolution at the last word reads the step after it.
-    model = conv_classifier()
+    model = small_classifier()
     embedding, conv = model.get_layer("embedding"), model.get_layer("conv1d_1")
     assert np.abs(embedding.embeddings.numpy()[0]).max() > 1e-3
     features = keras.Model(model.input, conv.output)
@@ -105,7 +95,7 @@ def test_conv_front_would_read_the_padding_vector_without_zeroing():
 
 
 def test_conv_front_model_saves_and_reloads(tmp_path):
-    model = conv_classifier("gru")
+    model = small_classifier("gru")
     ids = np.array([[3, 4, 5, 0, 0], [9, 8, 7, 6, 5]])
     model.save(tmp_path / "s.keras")
     reloaded = keras.saving.load_model(tmp_path / "s.keras")

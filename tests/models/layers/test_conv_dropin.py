@@ -15,9 +15,7 @@ a channels-last `ops.conv` on TensorFlow and runs eagerly either way. On a
 GPU or another backend Keras's layer runs as is.
 """
 
-import inspect
 import itertools
-import json
 
 import keras
 import numpy as np
@@ -26,12 +24,21 @@ import tensorflow as tf
 from keras.src import testing
 
 from models.layers import Conv1D, Conv2D, Conv3D
+from tests.models.layers.dropin_harness import (
+    FORMATS,
+    assert_configs_cross_over,
+    assert_signature_is_keras,
+    batch_shape,
+    case_id,
+    config_json,
+    save_and_reload,
+    tf_same_pads,
+)
 
 RNG = np.random.default_rng(16)
 OURS = {1: Conv1D, 2: Conv2D, 3: Conv3D}
 KERAS = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D, 3: keras.layers.Conv3D}
 SPATIAL = {1: (9,), 2: (7, 6), 3: (5, 6, 4)}
-FORMATS = ("channels_last", "channels_first")
 
 
 def numpy_conv(x, kernel, bias, strides, pads, dilation, groups):
@@ -65,17 +72,9 @@ def numpy_pads(padding, kernel_size, dilation, spatial, strides):
     if padding == "causal":
         return [(effective[0] - 1, 0)]
     if padding == "same":
-        pads = []
-        for size, s, f in zip(spatial, strides, effective):
-            total = max((-(-size // s) - 1) * s + f - size, 0)
-            pads.append((total // 2, total - total // 2))
-        return pads
+        return tf_same_pads(spatial, strides, effective)
     per_dim = (padding,) * len(spatial) if isinstance(padding, int) else padding
     return [(p, p) for p in per_dim]
-
-
-def case_id(case):
-    return "-".join(f"{k}={v}" for k, v in case.items())
 
 
 def cases():
@@ -131,8 +130,7 @@ def make_pair(case, channels=4, filters=8):
     }
     if case.get("lora") == "init":
         kwargs.update(lora_rank=2, lora_alpha=3.0)
-    spatial = SPATIAL[rank]
-    shape = (2, *spatial, channels) if data_format == "channels_last" else (2, channels, *spatial)
+    shape = batch_shape(SPATIAL[rank], channels, data_format)
     ours = OURS[rank](**kwargs)
     ours.build(shape)
     layers = [ours]
@@ -180,12 +178,7 @@ def numpy_output(case, ours, x):
 
 @pytest.mark.parametrize("rank", [1, 2, 3])
 def test_constructor_signature_and_defaults_are_keras(rank):
-    ours = inspect.signature(OURS[rank].__init__).parameters
-    theirs = inspect.signature(KERAS[rank].__init__).parameters
-    assert list(ours) == list(theirs)
-    for name, parameter in theirs.items():
-        assert ours[name].default == parameter.default, name
-        assert ours[name].kind == parameter.kind, name
+    assert_signature_is_keras(OURS[rank], KERAS[rank])
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
@@ -214,17 +207,7 @@ def test_outputs_equal_keras_and_numpy(case):
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_configs_cross_over(case):
     ours, reference, _ = make_pair(case)
-    our_config = json.loads(json.dumps(ours.get_config()))
-    # Our config -> our class -> the same config.
-    assert json.loads(json.dumps(type(ours).from_config(our_config).get_config())) == our_config
-    if reference is None:
-        assert our_config["padding"] == list(ours.padding)
-        return
-    keras_config = json.loads(json.dumps(reference.get_config()))
-    assert set(our_config) == set(keras_config)
-    # Keras's config -> our class -> Keras's config, key for key and value for value.
-    revived = type(ours).from_config(keras_config)
-    assert json.loads(json.dumps(revived.get_config())) == keras_config
+    assert_configs_cross_over(ours, reference)
 
 
 @pytest.mark.parametrize("rank", [1, 2, 3])
@@ -255,11 +238,9 @@ def test_every_keras_argument_crosses_over_non_default(rank):
     with pytest.raises(ValueError, match="kernel constraints"):
         OURS[rank](**kwargs).build((None, 6, *SPATIAL[rank]))
     del kwargs["kernel_constraint"]
-    keras_config = json.loads(json.dumps(KERAS[rank](**kwargs).get_config()))
-    ours = OURS[rank](**kwargs)
-    assert json.loads(json.dumps(ours.get_config())) == keras_config
-    revived = OURS[rank].from_config(keras_config)
-    assert json.loads(json.dumps(revived.get_config())) == keras_config
+    keras_config = config_json(KERAS[rank](**kwargs))
+    assert config_json(OURS[rank](**kwargs)) == keras_config
+    assert config_json(OURS[rank].from_config(keras_config)) == keras_config
 
 
 def test_channels_first_bias_when_last_dim_equals_filters():
@@ -298,8 +279,7 @@ LAYER_TEST_CASES = [
 @pytest.mark.parametrize(("rank", "data_format", "extra"), LAYER_TEST_CASES)
 def test_keras_layer_harness(rank, data_format, extra):
     """Keras's `run_layer_test`: serialization, build, symbolic/eager call, training, float16."""
-    spatial = SPATIAL[rank]
-    shape = (2, *spatial, 4) if data_format == "channels_last" else (2, 4, *spatial)
+    shape = batch_shape(SPATIAL[rank], 4, data_format)
     kwargs = {"filters": 8, "kernel_size": 2, "data_format": data_format, **extra}
     expected = OURS[rank](**kwargs).compute_output_shape(shape)
     lora = "lora_rank" in extra
@@ -346,16 +326,11 @@ def test_keras_layer_harness(rank, data_format, extra):
 )
 def test_keras_file_round_trip(case, tmp_path):
     ours, _, x = make_pair(case)
-    model = keras.Sequential([keras.Input(x.shape[1:]), ours])
-    path = tmp_path / "model.keras"
-    model.save(path)
-    reloaded = keras.saving.load_model(path)
-    layer = reloaded.layers[0]
-    assert type(layer) is type(ours)
-    assert layer.get_config() == ours.get_config()
+    model, reloaded = save_and_reload(ours, x, tmp_path)
     np.testing.assert_allclose(reloaded(x), model(x), atol=1e-5)
     if case.get("lora"):
         # As Keras: the merged kernel is saved; the LoRA factors restart at zero.
+        layer = reloaded.layers[0]
         assert layer.lora_enabled
         np.testing.assert_array_equal(layer.lora_kernel_b.numpy(), 0.0)
         np.testing.assert_allclose(layer._kernel.numpy(), ours.kernel.numpy(), atol=1e-6)

@@ -8,9 +8,11 @@ import pytest
 
 from models.layers.geometry import (
     conv_output_size,
+    explicit_padding,
     normalize_data_format,
     normalize_padding,
     normalize_tuple,
+    spatial_dims,
     spatial_pad_widths,
 )
 
@@ -121,8 +123,8 @@ def test_causal_is_ceil_of_size_over_stride():
     for size, stride, dilation in itertools.product(range(1, 12), (1, 2, 3), (1, 2)):
         expected = math.ceil(size / stride)
         assert conv_output_size(size, 3, stride, "causal", dilation) == expected
-        # causal pads d*(k-1) in front: the floor formula with that left padding only
-        assert (size + dilation * 2 - (dilation * 2 + 1)) // stride + 1 == expected
+        # causal pads d*(k-1) in front: a "valid" window over the longer input
+        assert conv_output_size(size + dilation * 2, 3, stride, "valid", dilation) == expected
 
 
 def test_multi_rank_errors_name_the_value():
@@ -155,3 +157,23 @@ def test_data_format_and_pad_widths():
         [0, 0],
     ]
     assert spatial_pad_widths([(4, 0)], "channels_first") == [[0, 0], [0, 0], [4, 0]]
+
+
+def test_explicit_padding_runs_integer_and_causal_padding_as_pad_then_valid():
+    assert explicit_padding("same", "channels_first") == ("same", None)
+    assert explicit_padding("valid", "channels_last", causal_pad=2) == ("valid", None)
+    assert explicit_padding((0, 0), "channels_last") == ("valid", None)
+    assert explicit_padding((1, 2), "channels_first") == (
+        "valid",
+        ((0, 0), (0, 0), (1, 1), (2, 2)),
+    )
+    assert explicit_padding("causal", "channels_last", causal_pad=4) == (
+        "valid",
+        ((0, 0), (4, 0), (0, 0)),
+    )
+    assert explicit_padding("causal", "channels_last", causal_pad=0) == ("valid", None)
+
+
+def test_spatial_dims_of_either_layout():
+    assert spatial_dims((2, 7, 6, 3), "channels_last") == (7, 6)
+    assert spatial_dims([2, 3, None, 6], "channels_first") == (None, 6)

@@ -10,9 +10,7 @@ TF backend transposes channels-first inputs itself, and so does ours through
 `keras.ops.max_pool`/`average_pool`, on CPU and GPU alike.
 """
 
-import inspect
 import itertools
-import json
 
 import keras
 import numpy as np
@@ -34,6 +32,15 @@ from models.layers import (
     MaxPooling2D,
     MaxPooling3D,
 )
+from tests.models.layers.dropin_harness import (
+    FORMATS,
+    assert_configs_cross_over,
+    assert_signature_is_keras,
+    batch_shape,
+    case_id,
+    save_and_reload,
+    tf_same_pads,
+)
 
 RNG = np.random.default_rng(17)
 OURS = {
@@ -54,7 +61,6 @@ KERAS = {
 }
 KINDS = list(OURS)
 SPATIAL = {1: (11,), 2: (7, 9), 3: (5, 6, 7)}
-FORMATS = ("channels_last", "channels_first")
 
 
 def numpy_pool(x, mode, pool_size, strides, pads):
@@ -71,11 +77,8 @@ def numpy_pool(x, mode, pool_size, strides, pads):
 def numpy_pads(padding, pool_size, strides, spatial):
     if padding == "valid":
         return [(0, 0)] * len(spatial)
-    if padding == "same":  # TensorFlow's: as needed, the extra one at the end
-        totals = [
-            max((-(-n // s) - 1) * s + f - n, 0) for n, s, f in zip(spatial, strides, pool_size)
-        ]
-        return [(t // 2, t - t // 2) for t in totals]
+    if padding == "same":
+        return tf_same_pads(spatial, strides, pool_size)
     return [(p, p) for p in padding]
 
 
@@ -96,16 +99,10 @@ def cases():
 CASES = cases()
 
 
-def case_id(case):
-    return "-".join(f"{k}={v}" for k, v in case.items())
-
-
 def make(case):
     kind = (case["mode"], case["rank"])
     kwargs = {k: case[k] for k in ("pool_size", "strides", "padding", "data_format")}
-    spatial = SPATIAL[case["rank"]]
-    channels_first = case["data_format"] == "channels_first"
-    shape = (2, 3, *spatial) if channels_first else (2, *spatial, 3)
+    shape = batch_shape(SPATIAL[case["rank"]], 3, case["data_format"])
     # All negative, so a zero-padded max would show.
     x = RNG.normal(size=shape).astype("float32") - 4.0
     ours = OURS[kind](**kwargs)
@@ -123,12 +120,7 @@ def numpy_output(case, ours, x):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_constructor_signature_and_defaults_are_keras(kind):
-    ours = inspect.signature(OURS[kind].__init__).parameters
-    theirs = inspect.signature(KERAS[kind].__init__).parameters
-    assert list(ours) == list(theirs)
-    for name, parameter in theirs.items():
-        assert ours[name].default == parameter.default, name
-        assert ours[name].kind == parameter.kind, name
+    assert_signature_is_keras(OURS[kind], KERAS[kind])
 
 
 def test_aliases_are_the_same_classes():
@@ -155,15 +147,7 @@ def test_outputs_equal_keras_and_numpy(case):
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_configs_cross_over(case):
     ours, reference, _ = make(case)
-    our_config = json.loads(json.dumps(ours.get_config()))
-    assert json.loads(json.dumps(type(ours).from_config(our_config).get_config())) == our_config
-    if reference is None:
-        assert our_config["padding"] == list(ours.padding)
-        return
-    keras_config = json.loads(json.dumps(reference.get_config()))
-    assert set(our_config) == set(keras_config)
-    revived = type(ours).from_config(keras_config)
-    assert json.loads(json.dumps(revived.get_config())) == keras_config
+    assert_configs_cross_over(ours, reference)
 
 
 @pytest.mark.parametrize(
@@ -179,8 +163,7 @@ def test_configs_cross_over(case):
 )
 def test_keras_layer_harness(kind, data_format, padding):
     """Keras's `run_layer_test`, with its built-after-instantiation check."""
-    spatial = SPATIAL[kind[1]]
-    shape = (2, *spatial, 3) if data_format == "channels_last" else (2, 3, *spatial)
+    shape = batch_shape(SPATIAL[kind[1]], 3, data_format)
     kwargs = {"pool_size": 3, "strides": 2, "padding": padding, "data_format": data_format}
     testing.TestCase().run_layer_test(
         OURS[kind],
@@ -222,10 +205,5 @@ def test_keras_layer_harness(kind, data_format, padding):
 )
 def test_keras_file_round_trip(case, tmp_path):
     ours, _, x = make(case)
-    model = keras.Sequential([keras.Input(x.shape[1:]), ours])
-    path = tmp_path / "pool.keras"
-    model.save(path)
-    reloaded = keras.saving.load_model(path)
-    assert type(reloaded.layers[0]) is type(ours)
-    assert reloaded.layers[0].get_config() == ours.get_config()
+    _, reloaded = save_and_reload(ours, x, tmp_path)
     np.testing.assert_allclose(reloaded(x), numpy_output(case, ours, x), atol=1e-5)

@@ -12,15 +12,13 @@ backend; on this CPU ``"auto"`` falls back (to our fused loop) and True
 raises, as Keras's layers do.
 """
 
-import inspect
-import json
-
 import keras
 import numpy as np
 import pytest
 from keras.src import testing
 
 from models.layers import GRU, LSTM, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
+from tests.models.layers.dropin_harness import assert_signature_is_keras, config_json
 
 PAIRS = {
     "SimpleRNN": (SimpleRNN, keras.layers.SimpleRNN),
@@ -33,15 +31,9 @@ PAIRS = {
 RNG = np.random.default_rng(5)
 
 
-def parameters(cls):
-    signature = inspect.signature(cls.__init__).parameters
-    return {name: p.default for name, p in signature.items() if name not in ("self", "kwargs")}
-
-
 @pytest.mark.parametrize("name", PAIRS)
 def test_every_keras_argument_and_default_is_ours(name):
-    ours, theirs = PAIRS[name]
-    assert parameters(ours) == parameters(theirs)
+    assert_signature_is_keras(*PAIRS[name])
 
 
 @pytest.mark.parametrize("name", PAIRS)
@@ -55,18 +47,18 @@ def test_config_keys_equal_keras(name):
 def test_keras_configs_with_implementation_load_and_round_trip(name, implementation):
     ours, theirs = PAIRS[name]
     keras_layer = theirs(4, dropout=0.25, implementation=implementation)
-    config = json.loads(json.dumps(keras_layer.get_config()))
+    config = config_json(keras_layer)
     config["implementation"] = implementation  # as Keras 2 saved it
     layer = ours.from_config(config)
     assert layer.units == 4 and layer.dropout == 0.25
-    again = ours.from_config(json.loads(json.dumps(layer.get_config())))
+    again = ours.from_config(config_json(layer))
     assert again.get_config() == layer.get_config()
     expected = {k: v for k, v in config.items() if k not in ("name", "implementation")}
     assert {k: v for k, v in layer.get_config().items() if k != "name"} == expected
 
 
 @pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
-def test_a_keras_model_file_runs_with_our_layers_swapped_in(name, tmp_path):
+def test_our_layers_swapped_into_a_keras_model_match_and_reload(name, tmp_path):
     ours, theirs = PAIRS[name]
     x = RNG.normal(size=(2, 5, 3)).astype("float32")
     keras_model = keras.Sequential([keras.Input((5, 3)), theirs(4, return_sequences=True)])

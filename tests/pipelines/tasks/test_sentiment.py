@@ -34,9 +34,11 @@ def synthetic_reviews(n, seed=0):
     return rows
 
 
-def test_sentiment_trains_logs_and_serves_raw_strings(
-    mlflow_store, tmp_path, serve_in_fresh_process
-):
+def train_on_reviews(mlflow_store, tmp_path, **options):
+    """Trains on 400 generated reviews with ``options``; returns the result and its MLflow run.
+
+    The run must finish and find the one keyword that decides each label.
+    """
     path = write_reviews(tmp_path / "reviews.csv", synthetic_reviews(400))
     config = TrainConfig(
         task="sentiment",
@@ -49,16 +51,24 @@ def test_sentiment_trains_logs_and_serves_raw_strings(
         sequence_length=8,
         seed=3,
         export_dir=str(tmp_path / "exports"),
+        **options,
     )
     result = train(config)
     run = MlflowClient(mlflow_store).get_run(result.run_id)
     assert run.info.status == "FINISHED"
+    # One keyword decides the label: the LSTM (behind a conv front or not) must find it.
+    assert run.data.metrics["test_accuracy"] >= 0.9
+    return result, run
+
+
+def test_sentiment_trains_logs_and_serves_raw_strings(
+    mlflow_store, tmp_path, serve_in_fresh_process
+):
+    result, run = train_on_reviews(mlflow_store, tmp_path)
     assert run.data.params["task"] == "sentiment" and run.data.params["cell"] == "lstm"
     # One of the 400 generated reviews repeats an earlier one and is left out: 399 split 80/10/10.
     assert int(run.data.params["train_examples"]) == 319
     assert int(run.data.params["test_examples"]) == 40
-    # One keyword decides the label: the LSTM must find it.
-    assert run.data.metrics["test_accuracy"] >= 0.9
     assert result.export_path == tmp_path / "exports" / "reviews_lstm" / "1"
 
     texts = np.array(["a superb film", "the plot was dull", "", "boring boring cast"])
@@ -129,42 +139,20 @@ def test_unprepared_tfds_dataset_offline_fails_fast_with_the_remedy(tmp_path, mo
     assert time.perf_counter() - start < 5
 
 
-def conv_layers(model):
-    """Our Conv1D layers anywhere in a model (the end-to-end model nests the classifier)."""
-    return [layer for layer in model._flatten_layers() if isinstance(layer, Conv1D)]
-
-
 @pytest.mark.slow  # about 25 s on 2 cores: make test-slow
 def test_sentiment_trains_with_a_conv_front(mlflow_store, tmp_path):
-    path = write_reviews(tmp_path / "reviews.csv", synthetic_reviews(400))
-    config = TrainConfig(
-        task="sentiment",
-        dataset=str(path),
-        epochs=8,
-        batch_size=32,
-        learning_rate=1e-2,
-        units=16,
-        embedding_dim=16,
-        sequence_length=8,
-        conv_filters=8,
-        conv_kernel_size=3,
-        seed=3,
-        export_dir=str(tmp_path / "exports"),
-    )
-    result = train(config)
-    run = MlflowClient(mlflow_store).get_run(result.run_id)
-    assert run.info.status == "FINISHED"
+    # Trained to the same accuracy: the conv front passes the keyword on to the LSTM.
+    result, run = train_on_reviews(mlflow_store, tmp_path, conv_filters=8, conv_kernel_size=3)
     params = run.data.params
     assert (params["conv_filters"], params["conv_kernel_size"]) == ("8", "3")
-    # embedding 16 wide -> 8 filters of 3 steps -> LSTM of 16 units reading 8 features
+    assert result.export_path == tmp_path / "exports" / "reviews_conv_lstm" / "1"
+    # embedding 16 wide -> 8 filters of 3 steps -> LSTM of 16 units reading 8 features; the
+    # logged end-to-end model (texts in) nests the classifier under its own name
     logged = mlflow.keras.load_model(f"runs:/{result.run_id}/model")
-    (conv,) = conv_layers(logged)
+    classifier = logged.get_layer("reviews_conv_lstm")
+    (conv,) = [layer for layer in classifier.layers if isinstance(layer, Conv1D)]
     assert (conv.filters, conv.kernel_size, conv.padding) == (8, (3,), "same")
     assert conv.kernel.shape == (3, 16, 8)
-    assert result.export_path == tmp_path / "exports" / "reviews_conv_lstm" / "1"
-    # One keyword decides the label: the conv front must pass it on to the LSTM.
-    accuracy = run.data.metrics["test_accuracy"]
-    assert np.isfinite(accuracy) and accuracy >= 0.9
 
 
 def test_conv_kernel_size_without_conv_filters_is_refused():
