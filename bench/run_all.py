@@ -71,9 +71,7 @@ BENCHES = (
             *("--epochs", "40", "--learning_rate", "0.01"),
         ),
     ),
-    Bench(
-        "sentiment", "sentiment.py", ("--variants", "lstm,bilstm,gru,simple_rnn", "--seed", "42")
-    ),
+    Bench("sentiment", "sentiment.py", ("--seeds", "3", "--variants", "lstm")),
     Bench("tagging", "tagging.py", ("--variants", "lstm,lstm_words_only", "--seed", "42")),
     Bench("forecast", "forecast.py", ("--datasets", "sunspots,co2,stocks", "--seeds", "3")),
     Bench(

@@ -61,3 +61,27 @@ def run_variants(
             name: timed_train(folder, task=task, seed=seed, **variants[name])
             for name in names.split(",")
         }
+
+
+def mean_std(values) -> dict[str, float]:
+    """``{"mean", "std", "n"}`` of a list of figures (population std; 0 for one value)."""
+    values = [float(v) for v in values]
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+    return {"mean": round(mean, 4), "std": round(std, 4), "n": len(values)}
+
+
+def seeded_runs(task: str, options: dict, seeds: int, metric: str) -> dict:
+    """Trains ``task`` with ``options`` for seeds 0..seeds-1: ``metric`` and seconds, mean ± std.
+
+    Returns:
+        ``{metric: mean_std, "seconds": mean_std, "per_seed": [figures]}``.
+    """
+    with scratch_store() as folder:
+        runs = [timed_train(folder, task=task, seed=seed, **options) for seed in range(seeds)]
+    figures = [metrics[metric] for metrics, _ in runs]
+    return {
+        metric: mean_std(figures),
+        "seconds": mean_std([seconds for _, seconds in runs]),
+        "per_seed": [round(f, 4) for f in figures],
+    }

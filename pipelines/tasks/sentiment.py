@@ -14,7 +14,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from pipelines.options import option_field
+from common.validation import check_non_negative_int, check_positive_int
+from pipelines.options import choice_parser, option_field, parse_positive_ints
 from pipelines.tasks.base import Task, TaskDefaults
 from pipelines.tasks.shared_options import (
     BidirectionalOption,
@@ -51,8 +52,79 @@ class SentimentOptions(
 ):
     """The options of the sentiment task."""
 
+    encoder: str = option_field(
+        "cnn",
+        "cnn: a word CNN, one Conv1D per width of cnn_kernel_sizes max-pooled over the text "
+        "(Kim 2014); rnn: the recurrent stack (cell, units, layers, bidirectional, conv front)",
+        parse=choice_parser("encoder", ("cnn", "rnn")),
+    )
+    cnn_filters: int = option_field(
+        100, "filters per width (encoder=cnn)", check=check_positive_int
+    )
+    cnn_kernel_sizes: tuple[int, ...] = option_field(
+        (3, 4, 5),
+        "filter widths in words, comma-separated (encoder=cnn)",
+        parse=parse_positive_ints,
+    )
+    ngrams: int = option_field(
+        3,
+        "a bag of word 1..n-grams beside the encoder, its weights started at naive-Bayes "
+        "log-count ratios of the training split (0: none)",
+        check=check_non_negative_int,
+    )
+    ngram_buckets: int = option_field(
+        2**18, "hash buckets of the n-grams", check=check_positive_int
+    )
     text_column: str = option_field("text", "text column of a CSV/TSV file")
     label_column: str = option_field("label", "label column of a CSV/TSV file")
+
+
+RECURRENT_OPTIONS = (
+    "cell",
+    "units",
+    "layers",
+    "bidirectional",
+    "recurrent_dropout",
+    "l1",
+    "l2",
+    "conv_filters",
+    "conv_kernel_size",
+)
+CNN_OPTIONS = ("cnn_filters", "cnn_kernel_sizes")
+
+
+def check_sentiment(config) -> None:
+    """Refuses options the chosen encoder would not use (and a lone ``conv_kernel_size``).
+
+    Raises:
+        ValueError: Naming the options and the encoder that uses them.
+    """
+    check_conv_front(config)
+    unused, needs = (RECURRENT_OPTIONS, "rnn") if config.encoder == "cnn" else (CNN_OPTIONS, "cnn")
+    fields = SentimentOptions.__dataclass_fields__
+    changed = [name for name in unused if getattr(config, name) != fields[name].default]
+    if changed:
+        settings = ", ".join(f"{name}={getattr(config, name)!r}" for name in changed)
+        raise ValueError(
+            f"Invalid options for encoder={config.encoder!r}: {settings} shape the "
+            f"{needs} encoder, which this run does not use. Pass encoder={needs} to use them, "
+            "or leave them at their defaults."
+        )
+
+
+def early_stopping_by_default(config) -> dict:
+    """Early stopping after one epoch without a better ``val_loss`` (best weights kept).
+
+    Measured on Rotten Tomatoes: the word CNN's validation loss is lowest after
+    2-3 epochs and rises after; a patience set explicitly wins.
+    """
+    return {"early_stopping_patience": 1}
+
+
+def model_name(config, dataset_name: str) -> str:
+    """``<dataset>_<encoder>[_<n>grams]``, e.g. ``rotten_tomatoes_cnn_3grams``."""
+    kind = "cnn" if config.encoder == "cnn" else model_kind(config)
+    return f"{dataset_name}_{kind}{f'_{config.ngrams}grams' if config.ngrams else ''}"
 
 
 def _split_unsplit(full: TextSplit, config: TrainConfig):
@@ -161,8 +233,13 @@ def build_sentiment_model(config: TrainConfig, vocabulary_size: int, classes: in
         vocabulary_size,
         classes,
         embedding_dim=config.embedding_dim,
+        encoder=config.encoder,
         recurrent=config.recurrent_spec(),
         conv=config.conv_spec(),
+        cnn_filters=config.cnn_filters,
+        cnn_kernel_sizes=config.cnn_kernel_sizes,
+        ngrams=config.ngrams,
+        ngram_buckets=config.ngram_buckets,
         dropout=config.dropout,
         name=name,
     )
@@ -175,11 +252,21 @@ def build_sentiment_model(config: TrainConfig, vocabulary_size: int, classes: in
 
 
 def build_model(config: TrainConfig, text: VectorizedText) -> keras.Model:
-    """The compiled classifier for a config and the `VectorizedText` of `load_data`."""
-    name = f"{text.data.name}_{model_kind(config)}"
-    return build_sentiment_model(
-        config, text.vectorizer.vocabulary_size(), len(text.data.class_names), name
+    """The compiled classifier for a config and the `VectorizedText` of `load_data`.
+
+    Its n-gram weights (if any) start from the training split's naive-Bayes
+    log-count ratios.
+    """
+    from models.sentiment import start_ngrams_from_naive_bayes
+
+    model = build_sentiment_model(
+        config,
+        text.vectorizer.vocabulary_size(),
+        len(text.data.class_names),
+        model_name(config, text.data.name),
     )
+    start_ngrams_from_naive_bayes(model, text.ids["train"], text.data.train.labels)
+    return model
 
 
 def _end_to_end(vectorizer, model: keras.Model) -> tuple[keras.Model, ModelSignature]:
@@ -300,11 +387,13 @@ def finish_sentiment(
 
 TASK = Task(
     name="sentiment",
-    summary="text classifier: word embeddings -> [our Conv1D] -> our LSTM/GRU/RNN stack -> class",
+    summary="text classifier: word embeddings -> our word CNN (or LSTM/GRU/RNN stack) "
+    "+ a bag of n-grams -> class",
     options=SentimentOptions,
-    defaults=TaskDefaults("rotten_tomatoes", epochs=3, batch_size=64, learning_rate=2e-3),
+    defaults=TaskDefaults("rotten_tomatoes", epochs=5, batch_size=64, learning_rate=2e-3),
     load_data=vectorized_text_data,
     build_model=build_model,
     train=train_sentiment,
-    check=check_conv_front,
+    check=check_sentiment,
+    preset=early_stopping_by_default,
 )

@@ -1,4 +1,4 @@
-"""The floors import downward only: common <- data, models <- pipelines; baselines read data only."""
+"""The floors import downward only: common <- data, models <- pipelines; baselines read data."""
 
 import ast
 import subprocess

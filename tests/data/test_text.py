@@ -4,7 +4,7 @@ import logging
 import numpy as np
 import pytest
 
-from data.text import read_text_table
+from data.text import read_text_table, text_key
 
 
 def write(path, text):
@@ -85,3 +85,15 @@ def test_repeated_texts_are_left_out_so_no_text_can_be_in_two_splits(tmp_path, c
     messages = [r.getMessage() for r in caplog.records if "repeating" in r.getMessage()]
     assert len(messages) == 1 and "left out 3 rows" in messages[0]
     assert "(2 with another label)" in messages[0]
+
+
+def test_texts_equal_up_to_case_punctuation_and_spacing_are_one_text(tmp_path):
+    path = write(
+        tmp_path / "r.csv",
+        'text,label\n"A fine, fine film.",pos\na fine fine  film,neg\n"A FINE fine film!",pos\n'
+        "a fine film,neg\n",
+    )
+    examples, _ = read_text_table(path)
+    assert examples.texts.tolist() == ["A fine, fine film.", "a fine film"]
+    assert examples.labels.tolist() == [1, 0]
+    assert text_key("  Don't -- STOP!\tnow ") == "dont stop now"

@@ -4,8 +4,9 @@ import pytest
 
 from models.conv_front import ConvSpec
 from models.layers import Conv1D
+from models.ngrams import hashed_ngrams, naive_bayes_log_ratios
 from models.recurrent import RecurrentSpec
-from models.sentiment import sentiment_classifier, text_vectorizer
+from models.sentiment import sentiment_classifier, start_ngrams_from_naive_bayes, text_vectorizer
 
 
 def small_classifier(cell="lstm", bidirectional=False, kernel_size=3, filters=6):
@@ -100,3 +101,70 @@ def test_conv_front_model_saves_and_reloads(tmp_path):
     model.save(tmp_path / "s.keras")
     reloaded = keras.saving.load_model(tmp_path / "s.keras")
     np.testing.assert_allclose(reloaded(ids).numpy(), model(ids).numpy(), atol=1e-6)
+
+
+def cnn_classifier(ngrams=2, classes=2):
+    keras.utils.set_random_seed(0)
+    return sentiment_classifier(
+        30,
+        classes,
+        embedding_dim=4,
+        encoder="cnn",
+        cnn_filters=3,
+        cnn_kernel_sizes=(2, 3),
+        ngrams=ngrams,
+        ngram_buckets=64,
+    )
+
+
+@pytest.mark.parametrize("ngrams", [0, 2])
+def test_cnn_encoder_ignores_padding_and_reads_the_text(ngrams):
+    model = cnn_classifier(ngrams)
+    short = model(np.array([[3, 4, 5]])).numpy()
+    padded = model(np.array([[3, 4, 5, 0, 0, 0]])).numpy()
+    np.testing.assert_allclose(short, padded, atol=1e-6)
+    assert abs(model(np.array([[3, 4, 6]])).numpy() - short).max() > 1e-5
+
+
+def test_cnn_encoder_is_one_conv1d_per_width_max_pooled():
+    model = cnn_classifier(ngrams=0)
+    convs = [layer for layer in model.layers if isinstance(layer, Conv1D)]
+    assert [(c.kernel_size, c.filters, c.padding) for c in convs] == [
+        ((2,), 3, "same"),
+        ((3,), 3, "same"),
+    ]
+    assert model.get_layer("widths").output.shape == (None, 6)
+    # embedding 30x4 + conv 2*4*3 + 3 + conv 3*4*3 + 3 + dense 6 + 1
+    assert model.count_params() == 120 + 27 + 39 + 7
+
+
+def test_ngrams_add_their_logits_and_start_from_naive_bayes():
+    model = cnn_classifier(ngrams=2, classes=3)
+    layer = model.get_layer("ngram_logits")
+    assert layer.get_weights()[0].shape == (64, 3) and not layer.get_weights()[0].any()
+    ids = np.array([[3, 4, 0], [5, 6, 7], [8, 8, 0]])
+    start_ngrams_from_naive_bayes(model, ids, np.array([0, 1, 2]), scale=0.5)
+    expected = 0.5 * naive_bayes_log_ratios(hashed_ngrams(ids, 2, 64), np.array([0, 1, 2]), 3, 64)
+    np.testing.assert_allclose(layer.get_weights()[0], expected)
+    # the model's logits are the encoder's plus the n-grams' weights summed
+    encoder_logits = keras.Model(model.input, model.get_layer("encoder_logits").output)
+    logits = np.log(model(ids).numpy())
+    ngram_part = np.array(
+        [expected[[b for b in row if b]].sum(axis=0) for row in hashed_ngrams(ids, 2, 64)]
+    )
+    combined = encoder_logits(ids).numpy() + ngram_part
+    softmax = np.exp(combined) / np.exp(combined).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(np.exp(logits), softmax, rtol=1e-5)
+    unchanged = sentiment_classifier(30, 2, embedding_dim=4, recurrent=RecurrentSpec(units=3))
+    before = [w.copy() for w in unchanged.get_weights()]
+    start_ngrams_from_naive_bayes(unchanged, ids, np.array([0, 1, 1]))  # no n-grams: no-op
+    assert all((a == b).all() for a, b in zip(before, unchanged.get_weights()))
+
+
+def test_bad_encoder_arguments():
+    with pytest.raises(ValueError, match="Received encoder='mlp'"):
+        sentiment_classifier(10, encoder="mlp")
+    with pytest.raises(ValueError, match=r"Received cnn_kernel_sizes=\(\)"):
+        sentiment_classifier(10, encoder="cnn", cnn_kernel_sizes=())
+    with pytest.raises(ValueError, match="Received ngrams=-1"):
+        sentiment_classifier(10, ngrams=-1)

@@ -58,7 +58,7 @@ def test_invalid_values_are_named(kwargs, message):
     ("task", "dataset", "epochs", "batch_size"),
     [
         ("classify", "fashion_mnist", 6, 128),
-        ("sentiment", "rotten_tomatoes", 3, 64),
+        ("sentiment", "rotten_tomatoes", 5, 64),
         ("tagging", "wnut16", 12, 32),
         ("forecast", "sunspots", 60, 32),
         ("translation", "number_words", 10, 64),
@@ -88,7 +88,9 @@ def test_an_option_of_another_task_is_an_error_naming_its_tasks():
 
 
 def test_recurrent_options_reach_the_spec_and_tagging_is_bidirectional():
-    spec = TrainConfig(task="sentiment", cell="gru", units=8, layers=2, l1=0.01).recurrent_spec()
+    spec = TrainConfig(
+        task="sentiment", encoder="rnn", cell="gru", units=8, layers=2, l1=0.01
+    ).recurrent_spec()
     assert (spec.cell, spec.units, spec.layers, spec.l1, spec.bidirectional) == (
         "gru",
         8,
@@ -146,3 +148,8 @@ def test_each_value_is_parsed_once_into_its_type():
     # the task's own typed options, passed whole to whoever needs only them
     assert type(config.task_options).__name__ == "ForecastOptions"
     assert config.task_options.units == 16
+
+
+def test_a_task_gives_its_own_default_to_options_left_at_theirs():
+    assert TrainConfig(task="sentiment").early_stopping_patience == 1
+    assert TrainConfig(task="sentiment", early_stopping_patience=4).early_stopping_patience == 4

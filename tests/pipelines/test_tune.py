@@ -109,6 +109,7 @@ def test_sentiment_search_tries_recurrent_stacks(mlflow_store, tmp_path):
         max_examples=400,
         epochs=1,
         sequence_length=24,
+        encoder="rnn",  # the search is over the recurrent encoder
         units=16,
         embedding_dim=16,
         units_choices="16",

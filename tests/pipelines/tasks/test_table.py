@@ -26,6 +26,7 @@ from pipelines.config import RunOptions, TrainConfig, train_options_table
 from pipelines.devices import plan_devices
 from pipelines.options import format_option
 from pipelines.tasks import TASKS
+from pipelines.tasks.sentiment import RECURRENT_OPTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 RUN_OPTIONS = {field.name for field in dataclasses.fields(RunOptions)}
@@ -65,6 +66,11 @@ CHANGED = {
     "l2": 0.01,
     "conv_filters": 8,
     "conv_kernel_size": 5,
+    "encoder": "rnn",
+    "cnn_filters": 8,
+    "cnn_kernel_sizes": "2,3",
+    "ngrams": 2,
+    "ngram_buckets": 1024,
     "embedding_dim": 16,
     "vocabulary_size": 50,
     "sequence_length": 8,
@@ -97,7 +103,13 @@ CONTEXT = {
     ("forecast", "columns"): {"dataset": "<series csv>", "time_column": "t"},
     ("captioning", "test_fraction"): {"dataset": "<caption folder>"},
     ("translation", "bidirectional"): {"layers": 1},
-    ("sentiment", "conv_kernel_size"): {"conv_filters": 8},
+    ("sentiment", "conv_kernel_size"): {"encoder": "rnn", "conv_filters": 8},
+    # the recurrent stack's options shape the rnn encoder only
+    **{
+        ("sentiment", name): {"encoder": "rnn"}
+        for name in RECURRENT_OPTIONS
+        if name != "conv_kernel_size"  # its base is above
+    },
     ("forecast", "conv_kernel_size"): {"conv_filters": 8},
 }
 ALSO_CHANGED = {
