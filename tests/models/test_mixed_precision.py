@@ -71,6 +71,15 @@ def test_sentiment_and_tagging(mixed_policy, cell):
         _float16_inside_float32_out(model, ids, ids % 4, "sparse_categorical_crossentropy")
 
 
+def test_word_cnn_with_ngrams(mixed_policy):
+    ids = np.random.default_rng(0).integers(1, 50, (8, 6))
+    model = sentiment_classifier(
+        50, 3, embedding_dim=8, encoder="cnn", cnn_filters=4, ngrams=2, ngram_buckets=64
+    )
+    assert model.get_layer("ngram_logits").weight_table.dtype == "float32"
+    _float16_inside_float32_out(model, ids, np.arange(8) % 3, "sparse_categorical_crossentropy")
+
+
 def test_forecaster_keeps_original_units_in_float32(mixed_policy):
     windows = 250.0 + np.random.default_rng(0).normal(size=(8, 6, 1)).astype("float32")
     model = forecaster(6, 1, 1, mean=[250.0], std=[1.0], recurrent=RecurrentSpec(units=8))
