@@ -72,7 +72,7 @@ BENCHES = (
         ),
     ),
     Bench("sentiment", "sentiment.py", ("--seeds", "3", "--variants", "lstm")),
-    Bench("tagging", "tagging.py", ("--variants", "lstm,lstm_words_only", "--seed", "42")),
+    Bench("tagging", "tagging.py", ("--seeds", "3")),
     Bench("forecast", "forecast.py", ("--datasets", "sunspots,co2,stocks", "--seeds", "3")),
     Bench(
         "translation",

@@ -280,8 +280,8 @@ def export_tagger(
     @tf.function(input_signature=[tf.TensorSpec((None,), tf.string, name="sentences")])
     def serve(sentences):
         encoded = encoder(sentences)
-        inputs = [encoded["word_ids"]] + ([encoded["char_ids"]] if "char_ids" in encoded else [])
-        probabilities = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+        # several inputs (characters, shapes) go by name
+        probabilities = model(encoded if len(encoded) > 1 else encoded["word_ids"], training=False)
         lengths = tf.cast(encoder.tokens(sentences).row_lengths(), tf.int32)
         inside = tf.sequence_mask(lengths, tf.shape(probabilities)[1])
         tag_ids = tf.where(inside, tf.argmax(probabilities, axis=-1, output_type=tf.int32), -1)

@@ -1,4 +1,7 @@
-"""Evaluation measures of the sequence tasks, in NumPy: entity F1, forecast errors, baselines."""
+"""Evaluation measures of the sequence tasks, in NumPy: token accuracy, forecast errors, BLEU.
+
+Entity F1 and the tagging baselines are seqeval's and live in `baselines.tagging`.
+"""
 
 from __future__ import annotations
 
@@ -6,45 +9,6 @@ import collections
 from collections.abc import Sequence
 
 import numpy as np
-
-
-def entity_spans(tags: Sequence[str]) -> set[tuple[str, int, int]]:
-    """The entities of one BIO-tagged sentence as ``(type, start, end)`` (end exclusive).
-
-    Follows seqeval's default (non-strict) chunking: an ``I-X`` that does not
-    continue an ``X`` entity starts a new one, and ``O`` or a ``B-`` ends the
-    current entity.
-    """
-    spans, kind, start = set(), None, 0
-    for position, tag in enumerate([*tags, "O"]):
-        prefix, _, tag_type = tag.partition("-")
-        continues = prefix == "I" and tag_type == kind
-        if kind is not None and not continues:
-            spans.add((kind, start, position))
-            kind = None
-        if prefix in ("B", "I") and not continues:
-            kind, start = tag_type, position
-    return spans
-
-
-def entity_scores(
-    true_tags: Sequence[Sequence[str]], predicted_tags: Sequence[Sequence[str]]
-) -> dict[str, float]:
-    """Micro-averaged entity precision, recall and F1 by exact span and type match.
-
-    Returns:
-        ``{"precision", "recall", "f1"}``; 0 where undefined.
-    """
-    true_count = predicted_count = correct = 0
-    for true, predicted in zip(true_tags, predicted_tags, strict=True):
-        true_spans, predicted_spans = entity_spans(true), entity_spans(predicted)
-        true_count += len(true_spans)
-        predicted_count += len(predicted_spans)
-        correct += len(true_spans & predicted_spans)
-    precision = correct / predicted_count if predicted_count else 0.0
-    recall = correct / true_count if true_count else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1}
 
 
 def token_accuracy(
@@ -57,29 +21,6 @@ def token_accuracy(
         for t, p in zip(true, predicted, strict=True)
     ]
     return sum(t == p for t, p in pairs) / len(pairs) if pairs else 0.0
-
-
-class MostFrequentTagBaseline:
-    """Tags each word with its most frequent training tag (unknown words: the commonest tag).
-
-    Args:
-        tokens: Training sentences.
-        tags: Their tags.
-    """
-
-    def __init__(self, tokens: Sequence[Sequence[str]], tags: Sequence[Sequence[str]]):
-        counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-        overall: collections.Counter = collections.Counter()
-        for sentence, sentence_tags in zip(tokens, tags, strict=True):
-            for token, tag in zip(sentence, sentence_tags, strict=True):
-                counts[token][tag] += 1
-                overall[tag] += 1
-        self.default = overall.most_common(1)[0][0]
-        self.best = {token: counter.most_common(1)[0][0] for token, counter in counts.items()}
-
-    def predict(self, tokens: Sequence[Sequence[str]]) -> list[list[str]]:
-        """One tag per token."""
-        return [[self.best.get(token, self.default) for token in sentence] for sentence in tokens]
 
 
 def forecast_errors(targets: np.ndarray, forecasts: np.ndarray) -> dict[str, float]:

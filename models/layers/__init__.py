@@ -3,6 +3,7 @@
 from models.layers import rnn_loops
 from models.layers.base_conv import BaseConv
 from models.layers.conv import Conv1D, Conv2D, Conv3D
+from models.layers.crf import CRF
 from models.layers.echo_state import EchoState, EchoStateCell, reservoir_matrix
 from models.layers.geometry import conv_output_size
 from models.layers.lora import LoraKernel
@@ -38,6 +39,7 @@ __all__ = [
     "BasePooling",
     "BaseRNNCell",
     "BaseRecurrent",
+    "CRF",
     "Conv1D",
     "Conv2D",
     "Conv3D",

@@ -4,8 +4,11 @@ Data: WNUT-16 tweets offline (default), a TFDS NER dataset with ``tokens``
 and ``ner`` features (``tfds:conll2003``), or a CoNLL-style file. Unsplit
 data is split with a fixed seed. Vocabularies (words seen twice, so the
 unknown-word vector is trained too; characters) and tags come from the
-training split only. Reported: entity precision/recall/F1 (exact span, as
-seqeval) and token accuracy, next to a most-frequent-tag-per-word baseline.
+training split only. The output is a linear-chain CRF (default) or a
+softmax per token (``output``); either way the weights kept are those of the
+epoch with the best validation entity F1. Reported: entity
+precision/recall/F1 (seqeval's) and token accuracy, next to a
+most-frequent-tag-per-word baseline.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import collections
 import dataclasses
 from typing import TYPE_CHECKING
 
-from pipelines.options import option_field
+from common.validation import check_rate
+from pipelines.options import choice_parser, option_field
 from pipelines.tasks.base import Task, TaskDefaults
 from pipelines.tasks.shared_options import (
     HeldOutTestOption,
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
     from pipelines.tracking import TaskOutcome
 
 MIN_WORD_COUNT = 2
+OUTPUTS = ("crf", "softmax")  # models.tagging.OUTPUTS, without importing Keras for --help
 MAX_WORD_LENGTH = 20
 TFDS_TOKENS, TFDS_TAGS = "tokens", "ner"
 
@@ -44,6 +49,19 @@ class TaggingOptions(
     """The options of the tagging task (its recurrent layers are always bidirectional)."""
 
     char_features: bool = option_field(True, "add a character CNN per word: true or false")
+    word_shapes: bool = option_field(
+        True,
+        "add each word's shape (url, mention, hashtag, number, capitals, ...): true or false",
+    )
+    embedding_dropout: float = option_field(
+        0.5, "dropout on the word (and character, shape) features", check=check_rate
+    )
+    output: str = option_field(
+        "crf",
+        "tag decoding: crf (linear-chain CRF, Viterbi path, in the export too) or softmax "
+        "(each word's tag on its own)",
+        parse=choice_parser("output", OUTPUTS),
+    )
 
 
 def _tfds_tagged(name: str, validation_fraction: float, locations: DataLocations | None):
@@ -106,7 +124,7 @@ def build_encoder(config: TrainConfig, train: TaggedSplit) -> TaggingEncoder:
     if config.char_features:
         counts = collections.Counter(c for sentence in train.tokens for t in sentence for c in t)
         chars = [c for c, n in counts.most_common() if n >= MIN_WORD_COUNT]
-    return TaggingEncoder(kept, chars, MAX_WORD_LENGTH)
+    return TaggingEncoder(kept, chars, MAX_WORD_LENGTH, word_shapes=config.word_shapes)
 
 
 def tag_vocabulary(train: TaggedSplit) -> tuple[str, ...]:
@@ -132,7 +150,8 @@ def _encode(encoder: TaggingEncoder, split: TaggedSplit, tag_index: dict[str, in
 
 
 def _model_inputs(features: dict):
-    return features if "char_ids" in features else features["word_ids"]
+    """The encoded features as the model takes them: several by name, word ids alone as is."""
+    return features if len(features) > 1 else features["word_ids"]
 
 
 def _predict_tags(model, features, split: TaggedSplit, tag_names) -> list[list[str]]:
@@ -172,7 +191,11 @@ def encoded_tagged_data(config: TrainConfig, locations: DataLocations | None = N
 
 
 def build_model(config: TrainConfig, tagged: EncodedTags) -> keras.Model:
-    """The compiled bidirectional tagger; loss and accuracy weigh real tokens only."""
+    """The compiled bidirectional tagger; loss and accuracy weigh real tokens only.
+
+    A softmax tagger trains on cross-entropy; a CRF tagger (`models.tagging.CRFTagger`)
+    on the CRF's negative log-likelihood of each sentence.
+    """
     from models.tagging import sequence_tagger
     from pipelines.fitting import adam
 
@@ -181,24 +204,71 @@ def build_model(config: TrainConfig, tagged: EncodedTags) -> keras.Model:
         len(tagged.tags),
         embedding_dim=config.embedding_dim,
         char_vocabulary_size=tagged.encoder.char_vocabulary_size,
+        word_shapes=config.word_shapes,
+        embedding_dropout=config.embedding_dropout,
         recurrent=config.recurrent_spec(bidirectional=True),
-        name=f"{tagged.data.name}_bi{config.cell}_tagger",
+        output=config.output,
+        name=f"{tagged.data.name}_bi{config.cell}_{config.output}_tagger",
     )
-    model.compile(
-        optimizer=adam(config),
-        loss="sparse_categorical_crossentropy",
-        weighted_metrics=["accuracy"],
-    )
+    if config.output == "crf":
+        model.compile(optimizer=adam(config))
+    else:
+        model.compile(
+            optimizer=adam(config),
+            loss="sparse_categorical_crossentropy",
+            weighted_metrics=["accuracy"],
+        )
     return model
+
+
+def _best_validation_f1_callback(model, tagged: EncodedTags):
+    """The callback keeping the weights of the epoch with the best validation entity F1."""
+    import keras
+    import mlflow
+
+    from baselines.tagging import entity_scores
+
+    features = tagged.encoded["validation"][0]
+    validation = tagged.data.validation
+
+    class BestValidationEntityF1(keras.callbacks.Callback):
+        """Scores validation entity F1 after each epoch (logged as ``val_entity_f1``).
+
+        At the end of training the weights of the best epoch are restored
+        (the first of equals), whatever stopped training. A resumed run
+        chooses among the epochs it ran after resuming.
+        """
+
+        def __init__(self):
+            super().__init__()
+            self.best, self.best_epoch, self.best_weights = -1.0, None, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            predicted = _predict_tags(model, features, validation, tagged.tags)
+            f1 = entity_scores(validation.tags, predicted)["f1"]
+            if mlflow.active_run():
+                mlflow.log_metric("val_entity_f1", f1, step=epoch)
+            if f1 > self.best:
+                self.best, self.best_epoch = f1, epoch
+                self.best_weights = model.get_weights()
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                model.set_weights(self.best_weights)
+
+    return BestValidationEntityF1()
 
 
 def train_tagger(config: TrainConfig, locations: DataLocations | None = None) -> TaskOutcome:
     """Trains, evaluates and exports a tagger inside the active MLflow run.
 
     The loss and the accuracy metric weigh only real tokens (padding has
-    weight 0). Logs per-epoch metrics, test entity F1/precision/recall and
-    token accuracy for the model and the baseline, the training curves and
-    the SavedModel (raw sentences in, tags out).
+    weight 0). After every epoch the validation entity F1 is scored and
+    logged (``val_entity_f1``); the epoch with the best one gives the weights
+    evaluated and exported. Logs per-epoch metrics, test entity
+    F1/precision/recall (seqeval) and token accuracy for the model and the
+    most-frequent-tag baseline, the training curves and the SavedModel (raw
+    sentences in, tags out; a CRF tagger decodes with Viterbi inside).
 
     Returns:
         A `TaskOutcome`.
@@ -206,10 +276,11 @@ def train_tagger(config: TrainConfig, locations: DataLocations | None = None) ->
     import keras
     import mlflow
 
+    from baselines.tagging import MostFrequentTagger, entity_scores
     from data.pipeline import array_batches
     from pipelines.export import export_tagger
     from pipelines.fitting import fit
-    from pipelines.metrics import MostFrequentTagBaseline, entity_scores, token_accuracy
+    from pipelines.metrics import token_accuracy
     from pipelines.plots import training_curves_figure
     from pipelines.tracking import TaskOutcome, log_export, log_new_params
 
@@ -219,11 +290,13 @@ def train_tagger(config: TrainConfig, locations: DataLocations | None = None) ->
     model = build_model(config, tagged)
     name = model.name
     features, labels, weights = encoded["train"]
+    best_f1 = _best_validation_f1_callback(model, tagged)
     history = fit(
         model,
         array_batches((_model_inputs(features), labels, weights), config.batch_size, config.seed),
         array_batches((_model_inputs(encoded["validation"][0]), *encoded["validation"][1:]), 256),
         config,
+        extra_callbacks=[best_f1],
     )
     log_new_params(
         {
@@ -234,10 +307,11 @@ def train_tagger(config: TrainConfig, locations: DataLocations | None = None) ->
             "train_sentences": len(data.train),
             "validation_sentences": len(data.validation),
             "test_sentences": len(data.test),
+            "best_epoch": best_f1.best_epoch,
         }
     )
     predicted = _predict_tags(model, encoded["test"][0], data.test, tag_names)
-    baseline = MostFrequentTagBaseline(data.train.tokens, data.train.tags).predict(data.test.tokens)
+    baseline = MostFrequentTagger(data.train.tokens, data.train.tags).predict(data.test.tokens)
     test_metrics = {
         f"test_entity_{key}": value
         for key, value in entity_scores(data.test.tags, predicted).items()
@@ -259,9 +333,9 @@ def train_tagger(config: TrainConfig, locations: DataLocations | None = None) ->
 
 TASK = Task(
     name="tagging",
-    summary="named-entity tagger: words (+ character CNN) -> bidirectional RNN -> tag per word",
+    summary="named-entity tagger: words (+ character CNN) -> bidirectional RNN -> CRF or softmax",
     options=TaggingOptions,
-    defaults=TaskDefaults("wnut16", epochs=12, batch_size=32, learning_rate=3e-3),
+    defaults=TaskDefaults("wnut16", epochs=25, batch_size=32, learning_rate=6e-3),
     load_data=encoded_tagged_data,
     build_model=build_model,
     train=train_tagger,

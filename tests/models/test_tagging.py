@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from models.layers import CRF
 from models.recurrent import RecurrentSpec
-from models.tagging import CharacterCNN, TaggingEncoder, sequence_tagger
+from models.tagging import CharacterCNN, CRFTagger, TaggingEncoder, sequence_tagger
 
 
 def test_one_distribution_per_token_with_padding_masked():
@@ -71,3 +72,103 @@ def test_bad_arguments():
         sequence_tagger(10, 0)
     with pytest.raises(ValueError, match="Received char_vocabulary_size=-1"):
         sequence_tagger(10, 3, char_vocabulary_size=-1)
+    with pytest.raises(ValueError, match="Received output='hmm'"):
+        sequence_tagger(10, 3, output="hmm")
+    with pytest.raises(ValueError, match="Received embedding_dropout=1.5"):
+        sequence_tagger(10, 3, embedding_dropout=1.5)
+    flat = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    with pytest.raises(ValueError, match=r"Received output shape \(None, 3\)"):
+        CRFTagger(flat)
+
+
+def transition_data(n=96, length=6, seed=0):
+    """Word 5 is B, the word after it I whatever it is: only the transition tells I from O."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(2, 10, size=(n, length))
+    for row, size in enumerate(rng.integers(3, length + 1, size=n)):
+        ids[row, size:] = 0
+    tags = np.where(ids == 5, 1, 0)
+    tags[:, 1:][(ids[:, :-1] == 5) & (ids[:, 1:] > 0) & (ids[:, 1:] != 5)] = 2
+    return ids, tags
+
+
+def small_crf_tagger(seed=4, units=8):
+    keras.utils.set_random_seed(seed)
+    return sequence_tagger(
+        12,
+        3,
+        embedding_dim=8,
+        recurrent=RecurrentSpec(units=units, bidirectional=True),
+        output="crf",
+    )
+
+
+def test_crf_tagger_outputs_the_one_hot_viterbi_path_of_its_scores():
+    model = small_crf_tagger()
+    ids, _ = transition_data(4)
+    path = model(ids).numpy()
+    scores = model.scorer(ids)
+    expected, _ = model.crf.viterbi(scores, ids > 0)
+    assert path.shape == (4, 6, 3) and model.output_shape == (None, None, 3)
+    np.testing.assert_array_equal(path.argmax(-1)[ids > 0], expected.numpy()[ids > 0])
+    np.testing.assert_array_equal(path.sum(-1), (ids > 0).astype("float32"))  # zeros on padding
+    assert isinstance(model.crf, CRF)
+    assert model.count_params() == model.scorer.count_params() + 3 * 3 + 2 * 3
+
+
+def test_crf_tagger_loss_is_the_mean_sentence_nll_and_ignores_padding():
+    model = small_crf_tagger(seed=5)
+    model.compile(optimizer="adam")
+    ids, tags = transition_data(8)
+    scores = model.scorer(ids)
+    nll = -model.crf.log_likelihood(scores, tags, ids > 0).numpy()
+    evaluated = model.evaluate(ids, tags, batch_size=8, verbose=0, return_dict=True)
+    assert evaluated["loss"] == pytest.approx(nll.mean(), rel=1e-5)
+    noisy = np.where(ids > 0, tags, 2)  # labels on padding change nothing
+    again = model.evaluate(ids, noisy, batch_size=8, verbose=0, return_dict=True)
+    assert again["loss"] == pytest.approx(evaluated["loss"], rel=1e-6)
+    # accuracy counts real tokens only
+    predicted = model.predict(ids, verbose=0).argmax(-1)
+    assert evaluated["accuracy"] == pytest.approx((predicted == tags)[ids > 0].mean(), abs=1e-6)
+
+
+@pytest.mark.slow
+def test_crf_tagger_learns_a_transition_rule():
+    model = small_crf_tagger(seed=6)
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    ids, tags = transition_data(192, seed=1)
+    history = model.fit(ids, tags, epochs=6, batch_size=32, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0] / 5
+    test_ids, test_tags = transition_data(64, seed=2)
+    predicted = model.predict(test_ids, verbose=0).argmax(-1)
+    assert (predicted == test_tags)[test_ids > 0].mean() >= 0.99
+    transitions = model.crf.transitions.numpy()
+    assert transitions[1, 2] > transitions[0, 2]  # I follows B, not O
+
+
+def test_crf_tagger_config_round_trip():
+    model = small_crf_tagger(seed=7)
+    clone = CRFTagger.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    ids, _ = transition_data(3)
+    np.testing.assert_array_equal(clone(ids), model(ids))
+    assert clone.name == model.name
+
+
+@pytest.mark.slow
+def test_crf_tagger_trains_under_mixed_precision():
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = small_crf_tagger(seed=8)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        assert type(model.optimizer).__name__ == "LossScaleOptimizer"
+        ids, tags = transition_data(32)
+        assert model.scorer.get_layer("bidirectional_1").compute_dtype == "float16"
+        assert model(ids).dtype == "float32" and model.crf.transitions.dtype == "float32"
+        before = model.crf.transitions.numpy().copy()
+        history = model.fit(ids, tags, batch_size=8, epochs=3, verbose=0).history
+        assert np.isfinite(history["loss"]).all()
+        assert not np.array_equal(before, model.crf.transitions.numpy())
+    finally:
+        keras.mixed_precision.set_global_policy(previous)

@@ -59,7 +59,7 @@ def test_invalid_values_are_named(kwargs, message):
     [
         ("classify", "fashion_mnist", 6, 128),
         ("sentiment", "rotten_tomatoes", 5, 64),
-        ("tagging", "wnut16", 12, 32),
+        ("tagging", "wnut16", 25, 32),
         ("forecast", "sunspots", 60, 32),
         ("translation", "number_words", 10, 64),
         ("captioning", "shapes", 12, 64),

@@ -2,9 +2,6 @@ import numpy as np
 import pytest
 
 from pipelines.metrics import (
-    MostFrequentTagBaseline,
-    entity_scores,
-    entity_spans,
     forecast_errors,
     naive_forecast,
     seasonal_naive_forecast,
@@ -12,36 +9,11 @@ from pipelines.metrics import (
 )
 
 
-def test_entity_spans_follow_seqeval_chunking():
-    tags = ["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "B-ORG", "I-PER"]
-    assert entity_spans(tags) == {
-        ("PER", 0, 2),
-        ("LOC", 3, 5),  # I- without B- starts an entity
-        ("LOC", 5, 6),  # B- ends the previous one
-        ("ORG", 6, 7),
-        ("PER", 7, 8),  # I- of another type starts a new one
-    }
-    assert entity_spans(["O", "O"]) == set()
-
-
-def test_entity_scores_need_exact_spans_and_types():
+def test_token_accuracy_counts_tokens_not_sentences():
     true = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
     predicted = [["B-PER", "O", "O", "B-LOC"], ["B-PER", "O"]]
-    # true: PER(0,2) LOC(3,4) ORG(0,1); predicted: PER(0,1) LOC(3,4) PER(0,1)
-    scores = entity_scores(true, predicted)
-    assert scores["precision"] == pytest.approx(1 / 3)
-    assert scores["recall"] == pytest.approx(1 / 3)
-    assert scores["f1"] == pytest.approx(1 / 3)
-    assert entity_scores([["O"]], [["O"]]) == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
     assert token_accuracy(true, predicted) == pytest.approx(4 / 6)
-
-
-def test_most_frequent_tag_baseline():
-    baseline = MostFrequentTagBaseline(
-        [["Paris", "is", "Paris"], ["Paris", "Hilton"]],
-        [["B-LOC", "O", "B-LOC"], ["B-PER", "I-PER"]],
-    )
-    assert baseline.predict([["Paris", "Hilton", "unknown"]]) == [["B-LOC", "I-PER", "B-LOC"]]
+    assert token_accuracy([], []) == 0.0
 
 
 def test_forecast_errors_and_naive_baselines():

@@ -37,8 +37,9 @@ def synthetic_sentences(n, seed=0):
     return sentences
 
 
+@pytest.mark.parametrize("output", ["crf", pytest.param("softmax", marks=pytest.mark.slow)])
 def test_tagger_trains_beats_the_baseline_and_serves_raw_sentences(
-    mlflow_store, tmp_path, serve_in_fresh_process
+    output, mlflow_store, tmp_path, serve_in_fresh_process
 ):
     path = write_conll(tmp_path / "ner.conll", synthetic_sentences(300))
     config = TrainConfig(
@@ -49,11 +50,13 @@ def test_tagger_trains_beats_the_baseline_and_serves_raw_sentences(
         learning_rate=1e-2,
         units=16,
         embedding_dim=16,
+        output=output,
         seed=5,
         export_dir=str(tmp_path / "exports"),
     )
     result = train(config)
-    run = MlflowClient(mlflow_store).get_run(result.run_id)
+    client = MlflowClient(mlflow_store)
+    run = client.get_run(result.run_id)
     assert run.info.status == "FINISHED"
     metrics = run.data.metrics
     assert metrics["test_entity_f1"] >= 0.95
@@ -63,6 +66,11 @@ def test_tagger_trains_beats_the_baseline_and_serves_raw_sentences(
     assert 0 < metrics["baseline_entity_f1"] <= metrics["test_entity_f1"]
     assert int(run.data.params["tags"]) == 4
     assert int(run.data.params["train_sentences"]) == 240
+    # validation entity F1 after every epoch; the best epoch's weights are the ones kept
+    history = client.get_metric_history(result.run_id, "val_entity_f1")
+    assert [m.step for m in history] == list(range(6))
+    best = max(range(6), key=lambda step: (history[step].value, -step))
+    assert int(run.data.params["best_epoch"]) == best
 
     sentences = np.array(["we met Cleo Smith in Lima", "Oslo", "met Zed Smith today"])
     served = serve_in_fresh_process(result.export_path, sentences, signature_input="sentences")
@@ -85,8 +93,52 @@ def test_the_tagger_is_bidirectional_without_being_asked():
 
     config = TrainConfig(task="tagging", max_examples=60, layers=2, units=8)
     model = build_model(config, encoded_tagged_data(config))
-    wrapped = [layer for layer in model.layers if isinstance(layer, keras.layers.Bidirectional)]
+    layers = model.scorer.layers  # the default tagger is a CRFTagger over a scorer
+    wrapped = [layer for layer in layers if isinstance(layer, keras.layers.Bidirectional)]
     assert len(wrapped) == 2  # one per stacked layer, both ways
+
+
+def test_the_output_option_picks_a_crf_or_a_softmax_and_the_encoder_follows_the_options():
+    from models.layers import CRF
+    from models.tagging import OUTPUTS as MODEL_OUTPUTS
+    from pipelines.tasks.tagging import OUTPUTS
+
+    assert sorted(OUTPUTS) == sorted(MODEL_OUTPUTS)
+    config = TrainConfig(task="tagging", max_examples=60, units=8)
+    tagged = encoded_tagged_data(config)
+    assert sorted(tagged.encoded["train"][0]) == ["char_ids", "shape_ids", "word_ids"]
+    crf = build_model(config, tagged)
+    assert isinstance(crf.crf, CRF) and crf.loss is None  # trained on the CRF's likelihood
+    assert crf.scorer.get_layer("embedding_dropout").rate == 0.5
+    softmax = build_model(TrainConfig(task="tagging", max_examples=60, output="softmax"), tagged)
+    assert softmax.get_layer("tag_probabilities").activation.__name__ == "softmax"
+    assert softmax.name == "wnut16_bilstm_softmax_tagger"
+    plain = TrainConfig(task="tagging", max_examples=60, word_shapes=False, char_features=False)
+    assert sorted(encoded_tagged_data(plain).encoded["train"][0]) == ["word_ids"]
+
+
+def test_the_weights_of_the_best_validation_f1_are_kept(monkeypatch):
+    import pipelines.tasks.tagging as tagging
+
+    config = TrainConfig(task="tagging", max_examples=60, units=4, output="softmax")
+    tagged = encoded_tagged_data(config)
+    model = build_model(config, tagged)
+    truth = [list(tags) for tags in tagged.data.validation.tags]
+    nothing = [["O"] * len(tags) for tags in truth]
+    answers = iter([nothing, truth, nothing])  # epoch 1 is perfect, 0 and 2 find nothing
+    monkeypatch.setattr(tagging, "_predict_tags", lambda *args: next(answers))
+    callback = tagging._best_validation_f1_callback(model, tagged)
+    callback.set_model(model)
+    snapshots = []
+    for epoch in range(3):
+        weights = [w + epoch for w in model.get_weights()]
+        model.set_weights(weights)
+        snapshots.append(weights)
+        callback.on_epoch_end(epoch)
+    callback.on_train_end()
+    assert (callback.best, callback.best_epoch) == (1.0, 1)
+    for kept, expected in zip(model.get_weights(), snapshots[1], strict=True):
+        np.testing.assert_array_equal(kept, expected)
 
 
 def test_vocabularies_come_from_the_training_split_only():
