@@ -8,7 +8,7 @@ per class. Both models have the same architecture, head (flatten -> dropout
 pretrained backbone and trains the head, "scratch" trains everything from
 random weights. Repeated over several few-shot draws, for each shot count.
 
-Prints one JSON line with both test accuracies (mean and per repeat) on all
+Prints one JSON line with both test accuracies (mean ± std and per repeat) on all
 5,000 test images of classes 5-9, per shot count.
 
 Usage: python bench/transfer.py [--shots 5,20] [--repeats 3]
@@ -23,6 +23,7 @@ import time
 
 import keras
 import numpy as np
+from runs import mean_std
 
 from data import load_dataset
 from data.specs import TEST, TRAIN
@@ -90,8 +91,8 @@ def compare(pretrained, pretrained_weights, target, test, shots, args):
             few_shot_accuracy(fresh, False, train, test, args.epochs, repeat, args.learning_rate)
         )
     return {
-        "transfer_accuracy": round(statistics.mean(transfer), 4),
-        "scratch_accuracy": round(statistics.mean(scratch), 4),
+        "transfer_accuracy": mean_std(transfer),
+        "scratch_accuracy": mean_std(scratch),
         "margin": round(statistics.mean(transfer) - statistics.mean(scratch), 4),
         "transfer_repeats": [round(a, 4) for a in transfer],
         "scratch_repeats": [round(a, 4) for a in scratch],
