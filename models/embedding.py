@@ -1,0 +1,100 @@
+"""Embedding models: a CNN backbone to an L2-normalised feature vector, for visual search.
+
+Two ways to get vectors whose dot product says "looks alike":
+
+- `embedding_model`: a new head on any backbone of ours (`small_cnn`,
+  `small_vgg`, a VGG16 transfer base, built with ``include_top=False``),
+  trained with a loss of `models.metric_learning`;
+- `penultimate_model`: the features a trained classifier computes just
+  before its last layer, normalised.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from common.validation import check_positive_int
+
+POOLINGS = ("flatten", "avg", "max")
+
+
+def _pooled(features, pooling: str):
+    if len(features.shape) == 2:
+        return features
+    if pooling == "flatten":
+        return keras.layers.Flatten(name="embedding_flatten")(features)
+    pool = (
+        keras.layers.GlobalAveragePooling2D if pooling == "avg" else keras.layers.GlobalMaxPooling2D
+    )
+    return pool(name=f"embedding_{pooling}_pool")(features)
+
+
+def embedding_model(
+    backbone: keras.Model,
+    dimension: int = 64,
+    pooling: str = "flatten",
+    name: str = "embedder",
+) -> keras.Model:
+    """Backbone features -> dense -> unit length: ``float32 [batch, dimension]``.
+
+    Args:
+        backbone: A model from images to feature maps ``[batch, h, w, c]`` or
+            vectors (a factory called with ``include_top=False``); its
+            preprocessing (rescaling) stays inside, so the model takes raw pixels.
+        dimension: Length of the embedding.
+        pooling: How feature maps become a vector: ``"flatten"`` (keeps where
+            things are; small images), ``"avg"`` or ``"max"`` (global pooling).
+        name: Model name.
+
+    Returns:
+        An uncompiled `keras.Model`; its output layer is named ``embedding``.
+
+    Raises:
+        ValueError: On a bad argument, naming it.
+
+    Example:
+        >>> embedder = embedding_model(small_cnn(include_top=False), dimension=64)
+        >>> embedder.compile(optimizer="adam", loss=SemiHardTripletLoss())
+    """
+    check_positive_int("dimension", dimension)
+    if pooling not in POOLINGS:
+        raise ValueError(
+            f"Invalid value for argument `pooling`. Expected one of {', '.join(POOLINGS)}. "
+            f"Received pooling={pooling!r}."
+        )
+    if len(backbone.output.shape) not in (2, 4):
+        raise ValueError(
+            "Invalid value for argument `backbone`. Expected a model whose output is feature "
+            f"maps (batch, h, w, c) or vectors (batch, n). Received output shape "
+            f"{tuple(backbone.output.shape)}."
+        )
+    features = _pooled(backbone.output, pooling)
+    projected = keras.layers.Dense(dimension, dtype="float32", name="embedding_dense")(features)
+    normalised = keras.layers.UnitNormalization(dtype="float32", name="embedding")(projected)
+    return keras.Model(backbone.inputs, normalised, name=name)
+
+
+def penultimate_model(classifier: keras.Model, name: str | None = None) -> keras.Model:
+    """The input of a classifier's last layer, normalised to unit length.
+
+    Args:
+        classifier: A functional model whose last layer is its classifier
+            (e.g. ``fc1 -> predictions`` of `small_cnn`: the ``fc1`` features).
+        name: Model name; default ``<classifier>_penultimate``.
+
+    Returns:
+        A `keras.Model` sharing the classifier's weights, output named ``embedding``.
+
+    Raises:
+        ValueError: If the classifier's last layer does not take a vector.
+    """
+    last = classifier.layers[-1]
+    features = last.input
+    if isinstance(features, (list, tuple)) or len(features.shape) != 2:
+        raise ValueError(
+            f"Invalid value for argument `classifier`. Expected a model whose last layer "
+            f"({last.name!r}) takes one feature vector (batch, n). Received its input "
+            f"{features!r}."
+        )
+    normalised = keras.layers.UnitNormalization(dtype="float32", name="embedding")(features)
+    return keras.Model(classifier.inputs, normalised, name=name or f"{classifier.name}_penultimate")

@@ -1,0 +1,131 @@
+"""Metric-learning losses: embeddings of one class close, of different classes apart.
+
+Each loss takes integer class labels ``y_true`` ``[batch]`` and embeddings
+``y_pred`` ``[batch, dimension]`` (L2-normalised by the model) and compares
+every pair inside the batch, so a batch must hold several examples per class
+(the triplet loss holds ``batch^3`` floats: batches of a few hundred).
+
+- `SemiHardTripletLoss` (Schroff et al. 2015, FaceNet): for every
+  anchor-positive pair, the closest negative that is still farther than the
+  positive (semi-hard), or the farthest negative when none is; hinge on
+  ``d(a, p) - d(a, n) + margin`` with Euclidean distances.
+- `SupervisedContrastiveLoss` (Khosla et al. 2020): for every anchor, the
+  mean over its positives of the log-probability of picking that positive
+  among all the other examples, with similarities ``z_i . z_j / temperature``.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from common.validation import check_positive
+
+
+def _pair_masks(labels):
+    """``(same_class, different_class)`` bool ``[batch, batch]``; a sample is not its own pair."""
+    labels = tf.reshape(tf.cast(labels, tf.int64), [-1])
+    same = tf.equal(labels[:, tf.newaxis], labels[tf.newaxis, :])
+    not_self = tf.logical_not(tf.eye(tf.shape(labels)[0], dtype=tf.bool))
+    return tf.logical_and(same, not_self), tf.logical_not(same)
+
+
+def pairwise_distances(embeddings):
+    """Euclidean distances ``[batch, batch]`` between rows, with a gradient at 0."""
+    embeddings = tf.cast(embeddings, tf.float32)
+    squared = tf.reduce_sum(tf.square(embeddings), axis=1)
+    distances = squared[:, tf.newaxis] - 2.0 * embeddings @ tf.transpose(embeddings)
+    distances = tf.maximum(distances + squared[tf.newaxis, :], 0.0)
+    zero = tf.equal(distances, 0.0)
+    # sqrt has an infinite gradient at 0: take it of a small number there, then put 0 back
+    return tf.where(zero, 0.0, tf.sqrt(tf.where(zero, 1e-16, distances)))
+
+
+@keras.saving.register_keras_serializable(package="convseq")
+class SemiHardTripletLoss(keras.losses.Loss):
+    """The triplet loss with semi-hard negatives mined in the batch.
+
+    Args:
+        margin: How much farther than the positive a negative must be to cost nothing.
+        name: Loss name.
+        **kwargs: Base `keras.losses.Loss` arguments (``reduction``).
+
+    Example:
+        >>> model.compile(optimizer="adam", loss=SemiHardTripletLoss(margin=0.5))
+        >>> model.fit(images, labels, batch_size=128)  # several images per class per batch
+    """
+
+    def __init__(self, margin: float = 0.5, name: str = "semi_hard_triplet_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.margin = check_positive("margin", margin)
+
+    def call(self, y_true, y_pred):
+        positive, negative = _pair_masks(y_true)
+        distances = pairwise_distances(y_pred)
+        # for each anchor a and positive p (rows a, p), every candidate negative n (last axis)
+        to_positive = distances[:, :, tf.newaxis]  # d(a, p)
+        to_negative = distances[:, tf.newaxis, :]  # d(a, n)
+        batch = tf.shape(distances)[0]
+        is_negative = tf.broadcast_to(negative[:, tf.newaxis, :], [batch, batch, batch])
+        semi_hard = tf.logical_and(is_negative, to_negative > to_positive)
+        large = tf.reduce_max(distances) + 1.0
+        closest_semi_hard = tf.reduce_min(tf.where(semi_hard, to_negative, large), axis=2)
+        farthest = tf.reduce_max(tf.where(negative, distances, -1.0), axis=1, keepdims=True)
+        farthest = tf.broadcast_to(farthest, tf.shape(distances))
+        has_semi_hard = tf.reduce_any(semi_hard, axis=2)
+        chosen = tf.where(has_semi_hard, closest_semi_hard, farthest)
+        hinge = tf.maximum(distances - chosen + self.margin, 0.0)
+        # anchors with a positive and a negative count; the loss is their mean per pair
+        has_negative = tf.reduce_any(negative, axis=1, keepdims=True)
+        pairs = tf.cast(tf.logical_and(positive, has_negative), tf.float32)
+        per_anchor = tf.reduce_sum(hinge * pairs, axis=1) / tf.maximum(
+            tf.reduce_sum(pairs, axis=1), 1.0
+        )
+        weight = tf.cast(tf.reduce_any(pairs > 0, axis=1), tf.float32)
+        return per_anchor * weight * _anchor_scale(weight)
+
+    def get_config(self):
+        return {**super().get_config(), "margin": self.margin}
+
+
+@keras.saving.register_keras_serializable(package="convseq")
+class SupervisedContrastiveLoss(keras.losses.Loss):
+    """The supervised contrastive loss over every pair in the batch.
+
+    Args:
+        temperature: Similarities are divided by it; lower sharpens.
+        name: Loss name.
+        **kwargs: Base `keras.losses.Loss` arguments (``reduction``).
+
+    Example:
+        >>> model.compile(optimizer="adam", loss=SupervisedContrastiveLoss(0.1))
+    """
+
+    def __init__(
+        self, temperature: float = 0.1, name: str = "supervised_contrastive_loss", **kwargs
+    ):
+        super().__init__(name=name, **kwargs)
+        self.temperature = check_positive("temperature", temperature)
+
+    def call(self, y_true, y_pred):
+        positive, _ = _pair_masks(y_true)
+        embeddings = tf.cast(y_pred, tf.float32)
+        logits = embeddings @ tf.transpose(embeddings) / self.temperature
+        not_self = tf.logical_not(tf.eye(tf.shape(logits)[0], dtype=tf.bool))
+        log_normaliser = tf.reduce_logsumexp(
+            tf.where(not_self, logits, tf.float32.min), axis=1, keepdims=True
+        )
+        log_probability = logits - log_normaliser
+        positives = tf.cast(positive, tf.float32)
+        count = tf.reduce_sum(positives, axis=1)
+        per_anchor = -tf.reduce_sum(log_probability * positives, axis=1) / tf.maximum(count, 1.0)
+        weight = tf.cast(count > 0, tf.float32)
+        return per_anchor * weight * _anchor_scale(weight)
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature}
+
+
+def _anchor_scale(weight):
+    """Scales per-example losses so Keras's mean over the batch is the mean over counted anchors."""
+    return tf.cast(tf.size(weight), tf.float32) / tf.maximum(tf.reduce_sum(weight), 1.0)
