@@ -2,6 +2,7 @@
 
 from models.layers import rnn_loops
 from models.layers.base_conv import BaseConv
+from models.layers.catalog_search import CatalogSearch
 from models.layers.conv import Conv1D, Conv2D, Conv3D
 from models.layers.crf import CRF
 from models.layers.echo_state import EchoState, EchoStateCell, reservoir_matrix
@@ -40,6 +41,7 @@ __all__ = [
     "BaseRNNCell",
     "BaseRecurrent",
     "CRF",
+    "CatalogSearch",
     "Conv1D",
     "Conv2D",
     "Conv3D",
