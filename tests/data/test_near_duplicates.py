@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from data.near_duplicates import near_duplicates
+
+
+def photos(n=6, channels=3, seed=0):
+    """Smooth images (a blob per channel on a gradient), as photos are: JPEG keeps them close."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:32, 0:32] / 31.0
+    images = np.empty((n, 32, 32, channels), np.uint8)
+    for index in range(n):
+        for channel in range(channels):
+            a, b, angle = rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9), rng.uniform(0, 2 * np.pi)
+            blob = np.exp(-((x - a) ** 2 + (y - b) ** 2) * 15)
+            gradient = 0.5 + 0.25 * (np.cos(angle) * (x - 0.5) + np.sin(angle) * (y - 0.5))
+            images[index, :, :, channel] = np.clip(255 * (0.6 * blob + 0.4 * gradient), 0, 255)
+    return images
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_copies_are_altered_but_closer_to_their_original_than_to_others(channels):
+    originals = photos(channels=channels)
+    copies = near_duplicates(originals, seed=1, max_brightness=0)  # brightness: below
+    assert copies.shape == originals.shape and copies.dtype == np.uint8
+    flat = copies.reshape(6, 1, -1).astype(float)
+
+    def distance_to(references):
+        return np.linalg.norm(flat - references.reshape(1, 6, -1).astype(float), axis=-1)
+
+    # a copy may be mirrored: compare with each original as it is and mirrored
+    distance = np.minimum(distance_to(originals), distance_to(originals[:, :, ::-1]))
+    assert np.all(np.diag(distance) > 0)  # altered
+    assert np.all(np.argmin(distance, axis=1) == np.arange(6))  # still nearest their original
+    brighter = near_duplicates(originals, seed=1).astype(float) - copies
+    shift = brighter.mean(axis=(1, 2, 3))
+    assert np.all(np.abs(shift) <= 0.2 * 255 + 1) and np.ptp(shift) > 5  # each its own shift
+
+
+def test_seeded_and_no_alteration_is_jpeg_only():
+    originals = photos()
+    np.testing.assert_array_equal(near_duplicates(originals, 3), near_duplicates(originals, 3))
+    assert not np.array_equal(near_duplicates(originals, 3), near_duplicates(originals, 4))
+    untouched = near_duplicates(originals, min_area=1, max_brightness=0, jpeg_quality=100)
+    error = np.minimum(  # per image: as it is or mirrored back
+        np.abs(untouched.astype(int) - originals).mean(axis=(1, 2, 3)),
+        np.abs(untouched[:, :, ::-1].astype(int) - originals).mean(axis=(1, 2, 3)),
+    )
+    assert np.all(error <= 3.0)  # JPEG at quality 100 alone
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="`images`.*float64"):
+        near_duplicates(np.zeros((1, 4, 4, 3)))
+    with pytest.raises(ValueError, match="`images`.*shape \\(4, 4\\)"):
+        near_duplicates(np.zeros((4, 4), np.uint8))
+    with pytest.raises(ValueError, match="`min_area`.*Received min_area=0"):
+        near_duplicates(photos(1), min_area=0)
+    with pytest.raises(ValueError, match="`max_brightness`"):
+        near_duplicates(photos(1), max_brightness=1.5)
+    with pytest.raises(ValueError, match="`jpeg_quality`.*1-100.*101"):
+        near_duplicates(photos(1), jpeg_quality=101)
