@@ -1,4 +1,4 @@
-"""Evaluation measures of the sequence tasks, in NumPy: token accuracy, forecast errors, BLEU.
+"""Evaluation measures in NumPy: token accuracy, forecast errors, BLEU, retrieval at k.
 
 Entity F1 and the tagging baselines are seqeval's and live in `baselines.tagging`.
 """
@@ -113,3 +113,38 @@ def corpus_bleu(
         else np.exp(1 - reference_length / hypothesis_length)
     )
     return float(brevity * np.exp(log_precision))
+
+
+def retrieval_scores(
+    found_labels: np.ndarray, query_labels: np.ndarray, catalog_labels: np.ndarray
+) -> dict[str, float]:
+    """Precision, recall and mean average precision at k, a result counting when its class is right.
+
+    Args:
+        found_labels: ``[queries, k]`` labels of each query's results, best first.
+        query_labels: ``[queries]`` label of each query.
+        catalog_labels: ``[items]`` labels of the whole catalog (for recall:
+            how many right answers each query has).
+
+    Returns:
+        ``{"precision_at_k", "recall_at_k", "map_at_k"}``, means over queries.
+        Average precision at k sums precision@i over the ranks i holding a
+        right answer, divided by ``min(k, right answers in the catalog)``.
+    """
+    found_labels = np.asarray(found_labels)
+    query_labels = np.asarray(query_labels)
+    relevant = found_labels == query_labels[:, np.newaxis]
+    k = relevant.shape[1]
+    classes, counts = np.unique(np.asarray(catalog_labels), return_counts=True)
+    in_catalog = dict(zip(classes.tolist(), counts.tolist(), strict=True))
+    available = np.array([in_catalog.get(label, 0) for label in query_labels.tolist()], float)
+    hits = relevant.sum(axis=1)
+    precision_at_rank = np.cumsum(relevant, axis=1) / np.arange(1, k + 1)
+    average_precision = (precision_at_rank * relevant).sum(axis=1) / np.maximum(
+        np.minimum(available, k), 1
+    )
+    return {
+        "precision_at_k": float(np.mean(hits / k)),
+        "recall_at_k": float(np.mean(hits / np.maximum(available, 1))),
+        "map_at_k": float(np.mean(average_precision)),
+    }

@@ -4,6 +4,7 @@ import pytest
 from pipelines.metrics import (
     forecast_errors,
     naive_forecast,
+    retrieval_scores,
     seasonal_naive_forecast,
     token_accuracy,
 )
@@ -47,3 +48,19 @@ def test_corpus_bleu_matches_hand_computed_values():
     # the closest reference length sets the brevity penalty; no 4-gram match gives 0
     assert corpus_bleu([[reference, "the cat".split()]], [["the", "cat"]], max_order=2) == 1.0
     assert corpus_bleu([[reference]], [hypothesis]) == 0.0
+
+
+def test_retrieval_scores_by_hand():
+    catalog = np.array([0, 0, 0, 1, 1, 2])  # three 0s, two 1s, one 2
+    found = np.array([[0, 1, 0], [1, 1, 0], [2, 0, 0]])
+    scores = retrieval_scores(found, np.array([0, 1, 1]), catalog)
+    # precision: 2/3, 2/3, 0
+    assert scores["precision_at_k"] == pytest.approx((2 / 3 + 2 / 3 + 0) / 3)
+    # recall: 2 of 3 zeros, 2 of 2 ones, 0 of 2 ones
+    assert scores["recall_at_k"] == pytest.approx((2 / 3 + 1 + 0) / 3)
+    # AP@3: (1 + 2/3) / min(3, 3); (1 + 1) / min(3, 2); 0
+    assert scores["map_at_k"] == pytest.approx(((1 + 2 / 3) / 3 + 1 + 0) / 3)
+    perfect = retrieval_scores(np.array([[2, 0, 1]]), np.array([2]), catalog)
+    assert (
+        perfect["map_at_k"] == 1.0 and perfect["recall_at_k"] == 1.0
+    )  # its one right answer first
