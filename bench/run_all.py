@@ -73,7 +73,11 @@ BENCHES = (
     ),
     Bench("sentiment", "sentiment.py", ("--seeds", "3", "--variants", "lstm")),
     Bench("tagging", "tagging.py", ("--seeds", "3")),
-    Bench("forecast", "forecast.py", ("--datasets", "sunspots,co2,stocks", "--seeds", "3")),
+    Bench(
+        "forecast",
+        "forecast.py",
+        ("--datasets", "sunspots,co2,stocks,stocks_daily", "--seeds", "3"),
+    ),
     Bench(
         "translation",
         "translation.py",

@@ -27,7 +27,16 @@ from data.sources import (
 )
 from data.specs import FULL, SPECS, TEST, TRAIN, DatasetSpec
 from data.text import ROTTEN_TOMATOES_FILE, rotten_tomatoes
-from data.timeseries import CO2_FILE, STOCKS_FILE, SUNSPOTS_FILE, co2, stocks, sunspots
+from data.timeseries import (
+    CO2_FILE,
+    DAILY_STOCKS_FILE,
+    STOCKS_FILE,
+    SUNSPOTS_FILE,
+    co2,
+    stocks,
+    stocks_daily,
+    sunspots,
+)
 from data.translation import number_words_task
 
 logger = logging.getLogger(__name__)
@@ -106,6 +115,7 @@ _SOURCES: dict[str, Callable[[DataLocations], list[Source]]] = {
     "sunspots": _package_file_sources(SUNSPOTS_FILE, sunspots),
     "co2": _package_file_sources(CO2_FILE, co2),
     "stocks": _package_file_sources(STOCKS_FILE, stocks),
+    "stocks_daily": _package_file_sources(DAILY_STOCKS_FILE, stocks_daily),
     "shapes": lambda locations: [
         FunctionSource("generated scenes of coloured shapes and their captions", shape_scenes)
     ],

@@ -291,6 +291,16 @@ STOCKS = DatasetSpec(
     value_columns=("IBM",),
 )
 
+STOCKS_DAILY = DatasetSpec(
+    name="stocks_daily",
+    task=TIME_SERIES,
+    input_shape=(1,),
+    class_names=(),
+    splits=(FULL,),
+    how_to_provide="Install bokeh-sampledata (`pip install bokeh-sampledata`); it ships the data.",
+    value_columns=("IBM",),
+)
+
 NUMBER_WORDS = DatasetSpec(
     name="number_words",
     task=TRANSLATION,
@@ -319,6 +329,7 @@ SPECS: dict[str, DatasetSpec] = {
         SUNSPOTS,
         CO2,
         STOCKS,
+        STOCKS_DAILY,
         NUMBER_WORDS,
         SHAPES,
     )

@@ -1,9 +1,11 @@
 """Time series: CSV files with a time column and value columns, and the offline catalog series.
 
-Sunspots and CO2 are the CSV files statsmodels ships; stock prices are the
-``stocks.csv`` of vega_datasets (long format: symbol, date, price), pivoted
-to one column per symbol. Files are read directly, without importing the
-packages.
+Sunspots and CO2 are the CSV files statsmodels ships; monthly stock prices
+are the ``stocks.csv`` of vega_datasets (long format: symbol, date, price),
+pivoted to one column per symbol; daily stock prices are the
+``stocks.csv.gz`` of bokeh_sampledata (long format: ticker, date, OHLC,
+volume), whose closing prices are pivoted the same way. Files are read
+directly, without importing the packages.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from data.specs import FULL, Series
 SUNSPOTS_FILE = ("statsmodels", "datasets/sunspots/sunspots.csv")
 CO2_FILE = ("statsmodels", "datasets/co2/co2.csv")
 STOCKS_FILE = ("vega_datasets", "_data/stocks.csv")
+DAILY_STOCKS_FILE = ("bokeh_sampledata", "_data/stocks.csv.gz")
+DAILY_SYMBOLS = ("IBM", "AAPL", "MSFT")
+"""The daily series' columns, target first: the symbols with every trading day 2000-2013."""
 
 
 def read_series_csv(
@@ -123,3 +128,20 @@ def stocks() -> dict[str, Series]:
     symbols = sorted(name for name in wide.columns if name != "date")
     columns = ("IBM", *[name for name in symbols if name != "IBM"])
     return {FULL: _series(wide.sort_values("date"), "date", columns, str(path))}
+
+
+def stocks_daily() -> dict[str, Series]:
+    """Daily adjusted closing prices of IBM, AAPL and MSFT, 2000-03-01 to 2013-03-01.
+
+    3,270 trading days, read from bokeh_sampledata's ``stocks.csv.gz``
+    (Quandl WIKI prices, public domain): the ``Adj Close`` column, adjusted
+    for splits and dividends, so AAPL's splits (2000, 2005) and MSFT's (2003)
+    make no jump. ``IBM`` is first, the default target. GOOG (from 2004) and
+    FB (from 2012) are left out so that no column is back-filled.
+    """
+    path = package_file(*DAILY_STOCKS_FILE)
+    frame = pd.read_csv(path, usecols=["Ticker", "Date", "Adj Close"])
+    frame = frame[frame["Ticker"].isin(DAILY_SYMBOLS)]
+    frame["Date"] = pd.to_datetime(frame["Date"], format="%Y-%m-%d")
+    wide = frame.pivot(index="Date", columns="Ticker", values="Adj Close").reset_index()
+    return {FULL: _series(wide.sort_values("Date"), "Date", DAILY_SYMBOLS, str(path))}

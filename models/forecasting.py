@@ -1,16 +1,28 @@
-"""Time-series forecasting: a window of raw values -> our LSTM/GRU -> the next ``horizon`` steps.
+"""Time-series forecasting: a window of raw values -> our LSTM/GRU/ESN -> the next steps.
 
 Normalization and its inverse live inside the model, so it takes raw
 windows and returns forecasts in the series' own units. By default the
 network predicts the change from the window's last value (a residual on the
-naive forecast), which keeps forecasts sensible when a trending series
-leaves the range seen in training; it then also sees each step relative to
-the last value, in units of a typical one-step change, so small weekly
-moves of a series with a large level (CO2) are not lost in normalization.
+naive forecast) from each step relative to the last value, in units of a
+typical one-step change: small weekly moves of a series with a large level
+(CO2) are not lost in normalization, and a series whose test tail leaves
+the range seen in training (a stock price) shows the network nothing it has
+not seen. The normalized level itself is an extra input on request
+(``level_inputs``); measured with the defaults (2 seeds), it took monthly
+IBM's test MASE from 1.24-1.29 to 3.2-3.4 and helped neither sunspots nor
+CO2. The layer that outputs the
+change starts at zero, so an untrained forecaster is the naive one, and
+`to_naive` sets it back there (the fallback of a forecaster that does not
+beat naive on validation).
+
+The recurrent part is our LSTM/GRU/SimpleRNN stack (`RecurrentSpec`) or an
+echo state reservoir (`ReservoirSpec`): fixed random recurrent weights, only
+the readout is trained.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import keras
@@ -18,7 +30,11 @@ import numpy as np
 
 from common.validation import check_non_negative_int, check_positive_int
 from models.conv_front import ConvSpec
+from models.layers.echo_state import EchoState
 from models.recurrent import RecurrentSpec
+
+CHANGE_LAYER = "normalized_forecast"
+"""Name of the dense layer whose output, scaled, is added to the last value."""
 
 
 @keras.saving.register_keras_serializable(package="convseq")
@@ -68,6 +84,80 @@ class RelativeToLast(keras.layers.Layer):
         return {**super().get_config(), "scale": self.scale}
 
 
+@dataclasses.dataclass(frozen=True)
+class ReservoirSpec:
+    """An echo state reservoir in place of the recurrent stack: fixed weights, trained readout.
+
+    Attributes:
+        units: Reservoir size.
+        spectral_radius: Largest |eigenvalue| of the reservoir matrix.
+        sparsity: Fraction of zero reservoir weights.
+        leak_rate: Leak rate in (0, 1]; smaller is slower.
+        input_scaling: Range of the input weights.
+        seed: Seed of the reservoir's weights.
+
+    Example:
+        >>> ReservoirSpec(units=50, seed=0)(keras.Input((24, 2))).shape
+        (None, 50)
+    """
+
+    units: int = 200
+    spectral_radius: float = 0.9
+    sparsity: float = 0.9
+    leak_rate: float = 1.0
+    input_scaling: float = 0.5  # inputs in change units span several: keep tanh unsaturated
+    seed: int = 0
+
+    def __post_init__(self):
+        check_positive_int("units", self.units)
+        # The other arguments are checked by `EchoStateCell`; build one now so
+        # a bad value fails here, not when the model is built.
+        EchoState(
+            self.units,
+            spectral_radius=self.spectral_radius,
+            sparsity=self.sparsity,
+            leak_rate=self.leak_rate,
+            input_scaling=self.input_scaling,
+            seed=self.seed,
+        )
+
+    def __call__(self, inputs):
+        """The reservoir's last state ``[batch, units]`` over ``inputs [batch, time, features]``."""
+        return EchoState(
+            self.units,
+            spectral_radius=self.spectral_radius,
+            sparsity=self.sparsity,
+            leak_rate=self.leak_rate,
+            input_scaling=self.input_scaling,
+            seed=self.seed,
+            name="echo_state",
+        )(inputs)
+
+
+def to_naive(model: keras.Model) -> keras.Model:
+    """Sets a change-predicting forecaster's change to zero: it then forecasts the last value.
+
+    Args:
+        model: A model from `forecaster` with ``predict_change=True``.
+
+    Returns:
+        ``model``, changed in place.
+
+    Raises:
+        ValueError: If the model does not predict the change from the last value.
+    """
+    names = {layer.name for layer in model.layers}
+    if CHANGE_LAYER not in names or "change" not in names:
+        raise ValueError(
+            "Invalid value for argument `model`. Expected a forecaster built with "
+            f"predict_change=True (layers {CHANGE_LAYER!r} and 'change'). Received {model.name!r} "
+            f"with layers {sorted(names)}."
+        )
+    dense = model.get_layer(CHANGE_LAYER)
+    dense.set_weights([np.zeros_like(weight) for weight in dense.get_weights()])
+    return model
+
+
 def forecaster(
     window: int,
     features: int,
@@ -77,19 +167,22 @@ def forecaster(
     std: Sequence[float],
     change_std: Sequence[float] | None = None,
     target_index: int = 0,
-    recurrent: RecurrentSpec | None = None,
+    recurrent: RecurrentSpec | ReservoirSpec | None = None,
     conv: ConvSpec | None = None,
     predict_change: bool = True,
+    level_inputs: bool = False,
     name: str = "forecaster",
 ) -> keras.Model:
     """A many-to-one (``horizon`` = 1) or many-to-many-over-time forecaster.
 
     Layout with ``predict_change``: ``raw [batch, window, features] ->
-    concat((x - mean) / std, (x - x_last) / change_std) -> [conv front] ->
-    recurrent stack (last state) -> dense(horizon) -> * change_std[target] ->
-    + last target value``. Without: ``(x - mean) / std -> [conv front] ->
-    recurrent stack -> dense(horizon) -> * std[target] + mean[target]``. The
-    conv front pads ``"causal"``: its features at step t read steps <= t only.
+    (x - x_last) / change_std [concatenated after (x - mean) / std with
+    level_inputs] -> [conv front] -> recurrent stack or reservoir (last
+    state) -> dense(horizon), zeros at first -> * change_std[target] -> +
+    last target value``. Without: ``(x - mean) / std -> [conv front] ->
+    recurrent stack or reservoir -> dense(horizon) -> * std[target] +
+    mean[target]``. The conv front pads ``"causal"``: its features at step t
+    read steps <= t only.
 
     Args:
         window: Input steps.
@@ -100,10 +193,14 @@ def forecaster(
         change_std: Per-feature standard deviation of one-step changes in
             the training part (> 0); default ``std``.
         target_index: The feature being forecast.
-        recurrent: The recurrent stack; default one LSTM of 64 units.
+        recurrent: The recurrent stack (default one LSTM of 64 units), or an
+            echo state reservoir whose weights stay fixed.
         conv: `Conv1D` layers before the recurrent stack; default none.
         predict_change: Predict the change from the last value (True) or the
             level (False).
+        level_inputs: With ``predict_change``, also feed the normalized
+            level of each step (without ``predict_change`` the level is the
+            input).
         name: Model name.
 
     Returns:
@@ -139,15 +236,26 @@ def forecaster(
     recurrent = recurrent or RecurrentSpec()
     conv = conv or ConvSpec()
     raw = keras.Input(shape=(window, features), dtype="float32", name="window")
-    x = keras.layers.Normalization(
-        mean=mean, variance=np.square(std), dtype="float32", name="normalize"
-    )(raw)
     if predict_change:
-        relative = RelativeToLast(change_std, dtype="float32", name="relative_to_last")(raw)
-        x = keras.layers.Concatenate(name="level_and_change")([x, relative])
+        x = RelativeToLast(change_std, dtype="float32", name="relative_to_last")(raw)
+    if level_inputs or not predict_change:
+        level = keras.layers.Normalization(
+            mean=mean, variance=np.square(std), dtype="float32", name="normalize"
+        )(raw)
+        x = (
+            keras.layers.Concatenate(name="level_and_change")([level, x])
+            if predict_change
+            else level
+        )
     x = conv(x, padding="causal")
     x = recurrent(x)
-    x = keras.layers.Dense(horizon, dtype="float32", name="normalized_forecast")(x)
+    x = keras.layers.Dense(
+        horizon,
+        # The change starts at zero: an untrained forecaster is the naive one.
+        kernel_initializer="zeros" if predict_change else "glorot_uniform",
+        dtype="float32",
+        name=CHANGE_LAYER,
+    )(x)
     if predict_change:
         x = keras.layers.Rescaling(float(change_std[target_index]), dtype="float32", name="change")(
             x

@@ -54,7 +54,8 @@ class RunOptions:
     dataset: str = option_field(
         "",
         "catalog name (fashion_mnist, digits, rotten_tomatoes, wnut16, sunspots, co2, stocks, "
-        "number_words, shapes), tfds:<name>, or a data file; empty: the task's default",
+        "stocks_daily, number_words, shapes), tfds:<name>, or a data file; empty: the task's "
+        "default",
     )
     epochs: int = option_field(
         0, "passes over the training split (0: the task's default)", check=check_non_negative_int

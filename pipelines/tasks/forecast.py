@@ -1,13 +1,21 @@
-"""The forecast task of the train pipeline: a series -> windows -> our LSTM/GRU -> SavedModel.
+"""The forecast task of the train pipeline: a series -> windows -> our LSTM/GRU/ESN -> SavedModel.
 
-Data: statsmodels' sunspots (default) and CO2, vega_datasets' stock prices,
-or a CSV with a time column and value columns. The split is chronological
-(the test part is the tail) and normalization statistics come from the
-training part only. Reported on the test tail: MAE, RMSE and MASE (model
-MAE over the naive last-value forecast's MAE; below 1 beats naive), and the
-seasonal naive MAE where the season is known. With ``conv_filters`` the
-recurrent layers read the features of our causal `Conv1D` (step t sees steps
-<= t only).
+Data: statsmodels' sunspots (default) and CO2, vega_datasets' monthly and
+bokeh_sampledata's daily stock prices, or a CSV with a time column and value
+columns. The split is chronological (the test part is the tail) and
+normalization statistics come from the training part only. The network
+predicts a correction to the last value that starts at zero; training keeps
+the weights of the epoch with the lowest validation loss, and a forecaster
+that does not beat the naive forecast on validation beyond chance falls
+back to naive (`pipelines.forecast_choice`: its correction is set to zero,
+so the export forecasts the last value; tag ``forecaster=naive_fallback``).
+Reported on the test tail: MAE, RMSE and MASE (model MAE over the naive
+last-value forecast's MAE; below 1 beats naive), and the seasonal naive MAE
+where the season is known. With ``conv_filters`` the recurrent layers read
+the features of our causal `Conv1D` (step t sees steps <= t only);
+``cell=esn`` puts an echo state reservoir (fixed random recurrent weights,
+``units`` of them) where the recurrent stack would be and trains only its
+readout.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from common.validation import check_positive_int
 from pipelines.options import option_field, parse_columns
 from pipelines.tasks.base import Task, TaskDefaults
 from pipelines.tasks.shared_options import (
+    RESERVOIR_CELL,
     BidirectionalOption,
     ConvFrontOptions,
     HeldOutTestOption,
@@ -38,6 +47,11 @@ if TYPE_CHECKING:
     from data.windows import ForecastData
     from pipelines.config import TrainConfig
     from pipelines.tracking import TaskOutcome
+
+FORECASTER_TAG = "forecaster"
+"""MLflow tag: ``model`` (the trained network is kept) or ``naive_fallback``."""
+# Options that shape a recurrent stack; one fixed reservoir takes none of them.
+NOT_FOR_RESERVOIR = ("layers", "bidirectional", "dropout", "recurrent_dropout", "l1", "l2")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +73,27 @@ class ForecastOptions(
         "value columns, comma-separated, target first (empty: the dataset's)",
         parse=parse_columns,
     )
+
+
+def check_forecast(config) -> None:
+    """`check_conv_front`, and refuses stack options with ``cell=esn`` (one fixed reservoir).
+
+    Raises:
+        ValueError: Naming the option, its value and the fix.
+    """
+    check_conv_front(config)
+    if config.cell != RESERVOIR_CELL:
+        return
+    defaults = {field.name: field.default for field in dataclasses.fields(ForecastOptions)}
+    for name in NOT_FOR_RESERVOIR:
+        value = getattr(config, name)
+        if value != defaults[name]:
+            raise ValueError(
+                f"Invalid value for argument `{name}`. cell={RESERVOIR_CELL} is one fixed echo "
+                f"state reservoir with a trained readout; {name} shapes a trained recurrent "
+                f"stack. Leave it at {defaults[name]!r} or pick cell=lstm, gru or simple_rnn. "
+                f"Received {name}={value!r}."
+            )
 
 
 def load_series(
@@ -136,11 +171,19 @@ def load_data(config: TrainConfig, locations: DataLocations | None = None) -> Se
 
 
 def build_model(config: TrainConfig, windows: SeriesWindows) -> keras.Model:
-    """The compiled forecaster (MSE loss), normalised by the training windows' statistics."""
-    from models.forecasting import forecaster
+    """The compiled forecaster (MSE loss), normalised by the training windows' statistics.
+
+    ``cell=esn`` gives an echo state reservoir of ``units`` (seeded by ``seed``)
+    in place of the recurrent stack.
+    """
+    from models.forecasting import ReservoirSpec, forecaster
     from pipelines.fitting import adam
 
     data = windows.data
+    if config.cell == RESERVOIR_CELL:
+        recurrent = ReservoirSpec(units=config.units, seed=config.seed)
+    else:
+        recurrent = config.recurrent_spec()
     model = forecaster(
         config.window,
         len(windows.series.columns),
@@ -148,7 +191,7 @@ def build_model(config: TrainConfig, windows: SeriesWindows) -> keras.Model:
         mean=data.mean,
         std=data.std,
         change_std=data.change_std,
-        recurrent=config.recurrent_spec(),
+        recurrent=recurrent,
         conv=config.conv_spec(),
         name=f"{windows.name}_{model_kind(config)}_forecaster",
     )
@@ -189,12 +232,17 @@ def _signature(window: int, features: int, horizon: int) -> ModelSignature:
 def train_forecaster(config: TrainConfig, locations: DataLocations | None = None) -> TaskOutcome:
     """Trains, evaluates and exports a forecaster inside the active MLflow run.
 
-    Logs per-epoch MSE/MAE, the test metrics (model, naive, seasonal naive),
-    a forecast-vs-actual PNG of the test tail, the SavedModel (raw windows
-    in, forecasts in the series' units out) and the Keras model.
+    Keeps the best validation epoch's weights, then falls back to the naive
+    forecast unless the model beats it on validation beyond chance
+    (`pipelines.forecast_choice`; tag ``forecaster``: ``model`` or
+    ``naive_fallback``). Logs per-epoch
+    MSE/MAE, the validation MAE of model and naive, the test metrics (model,
+    naive, seasonal naive), a forecast-vs-actual PNG of the test tail, the
+    SavedModel (raw windows in, forecasts in the series' units out) and the
+    Keras model.
 
     Returns:
-        A `TaskOutcome`.
+        A `TaskOutcome`; its metrics include ``naive_fallback``.
     """
     import keras
     import mlflow
@@ -202,6 +250,7 @@ def train_forecaster(config: TrainConfig, locations: DataLocations | None = None
     from data.pipeline import array_batches
     from pipelines.export import export_forecaster
     from pipelines.fitting import fit
+    from pipelines.forecast_choice import fall_back_if_not_better, keep_best_epoch
     from pipelines.plots import forecast_figure, training_curves_figure
     from pipelines.tracking import TaskOutcome, log_export, log_keras_model, log_new_params
 
@@ -215,7 +264,10 @@ def train_forecaster(config: TrainConfig, locations: DataLocations | None = None
         array_batches((data.train.inputs, data.train.targets), config.batch_size, config.seed),
         array_batches((data.validation.inputs, data.validation.targets), 256),
         config,
+        extra_callbacks=keep_best_epoch(config),
     )
+    choice = fall_back_if_not_better(model, data)
+    mlflow.set_tag(FORECASTER_TAG, "naive_fallback" if choice["naive_fallback"] else "model")
     log_new_params(
         {
             "model_parameters": model.count_params(),
@@ -229,7 +281,8 @@ def train_forecaster(config: TrainConfig, locations: DataLocations | None = None
     )
     forecasts = model.predict(data.test.inputs, batch_size=256, verbose=0)
     test_metrics, naive = _test_metrics(data, forecasts, series, season, config.horizon)
-    mlflow.log_metrics(test_metrics)
+    test_metrics["naive_fallback"] = choice["naive_fallback"]
+    mlflow.log_metrics({**choice, **test_metrics})
     mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
     mlflow.log_figure(
         forecast_figure(
@@ -256,5 +309,5 @@ TASK = Task(
     load_data=load_data,
     build_model=build_model,
     train=train_forecaster,
-    check=check_conv_front,
+    check=check_forecast,
 )

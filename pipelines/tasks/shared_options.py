@@ -21,6 +21,8 @@ from common.validation import (
 from pipelines.options import choice_parser, option_field
 
 ATTENTIONS = ("none", "luong", "bahdanau")
+RESERVOIR_CELL = "esn"
+"""The ``cell`` of forecast's echo state reservoir (fixed recurrent weights, trained readout)."""
 VGG16_MIN_SIZE = 32  # VGG16's five 2x2 pools need at least 32 pixels
 
 
@@ -83,8 +85,8 @@ class RecurrentCellOptions:
 
     cell: str = option_field(
         "lstm",
-        "recurrent layer: lstm, gru or simple_rnn",
-        parse=choice_parser("cell", CELL_NAMES),
+        "recurrent layer: lstm, gru or simple_rnn; forecast also takes esn (echo state reservoir)",
+        parse=choice_parser("cell", (*CELL_NAMES, RESERVOIR_CELL)),
     )
     units: int = option_field(64, "recurrent units per direction", check=check_positive_int)
     dropout: float = option_field(0.0, "dropout on recurrent layer inputs", check=check_rate)
@@ -105,6 +107,12 @@ class RecurrentCellOptions:
         """
         from models.recurrent import RecurrentSpec
 
+        if self.cell == RESERVOIR_CELL:
+            raise ValueError(
+                f"Invalid value for argument `cell`. {RESERVOIR_CELL} (an echo state reservoir) "
+                f"is a forecast option; task {getattr(self, 'task', '?')} takes one of "
+                f"{list(CELL_NAMES)}. Received cell={self.cell!r}."
+            )
         return RecurrentSpec(
             cell=self.cell,
             units=self.units,

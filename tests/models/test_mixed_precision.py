@@ -88,9 +88,11 @@ def test_forecaster_keeps_original_units_in_float32(mixed_policy):
     last = windows[:, -1, 0]
     change = model(windows).numpy()[:, 0] - last
     assert np.all(np.abs(change) < 5.0)
-    for name in ("forecast", "change", "normalized_forecast", "relative_to_last", "normalize"):
+    for name in ("forecast", "change", "normalized_forecast", "relative_to_last"):
         assert model.get_layer(name).compute_dtype == "float32", name
-    _float16_inside_float32_out(model, windows, windows[:, -1, :], "mse")
+    # targets off the last value: the untrained forecaster is naive, and its exact
+    # forecasts would give zero gradients
+    _float16_inside_float32_out(model, windows, windows[:, -1, :] + 1.0, "mse")
 
 
 def test_encoder_decoders_decode_under_mixed_precision(mixed_policy):

@@ -153,3 +153,14 @@ def test_each_value_is_parsed_once_into_its_type():
 def test_a_task_gives_its_own_default_to_options_left_at_theirs():
     assert TrainConfig(task="sentiment").early_stopping_patience == 1
     assert TrainConfig(task="sentiment", early_stopping_patience=4).early_stopping_patience == 4
+
+
+def test_the_dataset_help_names_every_catalog_dataset():
+    import dataclasses
+
+    from data.catalog import dataset_names
+    from pipelines.config import TrainConfig
+
+    field = next(f for f in dataclasses.fields(TrainConfig) if f.name == "dataset")
+    listed = field.metadata["help"].split("(")[1].split(")")[0].split(", ")
+    assert sorted(listed) == sorted(dataset_names())
