@@ -40,7 +40,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 DEFAULT_OUTPUT = BENCH_DIR / "results.jsonl"
 # Scripts in bench/ that are not benches.
-HELPERS = frozenset({"runs.py", Path(__file__).name})
+HELPERS = frozenset({"runs.py", "generation_runs.py", "gettext_tsv.py", Path(__file__).name})
 
 
 @dataclass(frozen=True)
@@ -78,16 +78,8 @@ BENCHES = (
         "forecast.py",
         ("--datasets", "sunspots,co2,stocks,stocks_daily", "--seeds", "3"),
     ),
-    Bench(
-        "translation",
-        "translation.py",
-        ("--variants", "default,beam4,no_attention", "--seed", "42"),
-    ),
-    Bench(
-        "captioning",
-        "captioning.py",
-        ("--variants", "default,beam4,gru,no_attention", "--seed", "42"),
-    ),
+    Bench("translation", "translation.py", ("--seeds", "3", "--gettext", "de")),
+    Bench("captioning", "captioning.py", ("--seeds", "3")),
     Bench("multi_worker", "multi_worker.py", ("--max_examples", "12000", "--epochs", "4")),
     Bench("serving", "serving.py", ("--calls", "300")),
     Bench("tune_memory", "tune_memory.py", ("--trials", "30", "--trials_per_process", "0")),
