@@ -72,6 +72,7 @@ BENCHES = (
         ),
     ),
     Bench("sentiment", "sentiment.py", ("--seeds", "3", "--variants", "lstm")),
+    Bench("classify", "classify.py", ("--variants", "default,keras", "--seeds", "3")),
     Bench("tagging", "tagging.py", ("--seeds", "3")),
     Bench(
         "forecast",

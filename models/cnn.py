@@ -1,4 +1,4 @@
-"""Small CNN factory: conv -> pool blocks, then dense layers and softmax."""
+"""Small CNN factory: conv (x n, optionally batch-normalized) -> pool blocks, then dense layers."""
 
 from __future__ import annotations
 
@@ -49,18 +49,33 @@ def _per_block(name: str, value, blocks: int) -> tuple:
     return values
 
 
+def _check_convs(convs_per_block, blocks: int) -> tuple[int, ...]:
+    values = _per_block("convs_per_block", convs_per_block, blocks)
+    if not all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in values
+    ):
+        raise ValueError(
+            "Invalid value for argument `convs_per_block`. Expected a positive integer, or one "
+            f"per conv block. Received convs_per_block={convs_per_block!r}."
+        )
+    return tuple(int(n) for n in values)
+
+
 def small_cnn_plan(
     filters: Sequence[int],
     kernel_size: int | Sequence[int] = 3,
     strides: int | Sequence[int] = 1,
     padding: str | int | Sequence[str | int] = "same",
     pool_size: int | Sequence[int] = 2,
+    convs_per_block: int | Sequence[int] = 1,
 ) -> tuple[WindowLayer, ...]:
-    """The conv/pool layers of `small_cnn`: ``blockN_conv1`` then ``blockN_pool``.
+    """The conv/pool layers of `small_cnn`: ``blockN_conv1`` ... ``blockN_convM``, ``blockN_pool``.
 
-    ``kernel_size``, ``strides``, ``padding`` and ``pool_size`` take one value
-    for every block or a sequence with one value per block; a pool size of 0
-    leaves the block without pooling.
+    ``kernel_size``, ``strides``, ``padding``, ``pool_size`` and
+    ``convs_per_block`` take one value for every block or a sequence with one
+    value per block; a pool size of 0 leaves the block without pooling. The
+    convs of a block share its filters, filter size and padding; only the
+    first takes the block's stride (the others stride 1, as in VGG).
 
     Raises:
         ValueError: On a bad value or a sequence whose length is not the
@@ -72,11 +87,14 @@ def small_cnn_plan(
     stride_values = _per_block("strides", strides, blocks)
     paddings = [parse_padding(p) for p in _per_block("padding", padding, blocks)]
     pools = _per_block("pool_size", pool_size, blocks)
+    convs = _check_convs(convs_per_block, blocks)
     plan = []
-    for index, (count, kernel, stride, pad, pool) in enumerate(
-        zip(filters, kernels, stride_values, paddings, pools), start=1
+    for index, (count, kernel, stride, pad, pool, n_convs) in enumerate(
+        zip(filters, kernels, stride_values, paddings, pools, convs), start=1
     ):
-        plan.append(WindowLayer(f"block{index}_conv1", kernel, stride, pad, count))
+        for conv in range(1, n_convs + 1):
+            step = stride if conv == 1 else 1
+            plan.append(WindowLayer(f"block{index}_conv{conv}", kernel, step, pad, count))
         if isinstance(pool, bool) or not isinstance(pool, (int, np.integer)) or pool < 0:
             raise ValueError(
                 "Invalid value for argument `pool_size`. Expected an integer >= 0 (0: no "
@@ -94,6 +112,7 @@ def cnn_feature_map_sizes(
     strides: int | Sequence[int] = 1,
     padding: str | int | Sequence[str | int] = "same",
     pool_size: int | Sequence[int] = 2,
+    convs_per_block: int | Sequence[int] = 1,
 ) -> list[tuple[str, tuple[int, int, int]]]:
     """Feature-map shapes of `small_cnn`, layer by layer, without building it.
 
@@ -109,6 +128,7 @@ def cnn_feature_map_sizes(
             or one per block).
         pool_size: Max-pool window and stride after each conv (one, or one
             per block; 0: none).
+        convs_per_block: Convs in each block (one, or one per block).
 
     Returns:
         ``[(layer_name, (h, w, c)), ...]`` for each conv and pool layer.
@@ -121,8 +141,20 @@ def cnn_feature_map_sizes(
         >>> cnn_feature_map_sizes((28, 28, 1), (32, 64))[-1]
         ('block2_pool', (7, 7, 64))
     """
-    plan = small_cnn_plan(filters, kernel_size, strides, padding, pool_size)
+    plan = small_cnn_plan(filters, kernel_size, strides, padding, pool_size, convs_per_block)
     return feature_map_sizes(input_shape, plan, "small_cnn")
+
+
+def _apply_normalized_plan(x, plan: Sequence[WindowLayer], conv_layer: str):
+    """`apply_plan` with every conv linear, then ``blockN_bnM`` and ``blockN_reluM``."""
+    for layer in plan:
+        if layer.filters is None:
+            x = apply_plan(x, (layer,), conv_layer)
+            continue
+        x = apply_plan(x, (layer,), conv_layer, activation=None)
+        x = keras.layers.BatchNormalization(name=layer.name.replace("_conv", "_bn"))(x)
+        x = keras.layers.ReLU(name=layer.name.replace("_conv", "_relu"))(x)
+    return x
 
 
 def small_cnn(
@@ -139,6 +171,8 @@ def small_cnn(
     strides: int | Sequence[int] = 1,
     padding: str | int | Sequence[str | int] = "same",
     pool_size: int | Sequence[int] = 2,
+    convs_per_block: int | Sequence[int] = 1,
+    batch_norm: bool = False,
     dense_units: int = 128,
     dropout: float = 0.25,
     rescale: float | None = 1.0 / 255.0,
@@ -146,10 +180,13 @@ def small_cnn(
 ) -> keras.Model:
     """A small CNN for 8-64 px images, built from convseq's own layers.
 
-    Layout: ``[rescaling] -> (blockN_conv1 -> blockN_pool) x len(filters) ->
-    flatten -> dropout -> fc1 -> predictions``. With ``rescale`` set the model
-    takes raw ``uint8`` pixels and scales them itself, so the same model (and
-    its SavedModel export) serves raw images.
+    Layout: ``[rescaling] -> (blockN_conv1 ... blockN_convM -> blockN_pool) x
+    len(filters) -> flatten -> dropout -> fc1 -> predictions``. Each conv
+    applies ReLU itself; with ``batch_norm`` it is linear and followed by
+    ``blockN_bnM`` (batch normalization) and ``blockN_reluM``, the VGG-with-BN
+    layout. With ``rescale`` set the model takes raw ``uint8`` pixels and
+    scales them itself, so the same model (and its SavedModel export) serves
+    raw images.
 
     Args:
         include_top: Whether to include the flatten/dense classifier head.
@@ -167,6 +204,8 @@ def small_cnn(
         padding: Conv padding ``"valid"``, ``"same"`` or an int ``p``: one, or
             one per block.
         pool_size: Max-pool window and stride: one, or one per block (0: none).
+        convs_per_block: Convs in each block: one, or one per block (VGG: 2).
+        batch_norm: Batch-normalize every conv's output before its ReLU.
         dense_units: Units of the hidden dense layer; 0 for none.
         dropout: Dropout rate before the hidden dense layer.
         rescale: Factor applied to the raw input (``1/255`` for uint8 images);
@@ -193,8 +232,13 @@ def small_cnn(
     if include_top:
         check_positive_int("classes", classes)
     check_rate("dropout", dropout)
+    if not isinstance(batch_norm, bool):
+        raise ValueError(
+            "Invalid value for argument `batch_norm`. Expected True or False. "
+            f"Received batch_norm={batch_norm!r}."
+        )
     check_weights_argument(weights)
-    plan = small_cnn_plan(filters, kernel_size, strides, padding, pool_size)
+    plan = small_cnn_plan(filters, kernel_size, strides, padding, pool_size, convs_per_block)
     feature_map_sizes(input_shape, plan, name)
 
     inputs = keras.Input(
@@ -203,7 +247,11 @@ def small_cnn(
     x = inputs
     if rescale:
         x = keras.layers.Rescaling(rescale, name="rescaling")(x)
-    x = apply_plan(x, plan, conv_layer)
+    x = (
+        _apply_normalized_plan(x, plan, conv_layer)
+        if batch_norm
+        else apply_plan(x, plan, conv_layer)
+    )
     if include_top:
         x = keras.layers.Flatten(name="flatten")(x)
         if dropout:

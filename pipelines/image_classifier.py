@@ -2,8 +2,9 @@
 
 Loading a catalog dataset or an image folder into tf.data pipelines, and
 what a trained image classifier logs: example counts, test loss and
-accuracy, the confusion matrix, the training curves, the SavedModel (uint8
-images, or encoded image bytes, in) and the Keras model.
+accuracy, the confusion matrix, the training curves, what the model looks at
+(filters, feature maps, Grad-CAM, mistakes), the SavedModel (uint8 images,
+or encoded image bytes, in) and the Keras model.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from data.pipeline import InputPipelines, build_input_pipelines
 from data.sources import Splits
 from data.specs import IMAGE_CLASSIFICATION, DatasetSpec
 from pipelines.export import export_image_classifier
+from pipelines.image_diagnostics import log_image_diagnostics
 from pipelines.plots import confusion_matrix, confusion_matrix_figure, training_curves_figure
 from pipelines.tracking import TaskOutcome, log_export, log_keras_model, log_new_params
 
@@ -85,18 +87,28 @@ def _image_folder_dataset(config) -> tuple[DatasetSpec, Splits]:
     return spec, folder.splits
 
 
-def _predict_split(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
-    probabilities, labels = [], []
-    for images, batch_labels in dataset:
-        probabilities.append(model(images, training=False).numpy())
+@dataclasses.dataclass(frozen=True)
+class Predictions:
+    """A split's images, labels and the model's probabilities, in the split's order."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    probabilities: np.ndarray
+
+
+def _predict_split(model: keras.Model, dataset) -> Predictions:
+    images, probabilities, labels = [], [], []
+    for batch, batch_labels in dataset:
+        images.append(batch.numpy())
+        probabilities.append(model(batch, training=False).numpy())
         labels.append(batch_labels.numpy())
-    return np.concatenate(probabilities), np.concatenate(labels)
+    return Predictions(
+        np.concatenate(images), np.concatenate(labels), np.concatenate(probabilities)
+    )
 
 
-def _evaluate(
-    model: keras.Model, pipes: InputPipelines, spec: DatasetSpec
-) -> tuple[dict[str, float], np.ndarray]:
-    probabilities, labels = _predict_split(model, pipes.test)
+def _evaluate(predictions: Predictions, spec: DatasetSpec) -> tuple[dict[str, float], np.ndarray]:
+    probabilities, labels = predictions.probabilities, predictions.labels
     picked = probabilities[np.arange(len(labels)), labels]
     metrics = {
         "test_loss": float(np.mean(-np.log(np.clip(picked, 1e-7, 1.0)))),
@@ -125,8 +137,10 @@ def finish_image_classifier(
     """Evaluates, plots, exports and logs a trained image classifier in the active run.
 
     Logs the example counts, ``test_loss``/``test_accuracy``, the confusion
-    matrix (and the training curves when ``history`` is given), the
-    SavedModel and the Keras model with a uint8 image signature.
+    matrix (and the training curves when ``history`` is given), what the model
+    looks at (`pipelines.image_diagnostics`: first conv filters, feature maps,
+    Grad-CAM, mistakes), the SavedModel and the Keras model with a uint8
+    image signature.
     """
     log_new_params(
         {
@@ -136,12 +150,20 @@ def finish_image_classifier(
             "test_examples": pipes.test_size,
         }
     )
-    test_metrics, matrix = _evaluate(model, pipes, spec)
+    predictions = _predict_split(model, pipes.test)
+    test_metrics, matrix = _evaluate(predictions, spec)
     mlflow.log_metrics(test_metrics)
     if history:
         mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
     mlflow.log_figure(
         confusion_matrix_figure(matrix, spec.class_names), "plots/confusion_matrix.png"
+    )
+    log_image_diagnostics(
+        model,
+        predictions.images,
+        predictions.labels,
+        predictions.probabilities,
+        spec.class_names,
     )
     export_path = export_image_classifier(model, export_dir, model.name, spec.class_names)
     examples = next(iter(pipes.test))[0][:2].numpy()

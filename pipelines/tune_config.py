@@ -217,6 +217,11 @@ class TuneConfig(TrainConfig):
                 "process (workers=1); to run trials in parallel, use search_workers. "
                 f"Received workers={self.workers!r}."
             )
+        if self.preset != "default":
+            raise ValueError(
+                "`preset` applies to train, not tune: a search builds its trials from the "
+                f"search space (models.small_cnn). Received preset={self.preset!r}."
+            )
         low, high = self.learning_rate_range
         if not low <= self.learning_rate <= high:
             raise ValueError(

@@ -78,3 +78,64 @@ def test_per_block_values_must_match_the_blocks():
 def test_invalid_filters():
     with pytest.raises(ValueError, match="Received filters=\\(\\)"):
         small_cnn(filters=())
+
+
+def test_vgg_style_blocks_stack_convs_and_stride_only_the_first():
+    # 28 -> conv1 s2: 14 -> conv2 s1: 14 -> pool: 7 | 7 -> conv1 -> conv2 -> pool: 3
+    options = dict(filters=(4, 8), strides=2, convs_per_block=2)
+    sizes = cnn_feature_map_sizes((28, 28, 1), **{**options, "strides": (2, 1)})
+    assert sizes == [
+        ("block1_conv1", (14, 14, 4)),
+        ("block1_conv2", (14, 14, 4)),
+        ("block1_pool", (7, 7, 4)),
+        ("block2_conv1", (7, 7, 8)),
+        ("block2_conv2", (7, 7, 8)),
+        ("block2_pool", (3, 3, 8)),
+    ]
+    model = small_cnn(input_shape=(28, 28, 1), filters=(4, 8), convs_per_block=(1, 3))
+    convs = [layer.name for layer in model.layers if "_conv" in layer.name]
+    assert convs == ["block1_conv1", "block2_conv1", "block2_conv2", "block2_conv3"]
+    with pytest.raises(ValueError, match=r"Received convs_per_block=0"):
+        small_cnn(filters=(4,), convs_per_block=0)
+    with pytest.raises(ValueError, match=r"one per conv block \(2\). Received convs_per_block"):
+        small_cnn(filters=(4, 8), convs_per_block=(1, 2, 3))
+
+
+def test_batch_norm_comes_between_a_linear_conv_and_its_relu():
+    model = small_cnn(filters=(16, 32), convs_per_block=2, batch_norm=True)
+    names = [layer.name for layer in model.layers]
+    start = names.index("block1_conv1")
+    assert names[start : start + 7] == [
+        *("block1_conv1", "block1_bn1", "block1_relu1"),
+        *("block1_conv2", "block1_bn2", "block1_relu2"),
+        "block1_pool",
+    ]
+    assert model.get_layer("block1_conv1").activation.__name__ == "linear"
+    # The quality preset's model: convs (with bias) + 4 BN parameters per channel + head.
+    convs = (9 * 1 * 16 + 16) + (9 * 16 * 16 + 16) + (9 * 16 * 32 + 32) + (9 * 32 * 32 + 32)
+    norms = 4 * (16 + 16 + 32 + 32)
+    head = (7 * 7 * 32 * 128 + 128) + (128 * 10 + 10)
+    assert model.count_params() == convs + norms + head
+    with pytest.raises(ValueError, match="Received batch_norm='yes'"):
+        small_cnn(filters=(4,), batch_norm="yes")
+
+
+def test_keras_layers_build_the_same_normalized_model():
+    # Same seed, same weights, same outputs: only the conv/pool classes differ.
+    import keras
+
+    images = np.random.default_rng(0).integers(0, 256, (2, 12, 12, 1)).astype(np.uint8)
+    outputs = []
+    for conv_layer in ("convseq", "keras"):
+        keras.utils.set_random_seed(3)
+        model = small_cnn(
+            input_shape=(12, 12, 1),
+            filters=(4, 8),
+            convs_per_block=2,
+            batch_norm=True,
+            dense_units=8,
+            conv_layer=conv_layer,
+        )
+        outputs.append(model.predict(images, verbose=0))
+    assert type(model.get_layer("block1_conv1")).__module__.startswith("keras")
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)

@@ -52,6 +52,7 @@ CHANGED = {
     "stride": 2,
     "padding": "valid",
     "workers": 2,
+    "preset": "quality",
     "base_weights": "<weights file>",
     "fine_tune_blocks": 2,
     "fine_tune_epochs": 2,
