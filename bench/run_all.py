@@ -81,6 +81,11 @@ BENCHES = (
     ),
     Bench("translation", "translation.py", ("--seeds", "3", "--gettext", "de")),
     Bench("captioning", "captioning.py", ("--seeds", "3")),
+    Bench(
+        "metric_losses",
+        "metric_losses.py",
+        ("--examples", "60000", "--queries", "1000", "--epochs", "2", "--seeds", "1"),
+    ),
     Bench("multi_worker", "multi_worker.py", ("--max_examples", "12000", "--epochs", "4")),
     Bench("serving", "serving.py", ("--calls", "300")),
     Bench("tune_memory", "tune_memory.py", ("--trials", "30", "--trials_per_process", "0")),

@@ -112,17 +112,9 @@ class ReservoirSpec:
         check_positive_int("units", self.units)
         # The other arguments are checked by `EchoStateCell`; build one now so
         # a bad value fails here, not when the model is built.
-        EchoState(
-            self.units,
-            spectral_radius=self.spectral_radius,
-            sparsity=self.sparsity,
-            leak_rate=self.leak_rate,
-            input_scaling=self.input_scaling,
-            seed=self.seed,
-        )
+        self._layer()
 
-    def __call__(self, inputs):
-        """The reservoir's last state ``[batch, units]`` over ``inputs [batch, time, features]``."""
+    def _layer(self, name: str | None = None) -> EchoState:
         return EchoState(
             self.units,
             spectral_radius=self.spectral_radius,
@@ -130,8 +122,12 @@ class ReservoirSpec:
             leak_rate=self.leak_rate,
             input_scaling=self.input_scaling,
             seed=self.seed,
-            name="echo_state",
-        )(inputs)
+            name=name,
+        )
+
+    def __call__(self, inputs):
+        """The reservoir's last state ``[batch, units]`` over ``inputs [batch, time, features]``."""
+        return self._layer("echo_state")(inputs)
 
 
 def to_naive(model: keras.Model) -> keras.Model:
