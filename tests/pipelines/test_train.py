@@ -133,15 +133,14 @@ def test_geometry_that_does_not_fit_the_dataset_fails_the_run_clearly(mlflow_sto
 
 
 def test_gradient_clipping_reaches_the_optimizer():
-    from data import get_spec
-    from pipelines.tasks.classify import build_model
+    from pipelines.tasks.classify import build_model, load_data
 
-    spec = (get_spec("digits"),)  # build_model reads the spec from the loaded data
-    by_norm = build_model(TrainConfig(dataset="digits", clipnorm=1.0), spec)
+    data = load_data(TrainConfig(dataset="digits"))  # bundled with scikit-learn: no download
+    by_norm = build_model(TrainConfig(dataset="digits", clipnorm=1.0), data)
     assert by_norm.optimizer.clipnorm == 1.0 and by_norm.optimizer.clipvalue is None
-    by_value = build_model(TrainConfig(dataset="digits", clipvalue=0.5), spec)
+    by_value = build_model(TrainConfig(dataset="digits", clipvalue=0.5), data)
     assert by_value.optimizer.clipvalue == 0.5 and by_value.optimizer.clipnorm is None
-    plain = build_model(TrainConfig(dataset="digits"), spec)
+    plain = build_model(TrainConfig(dataset="digits"), data)
     assert plain.optimizer.clipnorm is None and plain.optimizer.clipvalue is None
     with pytest.raises(ValueError, match="Received clipnorm=-1.0"):
         TrainConfig(clipnorm=-1.0)
