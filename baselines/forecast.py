@@ -11,8 +11,8 @@ after it. Orders are chosen by AIC on the fitted part, as ``ets()`` and
 ``auto.arima()`` in R's forecast package do, over a smaller grid.
 
 The state-space filters multiply tiny matrices: a multi-threaded BLAS only
-adds overhead there (on a busy 2-core machine, fits took 10-100 times
-longer), so ETS and ARIMA run under a one-thread BLAS limit.
+adds thread overhead there (worst on a machine whose cores are busy), so
+ETS and ARIMA run under a one-thread BLAS limit.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ import argparse
 import json
 import time
 
-from generation_runs import seeded_metrics, text_scores
+from generation_runs import text_scores
+from runs import seeded_metrics
 
 from baselines.captioning import most_frequent_caption, nearest_image_captions
 from pipelines.config import TrainConfig

@@ -26,11 +26,11 @@ import json
 import statistics
 import time
 
-import numpy as np
-from runs import quiet_stdout, scratch_store, timed_train
+from runs import mean_std, quiet_stdout, scratch_store, timed_train
 
 from baselines.forecast import forecast_baselines
 from pipelines.config import TrainConfig
+from pipelines.metrics import forecast_errors
 from pipelines.tasks.forecast import load_data
 
 DATASETS = "sunspots,co2,stocks,stocks_daily"
@@ -38,8 +38,9 @@ ROWS = {"default": {}, "esn": {"cell": "esn"}}  # what each of our rows sets bes
 
 
 def spread(values: list[float]) -> tuple[float, float]:
-    """Mean and (population) standard deviation, rounded."""
-    return round(statistics.mean(values), 4), round(statistics.pstdev(values), 4)
+    """Mean and (population) standard deviation, rounded (`runs.mean_std`)."""
+    figures = mean_std(values)
+    return figures["mean"], figures["std"]
 
 
 def ours(folder, dataset: str, row: dict, seeds: int) -> dict:
@@ -77,8 +78,9 @@ def baseline_rows(dataset: str, options: dict) -> tuple[dict, float, int]:
             season=windows.season,
         )
     seconds = round(time.perf_counter() - start, 1)
-    targets = test.targets.astype("float64")
-    maes = {name: float(np.mean(np.abs(b.forecasts - targets))) for name, b in forecasts.items()}
+    maes = {
+        name: forecast_errors(test.targets, b.forecasts)["mae"] for name, b in forecasts.items()
+    }
     naive_mae = maes["naive"]
     rows = {
         name: {

@@ -81,6 +81,7 @@ BENCHES = (
     ),
     Bench("translation", "translation.py", ("--seeds", "3", "--gettext", "de")),
     Bench("captioning", "captioning.py", ("--seeds", "3")),
+    Bench("ann_index", "ann_index.py", ("--queries", "1000", "--dimension", "128")),
     Bench(
         "metric_losses",
         "metric_losses.py",

@@ -6,7 +6,7 @@ import contextlib
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import mlflow
@@ -48,21 +48,6 @@ def timed_train(folder: Path, **options) -> tuple[dict[str, float], float]:
     return result.test_metrics, time.perf_counter() - start
 
 
-def run_variants(
-    task: str, variants: dict[str, dict], names: str, seed: int
-) -> dict[str, tuple[dict[str, float], float]]:
-    """Trains ``task`` once per comma-separated variant name, in one throwaway store.
-
-    Returns:
-        Variant name -> (test metrics, seconds).
-    """
-    with scratch_store() as folder:
-        return {
-            name: timed_train(folder, task=task, seed=seed, **variants[name])
-            for name in names.split(",")
-        }
-
-
 def mean_std(values) -> dict[str, float]:
     """``{"mean", "std", "n"}`` of a list of figures (population std; 0 for one value)."""
     values = [float(v) for v in values]
@@ -71,17 +56,34 @@ def mean_std(values) -> dict[str, float]:
     return {"mean": round(mean, 4), "std": round(std, 4), "n": len(values)}
 
 
+def seeded_metrics(task: str, options: dict, seeds: int, metrics: Sequence[str]) -> dict:
+    """Trains ``task`` with ``options`` for seeds 0..seeds-1; each test metric mean ± std.
+
+    Args:
+        task: The task trained.
+        options: `TrainConfig` fields besides ``task`` and ``seed``.
+        seeds: How many seeds.
+        metrics: Names of the test metrics kept, without the ``test_`` prefix.
+
+    Returns:
+        ``{metric: mean_std, "per_seed": {metric: [figures]}, "seconds": mean_std}``.
+    """
+    with scratch_store() as folder:
+        runs = [timed_train(folder, task=task, seed=seed, **options) for seed in range(seeds)]
+    result = {name: mean_std([found[f"test_{name}"] for found, _ in runs]) for name in metrics}
+    result["per_seed"] = {
+        name: [round(found[f"test_{name}"], 4) for found, _ in runs] for name in metrics
+    }
+    result["seconds"] = mean_std([seconds for _, seconds in runs])
+    return result
+
+
 def seeded_runs(task: str, options: dict, seeds: int, metric: str) -> dict:
-    """Trains ``task`` with ``options`` for seeds 0..seeds-1: ``metric`` and seconds, mean ± std.
+    """`seeded_metrics` of one metric (named with its ``test_`` prefix): its mean ± std and seconds.
 
     Returns:
         ``{metric: mean_std, "seconds": mean_std, "per_seed": [figures]}``.
     """
-    with scratch_store() as folder:
-        runs = [timed_train(folder, task=task, seed=seed, **options) for seed in range(seeds)]
-    figures = [metrics[metric] for metrics, _ in runs]
-    return {
-        metric: mean_std(figures),
-        "seconds": mean_std([seconds for _, seconds in runs]),
-        "per_seed": [round(f, 4) for f in figures],
-    }
+    found = seeded_metrics(task, options, seeds, [metric.removeprefix("test_")])
+    name = metric.removeprefix("test_")
+    return {metric: found[name], "seconds": found["seconds"], "per_seed": found["per_seed"][name]}

@@ -19,7 +19,7 @@ import argparse
 import json
 import time
 
-from runs import mean_std, scratch_store, timed_train
+from runs import mean_std, seeded_metrics
 
 from baselines.tagging import (
     FeatureCRFTagger,
@@ -38,18 +38,8 @@ VARIANTS = {
 SCORES = ("entity_precision", "entity_recall", "entity_f1")
 
 
-def ours(options: dict, seeds: int) -> dict:
-    """Test entity P/R/F1 and seconds of ``train`` with ``options``, mean ± std over seeds."""
-    with scratch_store() as folder:
-        runs = [timed_train(folder, task="tagging", seed=seed, **options) for seed in range(seeds)]
-    result = {key: mean_std([metrics[f"test_{key}"] for metrics, _ in runs]) for key in SCORES}
-    result["per_seed_f1"] = [round(metrics["test_entity_f1"], 4) for metrics, _ in runs]
-    result["seconds"] = mean_std([seconds for _, seconds in runs])
-    return result
-
-
 def scored(true_tags, predicted, seconds: float, **extra) -> dict:
-    """A deterministic baseline's figures in the same form as `ours` (std 0)."""
+    """A deterministic baseline's figures shaped as `seeded_metrics` (std 0)."""
     scores = entity_scores(true_tags, predicted)
     return {
         **{f"entity_{key}": mean_std([value]) for key, value in scores.items()},
@@ -90,12 +80,14 @@ def main() -> None:
         "--tune-crf", action="store_true", help="choose the CRF's c1/c2 on validation"
     )
     args = parser.parse_args()
+    variants = [name for name in args.variants.split(",") if name]
+    unknown = [name for name in variants if name not in VARIANTS]
+    if unknown:  # before any training, not after the default's seeds
+        parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     start = time.perf_counter()
-    models = {"default": ours({}, args.seeds)}
-    for name in filter(None, args.variants.split(",")):
-        if name not in VARIANTS:
-            parser.error(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")
-        models[name] = ours(VARIANTS[name], args.seeds)
+    models = {"default": seeded_metrics("tagging", {}, args.seeds, SCORES)}
+    for name in variants:
+        models[name] = seeded_metrics("tagging", VARIANTS[name], args.seeds, SCORES)
     found, sizes = baselines(args.tune_crf)
     models.update(found)
     margin = models["default"]["entity_f1"]["mean"] - models["feature_crf"]["entity_f1"]["mean"]

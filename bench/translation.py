@@ -29,8 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from generation_runs import seeded_metrics, text_scores
+from generation_runs import text_scores
 from gettext_tsv import write_gettext_tsv
+from runs import seeded_metrics
 
 from baselines.translation import copy_source
 from pipelines.config import TrainConfig

@@ -49,18 +49,6 @@ def _per_block(name: str, value, blocks: int) -> tuple:
     return values
 
 
-def _check_convs(convs_per_block, blocks: int) -> tuple[int, ...]:
-    values = _per_block("convs_per_block", convs_per_block, blocks)
-    if not all(
-        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in values
-    ):
-        raise ValueError(
-            "Invalid value for argument `convs_per_block`. Expected a positive integer, or one "
-            f"per conv block. Received convs_per_block={convs_per_block!r}."
-        )
-    return tuple(int(n) for n in values)
-
-
 def small_cnn_plan(
     filters: Sequence[int],
     kernel_size: int | Sequence[int] = 3,
@@ -87,7 +75,10 @@ def small_cnn_plan(
     stride_values = _per_block("strides", strides, blocks)
     paddings = [parse_padding(p) for p in _per_block("padding", padding, blocks)]
     pools = _per_block("pool_size", pool_size, blocks)
-    convs = _check_convs(convs_per_block, blocks)
+    convs = [
+        check_positive_int("convs_per_block", n)
+        for n in _per_block("convs_per_block", convs_per_block, blocks)
+    ]
     plan = []
     for index, (count, kernel, stride, pad, pool, n_convs) in enumerate(
         zip(filters, kernels, stride_values, paddings, pools, convs), start=1

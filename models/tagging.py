@@ -364,3 +364,12 @@ class TaggingEncoder:
         if self.word_shapes:
             encoded["shape_ids"] = word_shape_ids(tokens.to_tensor(default_value=""))
         return encoded
+
+    @staticmethod
+    def model_inputs(encoded):
+        """``encoded`` features as `sequence_tagger`'s model takes them.
+
+        Several inputs (characters, shapes) go as the dict, by name; word ids
+        alone as the one tensor (a one-input model warns on a dict).
+        """
+        return encoded if len(encoded) > 1 else encoded["word_ids"]

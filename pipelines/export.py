@@ -280,11 +280,11 @@ def export_tagger(
     @tf.function(input_signature=[tf.TensorSpec((None,), tf.string, name="sentences")])
     def serve(sentences):
         encoded = encoder(sentences)
-        # several inputs (characters, shapes) go by name
-        probabilities = model(encoded if len(encoded) > 1 else encoded["word_ids"], training=False)
+        # probabilities, or a CRF tagger's one-hot Viterbi path: argmax gives the tags
+        outputs = model(encoder.model_inputs(encoded), training=False)
         lengths = tf.cast(encoder.tokens(sentences).row_lengths(), tf.int32)
-        inside = tf.sequence_mask(lengths, tf.shape(probabilities)[1])
-        tag_ids = tf.where(inside, tf.argmax(probabilities, axis=-1, output_type=tf.int32), -1)
+        inside = tf.sequence_mask(lengths, tf.shape(outputs)[1])
+        tag_ids = tf.where(inside, tf.argmax(outputs, axis=-1, output_type=tf.int32), -1)
         tags = tf.where(inside, tf.gather(tf.constant(names), tf.maximum(tag_ids, 0)), "")
         return {"tags": tags, "tag_ids": tag_ids, "lengths": lengths}
 

@@ -110,11 +110,12 @@ def _predict_split(model: keras.Model, dataset) -> Predictions:
 def _evaluate(predictions: Predictions, spec: DatasetSpec) -> tuple[dict[str, float], np.ndarray]:
     probabilities, labels = predictions.probabilities, predictions.labels
     picked = probabilities[np.arange(len(labels)), labels]
+    predicted = probabilities.argmax(axis=-1)
     metrics = {
         "test_loss": float(np.mean(-np.log(np.clip(picked, 1e-7, 1.0)))),
-        "test_accuracy": float(np.mean(probabilities.argmax(axis=-1) == labels)),
+        "test_accuracy": float(np.mean(predicted == labels)),
     }
-    matrix = confusion_matrix(labels, probabilities.argmax(axis=-1), spec.num_classes)
+    matrix = confusion_matrix(labels, predicted, spec.num_classes)
     return metrics, matrix
 
 
@@ -166,7 +167,7 @@ def finish_image_classifier(
         spec.class_names,
     )
     export_path = export_image_classifier(model, export_dir, model.name, spec.class_names)
-    examples = next(iter(pipes.test))[0][:2].numpy()
+    examples = predictions.images[:2]
     log_export(export_path, examples, registered_model_name)
     log_keras_model(model, _signature(model), examples)
     return TaskOutcome(export_path, test_metrics)

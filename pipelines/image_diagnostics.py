@@ -203,13 +203,14 @@ def log_image_diagnostics(
         maps = [m[0] for m in feature_maps(model, sample, blocks)]
         title = f"Feature maps of a test image (true {class_names[labels[0]]})"
         log(feature_maps_figure(sample[0], maps, blocks, title), "feature_maps.png")
-        shown = images[:CAM_IMAGES]
+        shown, explained = images[:CAM_IMAGES], predicted[:CAM_IMAGES]
+        # The run's predictions name the class to explain: the one the figure labels "pred".
         cams = {
-            "Grad-CAM": grad_cam(model, shown)[0],
-            "HiResCAM": grad_cam(model, shown, pool_gradients=False)[0],
+            "Grad-CAM": grad_cam(model, shown, class_ids=explained)[0],
+            "HiResCAM": grad_cam(model, shown, class_ids=explained, pool_gradients=False)[0],
         }
         log(
-            grad_cam_figure(shown, cams, labels[:CAM_IMAGES], predicted[:CAM_IMAGES], class_names),
+            grad_cam_figure(shown, cams, labels[:CAM_IMAGES], explained, class_names),
             "grad_cam.png",
         )
     wrong = worst_mistakes(probabilities, labels, MISTAKES_SHOWN)

@@ -35,34 +35,6 @@ def naive_forecast(inputs: np.ndarray, horizon: int, target_index: int = 0) -> n
     return np.repeat(last[:, np.newaxis], horizon, axis=1)
 
 
-def seasonal_naive_forecast(
-    values: np.ndarray, target_steps: np.ndarray, horizon: int, season: int
-) -> np.ndarray:
-    """The value one season before each forecast step: ``y[t + h - season]``.
-
-    Read from the whole series, so it works whatever the window length.
-
-    Args:
-        values: The target series, ``[steps]``.
-        target_steps: Index of each example's first forecast step.
-        horizon: Forecast steps.
-        season: Seasonal period in steps.
-
-    Returns:
-        ``[n, horizon]`` forecasts.
-
-    Raises:
-        ValueError: If a forecast step has no value one season before it.
-    """
-    steps = np.asarray(target_steps)[:, np.newaxis] + np.arange(horizon) - season
-    if steps.min() < 0:
-        raise ValueError(
-            f"The seasonal naive forecast needs a season ({season} steps) of history before "
-            f"every forecast step; the first is step {int(np.min(target_steps))}."
-        )
-    return np.asarray(values)[steps]
-
-
 def _ngrams(tokens: Sequence[str], n: int) -> collections.Counter:
     return collections.Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 

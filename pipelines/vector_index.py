@@ -7,11 +7,10 @@ it back. Items added later are searchable at once, without re-embedding the
 catalog. A removed item's slot is skipped by every query until the index is
 saved and loaded again (slots are compacted on save).
 
-Chosen by measurement (Fashion-MNIST: the 60,000 training images, PCA to
-128 dimensions, 1,000 test queries, top 10, one thread): faiss HNSW (M 32,
-efSearch 64) found 0.996 of the exact neighbours 140x faster than exact
-search; faiss IVF (256 lists, 16 probed) 0.998 at 49x; usearch HNSW
-(connectivity 16) 0.997 at 41x, with 2-3x the build time.
+faiss HNSW is the approximate index because bench ``ann_index`` found it the
+fastest to query among faiss HNSW, faiss IVF and usearch at the same recall,
+and it needs no training step (IVF clusters a catalog first, so its lists
+are sized to the items it starts with).
 """
 
 from __future__ import annotations
@@ -86,9 +85,10 @@ class VectorIndex:
             raise ValueError(
                 f"Expected one id per vector; received {len(ids)} ids and {len(vectors)} vectors."
             )
-        known = [int(i) for i in ids if int(i) in self._slot_of]
-        if known or len(set(ids.tolist())) != len(ids):
-            repeated = known or [i for i in ids.tolist() if ids.tolist().count(i) > 1]
+        values, counts = np.unique(ids, return_counts=True)
+        taken = [int(i) for i in ids if int(i) in self._slot_of]
+        repeated = taken or ids[np.isin(ids, values[counts > 1])].tolist()
+        if repeated:
             raise ValueError(
                 f"Item ids must be new and distinct; already taken or repeated: {repeated[:5]}. "
                 "Remove an item before adding it again."
@@ -136,15 +136,14 @@ class VectorIndex:
             )
         queries = _unit_rows(vectors, self.dimension, "query vectors")
         slots, scores = self._search(queries, k + int(np.count_nonzero(~self._alive)))
-        ids = np.empty((len(queries), k), np.int64)
-        best = np.empty((len(queries), k), np.float32)
-        for row in range(len(queries)):
-            live = [n for n, s in enumerate(slots[row]) if s >= 0 and self._alive[s]][:k]
-            if len(live) < k:  # the graph missed some: search this query exactly
-                ids[row], best[row] = self._exact_row(queries[row], k)
-                continue
-            ids[row] = self._ids[slots[row][live]]
-            best[row] = scores[row][live]
+        live = (slots >= 0) & self._alive[np.maximum(slots, 0)]
+        if slots.shape[1] == k and live.all():  # nothing removed, nothing missed: as found
+            return self._ids[slots], scores.astype(np.float32, copy=False)
+        first_live = np.argsort(~live, axis=1, kind="stable")[:, :k]  # live slots first, in order
+        ids = self._ids[np.take_along_axis(np.maximum(slots, 0), first_live, axis=1)]
+        best = np.take_along_axis(scores, first_live, axis=1).astype(np.float32)
+        for row in np.flatnonzero(live.sum(axis=1) < k):  # the graph missed some: search exactly
+            ids[row], best[row] = self._exact_row(queries[row], k)
         return ids, best
 
     def _exact_row(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

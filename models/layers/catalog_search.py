@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from common.validation import check_positive_int
+
 
 @keras.saving.register_keras_serializable(package="convseq")
 class CatalogSearch(keras.layers.Layer):
@@ -35,13 +37,8 @@ class CatalogSearch(keras.layers.Layer):
 
     def __init__(self, items: int, dimension: int, **kwargs):
         super().__init__(dtype="float32", **kwargs)
-        for name, value in (("items", items), ("dimension", dimension)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(
-                    f"Invalid value for argument `{name}`. Expected a strictly positive integer. "
-                    f"Received {name}={value!r}."
-                )
-        self.items, self.dimension = int(items), int(dimension)
+        self.items = check_positive_int("items", items)
+        self.dimension = check_positive_int("dimension", dimension)
         self.vectors = self.add_weight(
             shape=(self.items, self.dimension),
             initializer="zeros",

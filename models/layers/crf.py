@@ -82,7 +82,10 @@ class CRF(keras.layers.Layer):
             shape=(tags,), initializer=self.transitions_initializer, name="end_transitions"
         )
 
-    def _check_tags(self, potentials):
+    def _build_or_check(self, potentials):
+        """Builds on the first potentials seen; afterwards checks they have this CRF's tags."""
+        if not self.built:
+            self.build(tuple(potentials.shape))
         if potentials.shape[-1] is not None and potentials.shape[-1] != self.tags:
             raise ValueError(
                 f"This CRF was built for {self.tags} tags; received potentials of shape "
@@ -111,9 +114,7 @@ class CRF(keras.layers.Layer):
         Returns:
             ``float32 [batch]``; 0 for an empty sentence.
         """
-        if not self.built:
-            self.build(tuple(potentials.shape))
-        self._check_tags(potentials)
+        self._build_or_check(potentials)
         potentials = tf.cast(potentials, tf.float32)
         mask = _as_mask(potentials, mask)
         tag_ids = tf.cast(tag_ids, tf.int32)
@@ -164,9 +165,7 @@ class CRF(keras.layers.Layer):
             ``(tag_ids, scores)``: ``int32 [batch, time]`` (0 on padding) and
             ``float32 [batch]`` (0 for an empty sentence).
         """
-        if not self.built:
-            self.build(tuple(potentials.shape))
-        self._check_tags(potentials)
+        self._build_or_check(potentials)
         time = tf.shape(potentials)[1]
         mask = _as_mask(potentials, mask)
         potentials, padded_mask = _at_least_one_step(tf.cast(potentials, tf.float32), mask)

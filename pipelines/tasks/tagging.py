@@ -149,13 +149,11 @@ def _encode(encoder: TaggingEncoder, split: TaggedSplit, tag_index: dict[str, in
     return features, labels, weights
 
 
-def _model_inputs(features: dict):
-    """The encoded features as the model takes them: several by name, word ids alone as is."""
-    return features if len(features) > 1 else features["word_ids"]
-
-
 def _predict_tags(model, features, split: TaggedSplit, tag_names) -> list[list[str]]:
-    probabilities = model.predict(_model_inputs(features), batch_size=256, verbose=0)
+    from models.tagging import TaggingEncoder
+
+    inputs = TaggingEncoder.model_inputs(features)
+    probabilities = model.predict(inputs, batch_size=256, verbose=0)
     ids = probabilities.argmax(axis=-1)
     return [
         [tag_names[i] for i in ids[row, : len(sentence)]]
@@ -227,6 +225,7 @@ def _best_validation_f1_callback(model, tagged: EncodedTags):
     import mlflow
 
     from baselines.tagging import entity_scores
+    from pipelines.tracking import MlflowMetricsCallback, logged_steps
 
     features = tagged.encoded["validation"][0]
     validation = tagged.data.validation
@@ -242,12 +241,15 @@ def _best_validation_f1_callback(model, tagged: EncodedTags):
         def __init__(self):
             super().__init__()
             self.best, self.best_epoch, self.best_weights = -1.0, None, None
+            # the shared per-epoch logging: nothing outside a run, and the epochs a
+            # resumed run logged already not twice
+            logged = logged_steps("val_entity_f1") if mlflow.active_run() else ()
+            self.logger = MlflowMetricsCallback(logged)
 
         def on_epoch_end(self, epoch, logs=None):
             predicted = _predict_tags(model, features, validation, tagged.tags)
             f1 = entity_scores(validation.tags, predicted)["f1"]
-            if mlflow.active_run():
-                mlflow.log_metric("val_entity_f1", f1, step=epoch)
+            self.logger.on_epoch_end(epoch, {"val_entity_f1": f1})
             if f1 > self.best:
                 self.best, self.best_epoch = f1, epoch
                 self.best_weights = model.get_weights()
@@ -289,12 +291,15 @@ def train_tagger(config: TrainConfig, locations: DataLocations | None = None) ->
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, tagged)
     name = model.name
-    features, labels, weights = encoded["train"]
+    train_features, labels, weights = encoded["train"]
+    validation_features, *validation_targets = encoded["validation"]
+    train_inputs = encoder.model_inputs(train_features)
+    validation_inputs = encoder.model_inputs(validation_features)
     best_f1 = _best_validation_f1_callback(model, tagged)
     history = fit(
         model,
-        array_batches((_model_inputs(features), labels, weights), config.batch_size, config.seed),
-        array_batches((_model_inputs(encoded["validation"][0]), *encoded["validation"][1:]), 256),
+        array_batches((train_inputs, labels, weights), config.batch_size, config.seed),
+        array_batches((validation_inputs, *validation_targets), 256),
         config,
         extra_callbacks=[best_f1],
     )

@@ -108,6 +108,18 @@ def test_every_baseline_on_the_same_examples(monkeypatch):
     baselines = forecast_baselines(values, steps, horizon=2, fit_stop=60, season=4)
     assert list(baselines) == ["naive", "seasonal_naive", "ets", "arima"]
     assert all(b.forecasts.shape == (18, 2) for b in baselines.values())
+    assert all(np.isfinite(b.forecasts).all() for b in baselines.values())
+    assert all(name == b.name for name, b in baselines.items())
+    np.testing.assert_array_equal(baselines["naive"].forecasts, naive_forecasts(values, steps, 2))
+    np.testing.assert_array_equal(
+        baselines["seasonal_naive"].forecasts, seasonal_naive_forecasts(values, steps, 2, 4)
+    )
+    assert (baselines["naive"].model, baselines["seasonal_naive"].model) == (
+        "last value",
+        "value 4 steps before",
+    )
+    assert baselines["ets"].model.endswith(",A)")  # the season reaches ETS
+    assert baselines["arima"].model.startswith("ARIMA(1,")
     assert "seasonal_naive" not in forecast_baselines(values, steps, 1, 60)
 
 
@@ -121,5 +133,7 @@ def test_bad_arguments_are_named():
         naive_forecasts(values, np.arange(20, 30), horizon=2)
     with pytest.raises(ValueError, match="Received season=0"):
         seasonal_naive_forecasts(values, [20], 1, season=0)
+    with pytest.raises(ValueError, match=r"target_steps.*Received target_steps from 12 to 12"):
+        seasonal_naive_forecasts(values, [12], 1, season=13)  # less than a season of history
     with pytest.raises(ValueError, match=r"Received values with shape \(30, 1\)"):
         naive_forecasts(values[:, np.newaxis], [20])

@@ -38,6 +38,8 @@ def test_no_shift_and_no_flip_is_the_identity_and_a_seed_repeats():
     np.testing.assert_array_equal(same, images)
     first = shift_and_flip(images, tf.constant([5, 6]))
     np.testing.assert_array_equal(first, shift_and_flip(images, tf.constant([5, 6])))
+    assert not np.array_equal(first, images)  # the default shifts and flips
+    assert not np.array_equal(first, shift_and_flip(images, tf.constant([7, 8])))
     with pytest.raises(ValueError, match="max_shift=-1"):
         shift_and_flip(images, tf.constant([5, 6]), max_shift=-1)
 

@@ -82,8 +82,7 @@ def test_invalid_filters():
 
 def test_vgg_style_blocks_stack_convs_and_stride_only_the_first():
     # 28 -> conv1 s2: 14 -> conv2 s1: 14 -> pool: 7 | 7 -> conv1 -> conv2 -> pool: 3
-    options = dict(filters=(4, 8), strides=2, convs_per_block=2)
-    sizes = cnn_feature_map_sizes((28, 28, 1), **{**options, "strides": (2, 1)})
+    sizes = cnn_feature_map_sizes((28, 28, 1), (4, 8), strides=(2, 1), convs_per_block=2)
     assert sizes == [
         ("block1_conv1", (14, 14, 4)),
         ("block1_conv2", (14, 14, 4)),
@@ -97,6 +96,8 @@ def test_vgg_style_blocks_stack_convs_and_stride_only_the_first():
     assert convs == ["block1_conv1", "block2_conv1", "block2_conv2", "block2_conv3"]
     with pytest.raises(ValueError, match=r"Received convs_per_block=0"):
         small_cnn(filters=(4,), convs_per_block=0)
+    with pytest.raises(ValueError, match=r"Received convs_per_block=True"):
+        small_cnn(filters=(4, 8), convs_per_block=(2, True))
     with pytest.raises(ValueError, match=r"one per conv block \(2\). Received convs_per_block"):
         small_cnn(filters=(4, 8), convs_per_block=(1, 2, 3))
 
@@ -124,8 +125,10 @@ def test_keras_layers_build_the_same_normalized_model():
     # Same seed, same weights, same outputs: only the conv/pool classes differ.
     import keras
 
+    from models.layers import Conv2D, MaxPool2D
+
     images = np.random.default_rng(0).integers(0, 256, (2, 12, 12, 1)).astype(np.uint8)
-    outputs = []
+    outputs, models = [], []
     for conv_layer in ("convseq", "keras"):
         keras.utils.set_random_seed(3)
         model = small_cnn(
@@ -137,5 +140,11 @@ def test_keras_layers_build_the_same_normalized_model():
             conv_layer=conv_layer,
         )
         outputs.append(model.predict(images, verbose=0))
-    assert type(model.get_layer("block1_conv1")).__module__.startswith("keras")
+        models.append(model)
+    ours, keras_built = models
+    assert type(ours.get_layer("block1_conv2")) is Conv2D
+    assert type(ours.get_layer("block1_pool")) is MaxPool2D
+    assert type(keras_built.get_layer("block1_conv1")) is keras.layers.Conv2D
+    assert type(keras_built.get_layer("block1_pool")) is keras.layers.MaxPooling2D
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in keras_built.layers]
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)

@@ -5,7 +5,15 @@ import tensorflow as tf
 
 from models.layers import CRF
 from models.recurrent import RecurrentSpec
-from models.tagging import CharacterCNN, CRFTagger, TaggingEncoder, sequence_tagger
+from models.tagging import (
+    SHAPE_IDS,
+    WORD_SHAPES,
+    CharacterCNN,
+    CRFTagger,
+    TaggingEncoder,
+    sequence_tagger,
+    word_shape_ids,
+)
 
 
 def test_one_distribution_per_token_with_padding_masked():
@@ -65,6 +73,63 @@ def test_encoder_lowercases_words_and_keeps_character_case():
     assert encoded["word_ids"].numpy().tolist() == [[2, 1], [2, 0]]
     assert encoded["char_ids"].numpy()[0].tolist() == [[4, 3, 3], [1, 1, 1]]
     assert encoder.vocabulary_size == 3 and encoder.char_vocabulary_size == 5
+
+
+SHAPE = {name: i + 1 for i, (name, _) in enumerate(WORD_SHAPES)}
+OTHER = len(WORD_SHAPES) + 1
+
+
+def test_word_shape_ids_take_the_first_matching_shape():
+    cases = {
+        "http://t.co/x": "url",
+        "WWW.x.org": "url",
+        "@bob": "mention",
+        "#NBA": "hashtag",
+        "2010": "number",
+        "3:30": "number",
+        "NBA": "all_caps",
+        "ÉTÉ": "all_caps",
+        "Paris": "title",
+        "I": "title",
+        "Ölü": "title",
+        "iPhone": "inner_caps",
+        "McDonald": "inner_caps",
+        "lol": "lower",
+        "b2b": "with_digits",
+        "!!": "punctuation",
+    }
+    ids = word_shape_ids(tf.constant(list(cases))).numpy().tolist()
+    assert ids == [SHAPE[name] for name in cases.values()]
+    # neither letters only, digits nor punctuation only: the last id; "" is padding
+    assert word_shape_ids(tf.constant([["e.g.", ""]])).numpy().tolist() == [[OTHER, 0]]
+    assert OTHER == SHAPE_IDS - 1
+
+
+def test_encoder_and_tagger_with_word_shapes():
+    encoder = TaggingEncoder(["ann"], word_shapes=True)
+    encoded = encoder(tf.constant(["Ann @bob 2010", "lol"]))
+    assert sorted(encoded) == ["shape_ids", "word_ids"]
+    expected = [[SHAPE["title"], SHAPE["mention"], SHAPE["number"]], [SHAPE["lower"], 0, 0]]
+    assert encoded["shape_ids"].numpy().tolist() == expected
+    assert TaggingEncoder.model_inputs(encoded) is encoded  # several inputs: by name
+    words_only = TaggingEncoder(["ann"])(tf.constant(["Ann"]))
+    assert TaggingEncoder.model_inputs(words_only) is words_only["word_ids"]
+    keras.utils.set_random_seed(9)
+    model = sequence_tagger(
+        encoder.vocabulary_size,
+        3,
+        embedding_dim=4,
+        word_shapes=True,
+        recurrent=RecurrentSpec(units=3, bidirectional=True),
+    )
+    assert [tensor.name for tensor in model.inputs] == ["word_ids", "shape_ids"]
+    assert model.get_layer("shape_embedding").embeddings.shape == (SHAPE_IDS, 8)
+    out = model(encoder.model_inputs(encoded)).numpy()
+    assert out.shape == (2, 3, 3)
+    # the shapes reach the output: same words, other shapes, other probabilities
+    urls = tf.where(encoded["word_ids"] > 0, SHAPE["url"], 0)
+    other = {**encoded, "shape_ids": tf.cast(urls, tf.int64)}
+    assert not np.allclose(model(other).numpy()[0], out[0])
 
 
 def test_bad_arguments():

@@ -84,10 +84,10 @@ def test_a_tie_or_a_worse_model_falls_back_to_the_last_value():
     np.testing.assert_array_equal(model.predict(inputs, verbose=0), inputs[:, -1])
 
 
-def test_a_lower_mae_by_chance_is_not_enough():
-    # steps of +1 and -1; in the 12 validation windows 7 go up and 5 down
+def zigzag_data(validation_changes):
+    """Steps of +1 and -1 over 120 steps, ``validation_changes`` on the validation block."""
     changes = np.where(np.arange(120) % 2 == 0, 1.0, -1.0)
-    changes[96:108] = [1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1]
+    changes[96:108] = validation_changes
     values = np.cumsum(changes).astype("float32")[:, np.newaxis]
     data = forecast_windows(
         Series(np.arange(120).astype(str), values, ("y",)),
@@ -96,6 +96,11 @@ def test_a_lower_mae_by_chance_is_not_enough():
         test_fraction=0.1,
     )
     assert data.validation.target_steps.tolist() == list(range(96, 108))
+    return data
+
+
+def always_plus(data, correction):
+    """A forecaster of ``data`` whose forecast is always the last value + ``correction``."""
     model = forecaster(
         4,
         1,
@@ -107,7 +112,18 @@ def test_a_lower_mae_by_chance_is_not_enough():
     )
     dense = model.get_layer("normalized_forecast")
     kernel, bias = dense.get_weights()
-    dense.set_weights([kernel, bias + 0.2 / float(data.change_std[0])])  # always +0.2
+    dense.set_weights([kernel, bias + correction / float(data.change_std[0])])
+    inputs = data.validation.inputs
+    np.testing.assert_allclose(
+        model.predict(inputs, verbose=0), inputs[:, -1] + correction, rtol=0, atol=1e-5
+    )
+    return model
+
+
+def test_a_lower_mae_by_chance_is_not_enough():
+    # in the 12 validation windows 7 go up and 5 down
+    data = zigzag_data([1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1])
+    model = always_plus(data, 0.2)
     choice = fall_back_if_not_better(model, data)
     # naive misses every step by 1; +0.2 misses ups by 0.8 and downs by 1.2
     assert choice["validation_naive_mae"] == pytest.approx(1.0)
@@ -117,30 +133,13 @@ def test_a_lower_mae_by_chance_is_not_enough():
     assert choice["validation_dm"] == pytest.approx(expected, rel=1e-4)
     assert 0.5 < expected < critical_value(12)
     assert choice["naive_fallback"] == 1.0
+    inputs = data.validation.inputs
+    np.testing.assert_array_equal(model.predict(inputs, verbose=0), inputs[:, -1])
 
 
 def test_a_model_better_beyond_chance_is_kept():
-    changes = np.where(np.arange(120) % 2 == 0, 1.0, -1.0)
-    changes[96:108] = 1.0  # every validation window goes up by 1
-    values = np.cumsum(changes).astype("float32")[:, np.newaxis]
-    data = forecast_windows(
-        Series(np.arange(120).astype(str), values, ("y",)),
-        window=4,
-        validation_fraction=0.1,  # steps 96..107
-        test_fraction=0.1,
-    )
-    model = forecaster(
-        4,
-        1,
-        1,
-        mean=data.mean,
-        std=data.std,
-        change_std=data.change_std,
-        recurrent=RecurrentSpec(units=2),
-    )
-    dense = model.get_layer("normalized_forecast")
-    kernel, bias = dense.get_weights()
-    dense.set_weights([kernel, bias + 0.2 / float(data.change_std[0])])
+    data = zigzag_data(1.0)  # every validation window goes up by 1
+    model = always_plus(data, 0.2)
     before = model.predict(data.test.inputs, verbose=0)
     choice = fall_back_if_not_better(model, data)
     assert choice["validation_mae"] == pytest.approx(0.8, abs=1e-5)  # 1 - 0.2 every step

@@ -3,10 +3,13 @@ from pathlib import Path
 import keras
 import mlflow
 import numpy as np
+import pytest
 from PIL import Image
 
 from models import small_cnn
+from pipelines.config import TrainConfig
 from pipelines.image_diagnostics import log_image_diagnostics, worst_mistakes
+from pipelines.train import train
 
 CLASSES = ("zero", "one", "two")
 
@@ -68,3 +71,22 @@ def test_a_model_without_conv_blocks_gets_its_mistakes_only(mlflow_store):
         logged = log_image_diagnostics(model, images, labels, probabilities, CLASSES)
     assert logged == ["plots/mistakes.png"]
     assert list(_logged(run.info.run_id)) == logged
+
+
+@pytest.mark.slow  # a whole classify run: finish_image_classifier logs the figures above
+def test_a_classify_run_logs_filters_feature_maps_grad_cam_and_mistakes(mlflow_store, tmp_path):
+    config = TrainConfig(
+        dataset="digits",
+        epochs=1,
+        batch_size=32,
+        max_examples=300,
+        seed=3,
+        export_dir=str(tmp_path / "exports"),
+    )
+    sizes = _logged(train(config).run_id)
+    for name in ("first_conv_filters", "feature_maps", "grad_cam", "mistakes"):
+        assert f"plots/{name}.png" in sizes
+    width, height = sizes["plots/grad_cam.png"]
+    assert width > 500 and height > 300  # 8 images x (image, Grad-CAM, HiResCAM)
+    width, height = sizes["plots/feature_maps.png"]
+    assert height > 200  # one row per conv block (2)

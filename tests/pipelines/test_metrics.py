@@ -5,7 +5,6 @@ from pipelines.metrics import (
     forecast_errors,
     naive_forecast,
     retrieval_scores,
-    seasonal_naive_forecast,
     token_accuracy,
 )
 
@@ -24,12 +23,6 @@ def test_forecast_errors_and_naive_baselines():
     }
     inputs = np.arange(12, dtype=float).reshape(1, 12, 1)
     np.testing.assert_array_equal(naive_forecast(inputs, 3), [[11, 11, 11]])
-    values = np.arange(100, 120)
-    np.testing.assert_array_equal(
-        seasonal_naive_forecast(values, np.array([12, 15]), 2, season=4), [[108, 109], [111, 112]]
-    )
-    with pytest.raises(ValueError, match=r"a season \(13 steps\) .* the first is step 12"):
-        seasonal_naive_forecast(values, np.array([12]), 1, season=13)
 
 
 def test_corpus_bleu_matches_hand_computed_values():

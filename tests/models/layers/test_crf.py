@@ -53,6 +53,29 @@ def test_log_likelihood_equals_the_brute_force_sum_over_every_path(batch):
         assert np.exp(scores - log_z).sum() == pytest.approx(1.0)
 
 
+def test_gradients_are_observed_minus_expected_counts(batch):
+    """d log p / d U[t, k] = [y_t = k] - P(y_t = k); d / d A[a, b]: pair counts, likewise."""
+    potentials, tags, mask = batch
+    crf, (transitions, start, end) = random_crf(3, seed=9)
+    scores = tf.constant(potentials)
+    with tf.GradientTape() as tape:
+        tape.watch(scores)
+        total = tf.reduce_sum(crf.log_likelihood(scores, tags, mask))
+    grad_scores, grad_transitions = tape.gradient(total, [scores, crf.transitions])
+    expected_scores, expected_transitions = np.zeros_like(potentials), np.zeros((3, 3))
+    for row, length in enumerate(mask.sum(axis=1)):
+        paths, path_score = path_scores(potentials[row], transitions, start, end, length)
+        probabilities = np.exp(path_score - np.log(np.exp(path_score).sum()))
+        for path, weight in [(tuple(tags[row, :length]), 1.0), *zip(paths, -probabilities)]:
+            for t, tag in enumerate(path):
+                expected_scores[row, t, tag] += weight
+            for a, b in itertools.pairwise(path):
+                expected_transitions[a, b] += weight
+    # padded steps (row 1, steps 2-3) get no gradient
+    np.testing.assert_allclose(grad_scores.numpy(), expected_scores, atol=1e-4)
+    np.testing.assert_allclose(grad_transitions.numpy(), expected_transitions, atol=1e-4)
+
+
 def test_viterbi_is_the_argmax_over_every_path(batch):
     potentials, _, mask = batch
     crf, (transitions, start, end) = random_crf(3, seed=2)

@@ -1,56 +1,9 @@
-from pathlib import Path
-
-import mlflow
 import numpy as np
 import pytest
-from mlflow.tracking import MlflowClient
-from PIL import Image
 
 from pipelines.config import TrainConfig
 from pipelines.tasks import classify
-from pipelines.train import train
 from pipelines.tune_config import TuneConfig
-
-DIAGNOSTICS = (
-    "plots/first_conv_filters.png",
-    "plots/feature_maps.png",
-    "plots/grad_cam.png",
-    "plots/mistakes.png",
-)
-
-
-def artifact_paths(client, run_id, path=""):
-    paths = []
-    for item in client.list_artifacts(run_id, path):
-        paths.extend(artifact_paths(client, run_id, item.path) if item.is_dir else [item.path])
-    return paths
-
-
-def png_size(run_id: str, path: str) -> tuple[int, int]:
-    local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path)
-    assert Path(local).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with Image.open(local) as image:
-        return image.size
-
-
-@pytest.mark.slow  # a whole run; tests/pipelines/test_image_diagnostics.py is the fast check
-def test_a_classify_run_logs_filters_feature_maps_grad_cam_and_mistakes(mlflow_store, tmp_path):
-    config = TrainConfig(
-        dataset="digits",
-        epochs=1,
-        batch_size=32,
-        max_examples=300,
-        seed=3,
-        export_dir=str(tmp_path / "exports"),
-    )
-    result = train(config)
-    artifacts = artifact_paths(MlflowClient(mlflow_store), result.run_id)
-    for path in DIAGNOSTICS:
-        assert path in artifacts
-    width, height = png_size(result.run_id, "plots/grad_cam.png")
-    assert width > 500 and height > 300  # 8 images x (image, Grad-CAM, HiResCAM)
-    width, height = png_size(result.run_id, "plots/feature_maps.png")
-    assert height > 200  # one row per conv block (2)
 
 
 def test_the_quality_preset_fills_only_the_options_left_at_their_defaults():
