@@ -34,17 +34,25 @@ def embedding_model(
     dimension: int = 64,
     pooling: str = "flatten",
     name: str = "embedder",
+    copy_dimension: int = 0,
 ) -> keras.Model:
     """Backbone features -> dense -> unit length: ``float32 [batch, dimension]``.
+
+    With ``copy_dimension``, a second head finds altered copies of an image:
+    the output is ``[class part, copy part] / sqrt(2)`` (each part of unit
+    length; ``dimension + copy_dimension`` long, unit length), so a dot
+    product is the mean of the two parts' cosine similarities. Train it with
+    `models.metric_learning.ClassAndCopyLoss`.
 
     Args:
         backbone: A model from images to feature maps ``[batch, h, w, c]`` or
             vectors (a factory called with ``include_top=False``); its
             preprocessing (rescaling) stays inside, so the model takes raw pixels.
-        dimension: Length of the embedding.
+        dimension: Length of the embedding (of its class part, with a copy head).
         pooling: How feature maps become a vector: ``"flatten"`` (keeps where
             things are; small images), ``"avg"`` or ``"max"`` (global pooling).
         name: Model name.
+        copy_dimension: Length of the copy part (0: no copy head).
 
     Returns:
         An uncompiled `keras.Model`; its output layer is named ``embedding``.
@@ -70,7 +78,17 @@ def embedding_model(
         )
     features = _pooled(backbone.output, pooling)
     projected = keras.layers.Dense(dimension, dtype="float32", name="embedding_dense")(features)
-    normalised = keras.layers.UnitNormalization(dtype="float32", name="embedding")(projected)
+    if not copy_dimension:
+        normalised = keras.layers.UnitNormalization(dtype="float32", name="embedding")(projected)
+        return keras.Model(backbone.inputs, normalised, name=name)
+    check_positive_int("copy_dimension", copy_dimension)
+    copy = keras.layers.Dense(copy_dimension, dtype="float32", name="copy_dense")(features)
+    parts = [
+        keras.layers.UnitNormalization(dtype="float32", name=f"{part}_unit")(vector)
+        for part, vector in (("class", projected), ("copy", copy))
+    ]
+    joined = keras.layers.Concatenate(dtype="float32", name="class_and_copy")(parts)
+    normalised = keras.layers.UnitNormalization(dtype="float32", name="embedding")(joined)
     return keras.Model(backbone.inputs, normalised, name=name)
 
 

@@ -12,6 +12,11 @@ every pair inside the batch, so a batch must hold several examples per class
 - `SupervisedContrastiveLoss` (Khosla et al. 2020): for every anchor, the
   mean over its positives of the log-probability of picking that positive
   among all the other examples, with similarities ``z_i . z_j / temperature``.
+- `ClassAndCopyLoss`: one of those on the class part of a two-part embedding
+  (`models.embedding.embedding_model` with ``copy_dimension``), plus the
+  contrastive loss on its copy part with each image and its altered copy as
+  the only positives (SimCLR's loss, Chen et al. 2020), so the vectors say
+  both "of the same kind" and "this very item".
 """
 
 from __future__ import annotations
@@ -129,3 +134,79 @@ class SupervisedContrastiveLoss(keras.losses.Loss):
 def _anchor_scale(weight):
     """Scales per-example losses so Keras's mean over the batch is the mean over counted anchors."""
     return tf.cast(tf.size(weight), tf.float32) / tf.maximum(tf.reduce_sum(weight), 1.0)
+
+
+CLASS_LOSSES = ("triplet", "contrastive")
+
+
+@keras.saving.register_keras_serializable(package="convseq")
+class ClassAndCopyLoss(keras.losses.Loss):
+    """A class loss on an embedding's class part plus a copy loss on its copy part.
+
+    ``y_true`` is ``int [batch, 2]``: the class, then the copy group (an image
+    and its altered copies share one; `data.near_duplicates.with_altered_copies`
+    makes such batches). ``y_pred`` is the output of
+    `models.embedding.embedding_model` with a copy head: its first
+    ``class_dimension`` entries are the class part.
+
+    Args:
+        class_dimension: Length of the class part.
+        class_loss: ``"triplet"`` (`SemiHardTripletLoss`) or ``"contrastive"``
+            (`SupervisedContrastiveLoss`) on the classes.
+        margin: The triplet loss's margin.
+        copy_weight: Weight of the copy loss.
+        temperature: Temperature of both contrastive losses.
+        name: Loss name.
+        **kwargs: Base `keras.losses.Loss` arguments (``reduction``).
+
+    Example:
+        >>> embedder = embedding_model(backbone, dimension=64, copy_dimension=64)
+        >>> embedder.compile(optimizer="adam", loss=ClassAndCopyLoss(class_dimension=64))
+    """
+
+    def __init__(
+        self,
+        class_dimension: int,
+        class_loss: str = "triplet",
+        margin: float = 0.5,
+        copy_weight: float = 1.0,
+        temperature: float = 0.1,
+        name: str = "class_and_copy_loss",
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        if class_loss not in CLASS_LOSSES:
+            raise ValueError(
+                f"Invalid value for argument `class_loss`. Expected one of "
+                f"{', '.join(CLASS_LOSSES)}. Received class_loss={class_loss!r}."
+            )
+        self.class_dimension = int(class_dimension)
+        self.class_loss = class_loss
+        self.margin = check_positive("margin", margin)
+        self.copy_weight = check_positive("copy_weight", copy_weight)
+        self.temperature = check_positive("temperature", temperature)
+        self._classes = (
+            SemiHardTripletLoss(margin)
+            if class_loss == "triplet"
+            else SupervisedContrastiveLoss(temperature)
+        )
+        self._copies = SupervisedContrastiveLoss(temperature)
+
+    def call(self, y_true, y_pred):
+        y_true = tf.reshape(tf.cast(y_true, tf.int64), [-1, 2])
+        y_pred = tf.cast(y_pred, tf.float32)
+        parts = (y_pred[:, : self.class_dimension], y_pred[:, self.class_dimension :])
+        kind, copy = (tf.math.l2_normalize(part, axis=-1) for part in parts)
+        return self._classes.call(y_true[:, 0], kind) + self.copy_weight * self._copies.call(
+            y_true[:, 1], copy
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "class_dimension": self.class_dimension,
+            "class_loss": self.class_loss,
+            "margin": self.margin,
+            "copy_weight": self.copy_weight,
+            "temperature": self.temperature,
+        }

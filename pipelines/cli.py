@@ -1,4 +1,4 @@
-"""Command line: ``convseq train|tune|export|predict|gradient-flow ...``.
+"""Command line: ``convseq train|tune|export|predict|search|recommend|gradient-flow ...``.
 
 The MLproject entry points call this module. Each option of a command is a
 field of that command's config dataclass, with the same name, type and
@@ -24,6 +24,7 @@ from pipelines.export_run import ExportConfig
 from pipelines.gradient_flow import GradientFlowConfig
 from pipelines.options import format_option
 from pipelines.predict import PredictConfig
+from pipelines.search_run import RecommendConfig, SearchConfig
 from pipelines.tasks import TASKS
 from pipelines.tune_config import TuneConfig
 
@@ -99,6 +100,18 @@ def _run_predict(config: PredictConfig) -> dict[str, str]:
     return {"predictions": str(predict(config).resolve())}
 
 
+def _run_search(config: SearchConfig) -> dict[str, str]:
+    from pipelines.search_run import search
+
+    return {"results": str(search(config).resolve())}
+
+
+def _run_recommend(config: RecommendConfig) -> dict[str, str]:
+    from pipelines.search_run import recommend
+
+    return {"results": str(recommend(config).resolve())}
+
+
 def _run_gradient_flow(config: GradientFlowConfig) -> dict[str, str]:
     from pipelines.gradient_flow import first_to_last_ratio, gradient_flow
 
@@ -131,6 +144,16 @@ COMMANDS = {
         "predict a folder of images, a text file or a CSV with a SavedModel or MLflow model",
         _run_predict,
     ),
+    "search": Command(
+        SearchConfig,
+        "find the catalog items of a task=search run most like each query image (JSON lines)",
+        _run_search,
+    ),
+    "recommend": Command(
+        RecommendConfig,
+        "more like this item: the catalog items of a task=search run nearest to given items",
+        _run_recommend,
+    ),
     "gradient-flow": Command(
         GradientFlowConfig,
         "plot ‖∂loss/∂x_t‖ per timestep for RNN, LSTM and GRU, logged to MLflow",
@@ -140,7 +163,11 @@ COMMANDS = {
 
 
 # Shorter spellings of some options, by command.
-OPTION_ALIASES = {"train": {"resume_run_id": ("resume",)}}
+OPTION_ALIASES = {
+    "train": {"resume_run_id": ("resume",)},
+    "search": {"run_id": ("run",)},
+    "recommend": {"run_id": ("run",)},
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

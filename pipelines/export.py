@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import keras
@@ -89,6 +89,7 @@ def export_endpoint(
     *,
     extra_endpoints: Mapping | None = None,
     labels: Sequence[str] = (),
+    write_extra: Callable[[Path], None] | None = None,
 ) -> Path:
     """Writes a SavedModel whose ``serve`` endpoint (and ``serving_default``) is ``serve``.
 
@@ -101,6 +102,8 @@ def export_endpoint(
         extra_endpoints: More named signatures (`tf.function`s with an
             ``input_signature``).
         labels: Label names, also written to ``assets.extra/labels.txt``.
+        write_extra: Writes more files into the version folder before it
+            is moved into place (it gets the staged folder).
 
     Returns:
         The new version's folder.
@@ -115,6 +118,8 @@ def export_endpoint(
             archive.add_endpoint(name, function)
         archive.write_out(str(path), verbose=False)
         write_metadata(path, model_name, endpoints, labels)
+        if write_extra is not None:
+            write_extra(path)
 
     return write_versioned(write, export_dir, model_name)
 
@@ -172,7 +177,7 @@ def export_image_classifier(
 
     @tf.function(input_signature=[tf.TensorSpec((None,), tf.string, name="image_bytes")])
     def serve_image_bytes(image_bytes):
-        return _class_outputs(_classify_encoded(model, image_bytes), names)
+        return _class_outputs(outputs_of_encoded_images(model, image_bytes), names)
 
     return export_endpoint(
         [model],
@@ -184,8 +189,8 @@ def export_image_classifier(
     )
 
 
-def _classify_encoded(model: keras.Model, image_bytes):
-    """Class probabilities of encoded images (JPEG, PNG, GIF, BMP), decoded in the graph.
+def outputs_of_encoded_images(model: keras.Model, image_bytes):
+    """A model's float32 outputs for encoded images (JPEG, PNG, GIF, BMP), decoded in the graph.
 
     For a model of fixed input size every image is resized to it and the
     batch runs at once; a model that takes any size (it resizes inside) runs

@@ -53,7 +53,7 @@ def worst_mistakes(probabilities: np.ndarray, labels: np.ndarray, limit: int) ->
     return wrong[np.argsort(-confidence, kind="stable")][:limit]
 
 
-def _show(axis, image: np.ndarray, **kwargs) -> None:
+def show_image(axis, image: np.ndarray, **kwargs) -> None:
     """An image (``[h, w, 1]`` grey or ``[h, w, 3]`` colour) without ticks."""
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 1:
@@ -85,7 +85,7 @@ def filters_figure(kernel: np.ndarray) -> Figure:
         weights = kernel[..., index]
         weights = weights if weights.shape[-1] == 3 else weights.mean(axis=-1, keepdims=True)
         low, high = weights.min(), weights.max()
-        _show(axes[index], (weights - low) / (high - low or 1.0))
+        show_image(axes[index], (weights - low) / (high - low or 1.0))
         axes[index].set_title(str(index), fontsize=7)
     figure.suptitle(f"First conv layer: {shown} of {kernel.shape[-1]} filters {kernel.shape[:2]}")
     return figure
@@ -106,12 +106,12 @@ def feature_maps_figure(
     figure = Figure(figsize=(1.3 * columns, 1.4 * len(maps) + 0.6), layout="constrained")
     axes = figure.subplots(len(maps), columns, squeeze=False)
     for row, (feature_map, name) in enumerate(zip(maps, names)):
-        _show(axes[row, 0], image)
+        show_image(axes[row, 0], image)
         axes[row, 0].set_ylabel(name, fontsize=7)
         for channel in range(CHANNELS_SHOWN):
             axis = axes[row, channel + 1]
             if channel < feature_map.shape[-1]:
-                _show(axis, feature_map[..., channel], cmap="viridis")
+                show_image(axis, feature_map[..., channel], cmap="viridis")
                 axis.set_title(f"ch {channel}", fontsize=7)
             else:
                 axis.set_axis_off()
@@ -131,14 +131,14 @@ def grad_cam_figure(
     figure = Figure(figsize=(1.5 * columns, 1.6 * (1 + len(cams)) + 0.4), layout="constrained")
     axes = figure.subplots(1 + len(cams), columns, squeeze=False)
     for column, image in enumerate(images):
-        _show(axes[0, column], image)
+        show_image(axes[0, column], image)
         axes[0, column].set_title(
             f"true {class_names[labels[column]]}\npred {class_names[predicted[column]]}",
             fontsize=7,
             color="black" if labels[column] == predicted[column] else "red",
         )
         for row, (method, heatmaps) in enumerate(cams.items(), start=1):
-            _show(axes[row, column], image)
+            show_image(axes[row, column], image)
             axes[row, column].imshow(heatmaps[column], cmap="jet", alpha=0.45, vmin=0, vmax=1)
             if column == 0:
                 axes[row, column].set_ylabel(method, fontsize=8)
@@ -158,7 +158,7 @@ def mistakes_figure(
     figure, axes = _grid(count, min(count, 8), cell=1.5)
     for axis, image, label, row in zip(axes, images, labels, probabilities):
         guess = int(row.argmax())
-        _show(axis, image)
+        show_image(axis, image)
         axis.set_title(
             f"true {class_names[label]}\npred {class_names[guess]} {row[guess]:.2f}",
             fontsize=7,

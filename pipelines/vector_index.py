@@ -112,6 +112,18 @@ class VectorIndex:
         for item in ids:
             self._alive[self._slot_of.pop(item)] = False
 
+    def vectors_of(self, ids) -> np.ndarray:
+        """The stored unit vectors of items, by id (e.g. to find "more like this item").
+
+        Raises:
+            KeyError: On an id not in the index.
+        """
+        ids = [int(i) for i in np.asarray(ids, dtype=np.int64).reshape(-1)]
+        missing = [i for i in ids if i not in self._slot_of]
+        if missing:
+            raise KeyError(f"Item ids not in the index: {missing[:5]} ({len(self)} items).")
+        return self._vectors_at(np.array([self._slot_of[i] for i in ids], np.int64))
+
     def query(self, vectors, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` most similar items of each query vector, most similar first.
 
@@ -152,8 +164,14 @@ class VectorIndex:
         order = np.argsort(-similarity, kind="stable")[:k]
         return self._ids[live[order]], similarity[order]
 
-    def save(self, folder) -> Path:
-        """Writes the live items to ``folder`` (replaced whole; never half-written)."""
+    def save(self, folder, model: str = "") -> Path:
+        """Writes the live items to ``folder`` (replaced whole; never half-written).
+
+        Args:
+            folder: Where the index goes.
+            model: What made the vectors (e.g. the training run id), kept in
+                the manifest so `load_index` can refuse an index of another model.
+        """
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
@@ -165,6 +183,7 @@ class VectorIndex:
                 "kind": self.kind,
                 "dimension": self.dimension,
                 "items": len(self),
+                "model": model,
                 **self._settings(),
             }
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), "utf-8")
@@ -308,13 +327,15 @@ def new_index(kind: str, dimension: int, **settings) -> VectorIndex:
     return (ExactIndex if kind == "exact" else HNSWIndex)(dimension, **settings)
 
 
-def load_index(folder, dimension: int | None = None) -> VectorIndex:
+def load_index(folder, dimension: int | None = None, model: str | None = None) -> VectorIndex:
     """The index `VectorIndex.save` wrote to ``folder``.
 
     Args:
         folder: The saved index.
         dimension: The vector length the caller will query with; a saved
             index of another length is refused (it came from another model).
+        model: What the caller's vectors come from; an index saved with
+            another ``model`` is refused (its vectors are not comparable).
 
     Raises:
         FileNotFoundError: If ``folder`` holds no saved index.
@@ -336,6 +357,12 @@ def load_index(folder, dimension: int | None = None) -> VectorIndex:
             f"The index in {folder} holds {manifest['dimension']}-dimensional vectors but the "
             f"embedding model makes {dimension}-dimensional ones: it was built by another model. "
             "Rebuild it with this model."
+        )
+    if model is not None and manifest.get("model", "") != model:
+        raise ValueError(
+            f"The index in {folder} was built from the vectors of model "
+            f"{manifest.get('model', '')!r}, not of {model!r}: their vectors are not comparable. "
+            "Rebuild the index with this model."
         )
     ids = np.load(folder / "ids.npy")
     if manifest["kind"] == "exact":

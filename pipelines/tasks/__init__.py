@@ -8,6 +8,7 @@ from pipelines.tasks import (
     captioning,
     classify,
     forecast,
+    search,
     sentiment,
     tagging,
     transfer,
@@ -17,7 +18,16 @@ from pipelines.tasks.base import Task, TaskDefaults
 
 TASKS: dict[str, Task] = {
     module.TASK.name: module.TASK
-    for module in (classify, transfer, sentiment, tagging, forecast, translation, captioning)
+    for module in (
+        classify,
+        transfer,
+        sentiment,
+        tagging,
+        forecast,
+        translation,
+        captioning,
+        search,
+    )
 }
 
 __all__ = ["TASKS", "Task", "TaskDefaults"]

@@ -17,11 +17,11 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from common.padding import parse_padding
-from common.validation import check_non_negative_int, check_positive_int
+from common.validation import check_non_negative_int
 from pipelines.options import choice_parser, format_option, option_field
 from pipelines.tasks.base import Task, TaskDefaults
 from pipelines.tasks.shared_options import (
+    ConvBlockOptions,
     ImageFolderOption,
     ImageSizeOption,
     check_image_dataset,
@@ -32,27 +32,6 @@ if TYPE_CHECKING:
 
     from data import DataLocations
     from pipelines.tracking import TaskOutcome
-
-
-def parse_filters(text) -> tuple[int, ...]:
-    """Parses ``"32,64"`` (filters per conv block) into ``(32, 64)``.
-
-    Raises:
-        ValueError: If an entry is not a positive integer.
-    """
-    if not isinstance(text, str):
-        values = tuple(text)
-    else:
-        try:
-            values = tuple(int(part) for part in text.split(",") if part.strip())
-        except ValueError:
-            values = ()
-    if not values or not all(isinstance(v, int) and v > 0 for v in values):
-        raise ValueError(
-            "Invalid value for argument `filters`. Expected comma-separated positive integers, "
-            f"one per conv block, e.g. '32,64'. Received filters={text!r}."
-        )
-    return values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,17 +89,9 @@ def _quality_help() -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class ClassifyOptions(ImageFolderOption, ImageSizeOption):
+class ClassifyOptions(ConvBlockOptions, ImageFolderOption, ImageSizeOption):
     """The options of the classify task."""
 
-    filters: tuple[int, ...] = option_field(
-        (16, 32), "filters per conv block, comma-separated, e.g. 16,32", parse=parse_filters
-    )
-    kernel_size: int = option_field(3, "conv filter size f", check=check_positive_int)
-    stride: int = option_field(1, "conv stride s", check=check_positive_int)
-    padding: str | int = option_field(
-        "same", "conv padding: valid, same or an integer p", parse=parse_padding
-    )
     workers: int = option_field(
         1,
         "worker processes training one model (MultiWorkerMirroredStrategy); N > 1 "

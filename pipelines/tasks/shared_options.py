@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from common.padding import parse_padding
 from common.recurrent import CELL_NAMES
 from common.validation import (
     check_fraction,
@@ -24,6 +25,41 @@ ATTENTIONS = ("none", "luong", "bahdanau")
 RESERVOIR_CELL = "esn"
 """The ``cell`` of forecast's echo state reservoir (fixed recurrent weights, trained readout)."""
 VGG16_MIN_SIZE = 32  # VGG16's five 2x2 pools need at least 32 pixels
+
+
+def parse_filters(text) -> tuple[int, ...]:
+    """Parses ``"32,64"`` (filters per conv block) into ``(32, 64)``.
+
+    Raises:
+        ValueError: If an entry is not a positive integer.
+    """
+    if not isinstance(text, str):
+        values = tuple(text)
+    else:
+        try:
+            values = tuple(int(part) for part in text.split(",") if part.strip())
+        except ValueError:
+            values = ()
+    if not values or not all(isinstance(v, int) and v > 0 for v in values):
+        raise ValueError(
+            "Invalid value for argument `filters`. Expected comma-separated positive integers, "
+            f"one per conv block, e.g. '32,64'. Received filters={text!r}."
+        )
+    return values
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvBlockOptions:
+    """The conv blocks of `models.small_cnn` (classify, search): filters, f, s and p."""
+
+    filters: tuple[int, ...] = option_field(
+        (16, 32), "filters per conv block, comma-separated, e.g. 16,32", parse=parse_filters
+    )
+    kernel_size: int = option_field(3, "conv filter size f", check=check_positive_int)
+    stride: int = option_field(1, "conv stride s", check=check_positive_int)
+    padding: str | int = option_field(
+        "same", "conv padding: valid, same or an integer p", parse=parse_padding
+    )
 
 
 @dataclasses.dataclass(frozen=True)

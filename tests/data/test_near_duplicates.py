@@ -60,3 +60,27 @@ def test_bad_arguments_are_named():
         near_duplicates(photos(1), max_brightness=1.5)
     with pytest.raises(ValueError, match="`jpeg_quality`.*1-100.*101"):
         near_duplicates(photos(1), jpeg_quality=101)
+
+
+def test_training_batches_are_joined_by_seeded_copies_with_class_and_group_labels():
+    import tensorflow as tf
+
+    from data.near_duplicates import COPY_GROUP, altered_copy, with_altered_copies
+
+    originals = photos(n=6, channels=1)
+    labels = np.array([3, 1, 3, 0, 1, 2])
+    batches = tf.data.Dataset.from_tensor_slices((originals, labels)).batch(4)
+    joined = list(with_altered_copies(batches, seed=5).as_numpy_iterator())
+    assert [images.shape[0] for images, _ in joined] == [8, 4]
+    images, packed = joined[0]
+    np.testing.assert_array_equal(images[:4], originals[:4])
+    np.testing.assert_array_equal(packed[:, 0], np.tile(labels[:4], 2))
+    np.testing.assert_array_equal(packed[:, COPY_GROUP], [0, 1, 2, 3, 0, 1, 2, 3])
+    again = list(with_altered_copies(batches, seed=5).as_numpy_iterator())
+    np.testing.assert_array_equal(again[1][0], joined[1][0])  # seeded: repeats
+    other = list(with_altered_copies(batches, seed=6).as_numpy_iterator())
+    assert not np.array_equal(other[0][0][4:], images[4:])
+    one = altered_copy(originals[0], tf.constant([5 * 1_000_003, 0], tf.int64)).numpy()
+    np.testing.assert_array_equal(one, images[4])  # batch 0, position 0
+    with pytest.raises(ValueError, match="jpeg_quality"):
+        with_altered_copies(batches, jpeg_quality=0)

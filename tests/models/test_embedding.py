@@ -52,3 +52,19 @@ def test_bad_arguments_are_named():
         embedding_model(sequence)
     with pytest.raises(ValueError, match="`classifier`.*'dense"):
         penultimate_model(sequence)
+
+
+def test_a_copy_head_adds_a_second_unit_part_and_similarity_is_the_parts_mean():
+    backbone = small_cnn(include_top=False, input_shape=(28, 28, 1), filters=(4,))
+    model = embedding_model(backbone, dimension=6, copy_dimension=10)
+    images = np.random.default_rng(1).integers(0, 256, size=(4, 28, 28, 1)).astype("uint8")
+    vectors = model.predict(images, verbose=0)
+    assert vectors.shape == (4, 16)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    parts = keras.Model(
+        model.inputs, [model.get_layer("class_unit").output, model.get_layer("copy_unit").output]
+    ).predict(images, verbose=0)
+    mean_cosine = (parts[0] @ parts[0].T + parts[1] @ parts[1].T) / 2
+    np.testing.assert_allclose(vectors @ vectors.T, mean_cosine, atol=1e-5)
+    with pytest.raises(ValueError, match="copy_dimension"):
+        embedding_model(backbone, dimension=6, copy_dimension=-1)

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from models.metric_learning import (
+    ClassAndCopyLoss,
     SemiHardTripletLoss,
     SupervisedContrastiveLoss,
     pairwise_distances,
@@ -126,3 +127,24 @@ def test_config_round_trip_and_bad_values(loss, argument):
     for bad in (0, -1.0):
         with pytest.raises(ValueError, match=f"`{argument}`.*Received {argument}={bad!r}"):
             loss(**{argument: bad})
+
+
+@pytest.mark.parametrize("class_loss", ["triplet", "contrastive"])
+def test_class_and_copy_loss_is_the_class_loss_plus_the_weighted_copy_loss(class_loss):
+    labels, kind = batch(size=12, dimension=4, seed=3)
+    groups = np.tile(np.arange(6), 2)  # images 0-5 and their copies 6-11
+    _, copy = batch(size=12, dimension=6, seed=4)
+    packed = np.stack([labels, groups], axis=1)
+    vectors = np.concatenate([kind * 3, copy], axis=1)  # each part is normalised inside
+    loss = ClassAndCopyLoss(4, class_loss=class_loss, margin=0.3, copy_weight=0.5, temperature=0.2)
+    classes = (
+        triplet_reference(labels, kind, 0.3)
+        if class_loss == "triplet"
+        else contrastive_reference(labels, kind, 0.2)
+    )
+    expected = classes + 0.5 * contrastive_reference(groups, copy, 0.2)
+    np.testing.assert_allclose(float(loss(packed, vectors)), expected, rtol=1e-5)
+    restored = ClassAndCopyLoss.from_config(loss.get_config())
+    np.testing.assert_allclose(float(restored(packed, vectors)), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="class_loss.*Received class_loss='arcface'"):
+        ClassAndCopyLoss(4, class_loss="arcface")

@@ -133,7 +133,8 @@ def test_bad_option_values_exit_2_with_the_value_named(capsys):
     assert "Received epochs=-2" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--task", "sentiment", "--filters", "8"])
-    assert "`filters` applies to task classify, not task='sentiment'" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "`filters` applies to task classify or search, not task='sentiment'" in error
 
 
 def test_data_locations_follow_keras_home(tmp_path, monkeypatch):

@@ -3,7 +3,7 @@ import pytest
 from common.padding import parse_padding
 from pipelines.config import TrainConfig
 from pipelines.tasks import TASKS
-from pipelines.tasks.classify import parse_filters
+from pipelines.tasks.shared_options import parse_filters
 
 
 def test_parsers():
@@ -77,7 +77,9 @@ def test_an_option_of_another_task_is_an_error_naming_its_tasks():
         ValueError, match=r"`window` applies to task forecast, not task='sentiment'"
     ):
         TrainConfig(task="sentiment", window=10)
-    with pytest.raises(ValueError, match=r"`filters` applies to task classify, not task='tagging'"):
+    with pytest.raises(
+        ValueError, match=r"`filters` applies to task classify or search, not task='tagging'"
+    ):
         TrainConfig(task="tagging", filters="8,8")
     with pytest.raises(
         ValueError, match=r"`cell` applies to task sentiment or tagging or forecast"

@@ -36,7 +36,13 @@ def command_of(entry_point):
 
 
 # Parameters without a default (mlflow run requires them), with example values.
-REQUIRED = {"run_id": "0123abcd", "model": "exports/m/1", "input": "texts.txt"}
+REQUIRED = {
+    "run_id": "0123abcd",
+    "model": "exports/m/1",
+    "input": "texts.txt",
+    "images": "queries",
+    "item": "17",
+}
 
 
 def render(entry_point, **overrides):
@@ -52,7 +58,16 @@ def render(entry_point, **overrides):
 
 
 def test_the_main_entry_point_trains():
-    assert set(ENTRY_POINTS) == {"main", "train", "tune", "export", "predict", "gradient_flow"}
+    assert set(ENTRY_POINTS) == {
+        "main",
+        "train",
+        "tune",
+        "export",
+        "predict",
+        "search",
+        "recommend",
+        "gradient_flow",
+    }
     assert ENTRY_POINTS["main"] == ENTRY_POINTS["train"]
 
 

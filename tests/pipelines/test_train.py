@@ -10,6 +10,7 @@ from data.specs import TEST
 from pipelines import image_classifier
 from pipelines.config import TrainConfig
 from pipelines.train import train
+from tests.mlflow_artifacts import artifact_paths
 
 EPOCHS = 4
 
@@ -28,13 +29,6 @@ def digits_config(tmp_path):
         seed=1,
         export_dir=str(tmp_path / "exports"),
     )
-
-
-def artifact_paths(client, run_id, path=""):
-    paths = []
-    for item in client.list_artifacts(run_id, path):
-        paths.extend(artifact_paths(client, run_id, item.path) if item.is_dir else [item.path])
-    return paths
 
 
 def test_train_logs_everything_and_exports_a_servable_model(

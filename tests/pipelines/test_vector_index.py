@@ -131,3 +131,23 @@ def test_a_query_the_graph_answers_short_is_searched_exactly(monkeypatch):
     positions, expected = brute_force(catalog[live], catalog[:5], 3)
     np.testing.assert_array_equal(found, live[positions])
     np.testing.assert_allclose(scores, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["exact", "hnsw"])
+def test_vectors_of_items_are_their_unit_vectors_and_unknown_ids_are_named(kind):
+    catalog = clustered(300)
+    index = new_index(kind, 32)
+    index.add(np.arange(300) * 2, catalog * 3)
+    np.testing.assert_allclose(index.vectors_of([4, 0]), catalog[[2, 0]], atol=1e-6)
+    with pytest.raises(KeyError, match=r"\[5\]"):
+        index.vectors_of([4, 5])
+
+
+def test_an_index_saved_for_another_model_is_refused(tmp_path):
+    index = ExactIndex(4)
+    index.add([1, 2], np.eye(4)[:2])
+    index.save(tmp_path / "i", model="run-a")
+    assert len(load_index(tmp_path / "i", dimension=4, model="run-a")) == 2
+    assert len(load_index(tmp_path / "i")) == 2  # the caller does not say: not checked
+    with pytest.raises(ValueError, match=r"model 'run-a', not of 'run-b'.*Rebuild"):
+        load_index(tmp_path / "i", dimension=4, model="run-b")

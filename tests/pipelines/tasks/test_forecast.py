@@ -8,13 +8,7 @@ from models.layers.echo_state import EchoState
 from pipelines.config import TrainConfig
 from pipelines.tasks.forecast import build_model, load_data, load_series
 from pipelines.train import train
-
-
-def artifact_paths(client, run_id, path=""):
-    paths = []
-    for item in client.list_artifacts(run_id, path):
-        paths.extend(artifact_paths(client, run_id, item.path) if item.is_dir else [item.path])
-    return paths
+from tests.mlflow_artifacts import artifact_paths
 
 
 def write_seasonal_csv(path, steps=240):

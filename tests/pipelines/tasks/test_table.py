@@ -2,8 +2,9 @@
 
 For every task and every option it declares, a config with that option
 changed (and nothing else) must log different parameters and build
-different data or a different model (or, for options that shape the run
-rather than the model, a different run plan). An option of another task is
+different data or a different model (its loss included) or, for options that
+shape the run rather than the model, a different run plan, training phases,
+decoding or evaluation. An option of another task is
 refused for every task.
 """
 
@@ -41,6 +42,7 @@ SMALL = {
     "forecast": {},
     "translation": {"max_examples": 200},
     "captioning": {"max_examples": 60},
+    "search": {"dataset": "fashion_mnist", "max_examples": 120},
 }
 
 # A valid non-default value of every option some task declares.
@@ -90,6 +92,11 @@ CHANGED = {
     "attention": "bahdanau",
     "beam_width": 3,
     "image_encoder": "vgg16",
+    "embedder": "contrastive",
+    "embedding_size": 16,
+    "margin": 0.2,
+    "top_k": 5,
+    "index": "exact",
 }
 
 # Options that need another option or a dataset to take effect: the base they change.
@@ -229,6 +236,11 @@ def _model_description(model: keras.Model) -> dict:
             sort_keys=True,
             default=str,
         ),
+        "loss": json.dumps(
+            model.loss.get_config() if hasattr(model.loss, "get_config") else model.loss,
+            sort_keys=True,
+            default=str,
+        ),
     }
 
 
@@ -260,6 +272,7 @@ def fingerprint(config: TrainConfig, locations: DataLocations | None) -> dict:
         "plan": plan.tags(),
         "phases": [dataclasses.asdict(p) for p in phases],
         "decoding": decoding,
+        "evaluation": repr(getattr(module, "evaluation_settings", lambda c: None)(config)),
     }
 
 

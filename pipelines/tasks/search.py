@@ -1,0 +1,359 @@
+"""The search task: images -> unit vectors -> "what looks like this?" over a catalog.
+
+An embedding model (our CNN backbone, `models.small_cnn` without its top,
+and L2-normalised heads, `models.embedding.embedding_model`) is trained by
+metric learning. Its vector has two halves: a class part trained with
+``embedder=triplet`` (semi-hard triplet loss, the default: bench
+``metric_losses`` measured it ahead of the supervised contrastive loss and
+of a classifier's features) or ``contrastive``, and a copy part trained to
+find each training image from an altered copy of it (crop, flip,
+brightness, JPEG: `data.near_duplicates.with_altered_copies`), so that a
+near-duplicate of a catalog item finds that item first while other queries
+find items of their kind (`models.metric_learning.ClassAndCopyLoss`).
+``embedder=classifier`` takes a softmax classifier's penultimate features
+instead (one part, no copy training). The catalog is the dataset's training
+split (or an image folder's): it streams through the embedder into an exact
+index and the ``index`` logged with the run. The test split's images are the queries:
+
+- ``test_precision_at_<k>``, ``test_recall_at_<k>``, ``test_map_at_<k>``:
+  a result is right when it is of the query's class (exact search);
+- ``test_near_duplicate_rank1``: altered copies of catalog items (crop,
+  flip, brightness, JPEG) that find their item at rank 1;
+- ``test_index_recall_at_<k>``: the share of the exact top-k the HNSW index finds.
+
+Logged: those metrics, ``plots/search_results.png`` (queries and their
+results), ``plots/embedding_projection.png``, the index with ``items.csv``
+(``index/``), the ``embed`` SavedModel (``embed_saved_model/``) and the
+``search`` SavedModel with the catalog inside (``saved_model/``, also the
+MLflow ``serving_model`` that ``mlflow models serve`` answers neighbour
+queries with).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from common.validation import check_positive, check_positive_int
+from pipelines.options import choice_parser, option_field
+from pipelines.tasks.base import Task, TaskDefaults
+from pipelines.tasks.shared_options import (
+    ConvBlockOptions,
+    ImageFolderOption,
+    ImageSizeOption,
+    check_image_dataset,
+)
+from pipelines.vector_index import KINDS
+
+if TYPE_CHECKING:
+    import keras
+
+    from data import DataLocations
+    from pipelines.tracking import TaskOutcome
+
+EMBEDDERS = ("triplet", "contrastive", "classifier")
+TEMPERATURE = 0.1
+"""Temperature of the copy part's contrastive loss (and the class part's, embedder=contrastive)."""
+COPY_WEIGHT = 1.0
+"""Weight of the copy part's loss against the class part's."""
+GRID_QUERIES = 8
+PROJECTED_QUERIES = 2000
+EMBED_ARTIFACTS = "embed_saved_model"
+INDEX_ARTIFACTS = "index"
+EMBED_EXPORT_TAG = "embed_export_path"
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchOptions(ConvBlockOptions, ImageFolderOption, ImageSizeOption):
+    """The options of the search task."""
+
+    embedder: str = option_field(
+        "triplet",
+        "how search vectors are learned: triplet (semi-hard triplet loss), contrastive "
+        "(supervised contrastive loss) or classifier (a softmax classifier's penultimate "
+        "features)",
+        parse=choice_parser("embedder", EMBEDDERS),
+    )
+    embedding_size: int = option_field(
+        128,
+        "length of the search vectors; triplet and contrastive give half to the class part, "
+        "half to the copy part (even)",
+        check=check_positive_int,
+    )
+    margin: float = option_field(
+        0.5, "triplet loss margin (embedder=triplet)", check=check_positive
+    )
+    top_k: int = option_field(
+        10,
+        "results per query: the k of the retrieval metrics and of the search SavedModel",
+        check=check_positive_int,
+    )
+    index: str = option_field(
+        "hnsw",
+        "index logged with the run: hnsw (approximate, faiss) or exact",
+        parse=choice_parser("index", KINDS),
+    )
+
+
+def check(config) -> None:
+    """A named dataset must exist; ``margin`` needs ``embedder=triplet``; halves need an even size.
+
+    Raises:
+        ValueError: Naming the option and the fix.
+    """
+    check_image_dataset(config)
+    if config.embedder != "classifier" and config.embedding_size % 2:
+        raise ValueError(
+            "Invalid value for argument `embedding_size`. Expected an even length: "
+            f"embedder={config.embedder!r} gives half to the class part and half to the copy "
+            f"part. Received embedding_size={config.embedding_size}."
+        )
+    default = SearchOptions.__dataclass_fields__["margin"].default
+    if config.embedder != "triplet" and config.margin != default:
+        raise ValueError(
+            "Invalid value for argument `margin`. It is the triplet loss's margin, which "
+            f"embedder={config.embedder!r} does not use: set embedder=triplet or leave margin "
+            f"at {default}. Received margin={config.margin}."
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchEvaluation:
+    """How a search run evaluates and indexes: results per query and the logged index.
+
+    Attributes:
+        k: Results per query.
+        index: Kind of the index logged with the run (`pipelines.vector_index.KINDS`).
+    """
+
+    k: int
+    index: str
+
+
+def evaluation_settings(config) -> SearchEvaluation:
+    """The `SearchEvaluation` of a config."""
+    return SearchEvaluation(k=config.top_k, index=config.index)
+
+
+def load_data(config, locations: DataLocations | None = None):
+    """``(spec, splits, pipelines)``: the images, as for classify.
+
+    For the metric-learned embedders, each training and validation batch is
+    joined by an altered copy of each of its images, with ``[class, copy
+    group]`` labels (`data.near_duplicates.with_altered_copies`).
+
+    Raises:
+        ValueError: If ``top_k`` exceeds the catalog (the training split).
+    """
+    from data.near_duplicates import with_altered_copies
+    from data.specs import TRAIN
+    from pipelines.image_classifier import load_input_pipelines
+
+    spec, splits, pipes = load_input_pipelines(config, locations)
+    items = len(_limited(splits[TRAIN], config.max_examples))
+    if config.top_k > items:
+        raise ValueError(
+            f"Invalid value for argument `top_k`. Expected at most the {items} catalog items "
+            f"(the training split). Received top_k={config.top_k}."
+        )
+    if config.embedder != "classifier":
+        pipes = dataclasses.replace(
+            pipes,
+            train=with_altered_copies(pipes.train, config.seed),
+            validation=with_altered_copies(pipes.validation, config.seed + 1),
+        )
+    return spec, splits, pipes
+
+
+def _limited(split, max_examples: int):
+    if not max_examples or len(split) <= max_examples:
+        return split
+    return dataclasses.replace(
+        split, images=split.images[:max_examples], labels=split.labels[:max_examples]
+    )
+
+
+def build_model(config, data) -> keras.Model:
+    """The compiled training model: an embedder, or a classifier for ``embedder=classifier``."""
+    from models import small_cnn
+    from models.embedding import embedding_model
+    from models.metric_learning import ClassAndCopyLoss
+    from pipelines.fitting import adam, compile_classifier
+
+    spec = data[0]
+    geometry = {
+        "input_shape": spec.input_shape,
+        "filters": config.filters,
+        "kernel_size": config.kernel_size,
+        "strides": config.stride,
+        "padding": config.padding,
+    }
+    if config.embedder == "classifier":
+        model = small_cnn(
+            classes=spec.num_classes,
+            dense_units=config.embedding_size,
+            name=f"{spec.name}_classifier",
+            **geometry,
+        )
+        compile_classifier(model, config, config.learning_rate)
+        return model
+    half = config.embedding_size // 2
+    backbone = small_cnn(include_top=False, name=f"{spec.name}_backbone", **geometry)
+    model = embedding_model(backbone, half, name=f"{spec.name}_embedder", copy_dimension=half)
+    loss = ClassAndCopyLoss(
+        half,
+        class_loss=config.embedder,
+        margin=config.margin,
+        copy_weight=COPY_WEIGHT,
+        temperature=TEMPERATURE,
+    )
+    model.compile(optimizer=adam(config), loss=loss)
+    return model
+
+
+def embedder_of(config, model: keras.Model) -> keras.Model:
+    """The model that makes search vectors from a trained `build_model` model."""
+    from models.embedding import penultimate_model
+
+    if config.embedder != "classifier":
+        return model
+    spec_name = model.name.removesuffix("_classifier")
+    return penultimate_model(model, name=f"{spec_name}_embedder")
+
+
+def train(config, locations: DataLocations | None = None) -> TaskOutcome:
+    """Trains the embedder, indexes the catalog, evaluates retrieval, logs and exports."""
+    import keras
+    import mlflow
+
+    from data.specs import TEST, TRAIN
+    from pipelines.fitting import fit
+    from pipelines.plots import training_curves_figure
+    from pipelines.tracking import log_new_params
+
+    keras.utils.set_random_seed(config.seed)
+    data = load_data(config, locations)
+    spec, splits, pipes = data
+    model = build_model(config, data)
+    history = fit(model, pipes.train, pipes.validation, config)
+    embedder = embedder_of(config, model)
+    catalog = _limited(splits[TRAIN], config.max_examples)
+    queries = _limited(splits[TEST], config.max_examples)
+    log_new_params(
+        {
+            "model_parameters": embedder.count_params(),
+            "train_examples": pipes.train_size,
+            "validation_examples": pipes.validation_size,
+            "catalog_items": len(catalog),
+            "query_examples": len(queries),
+        }
+    )
+    mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
+    return _index_evaluate_export(config, spec, embedder, catalog, queries)
+
+
+def _index_evaluate_export(config, spec, embedder, catalog, queries) -> TaskOutcome:
+    import mlflow
+    import numpy as np
+
+    from pipelines.export_search import (
+        MAX_ITEMS_IN_MODEL,
+        export_catalog_search,
+        export_embedder,
+        write_items,
+    )
+    from pipelines.search_plots import projection_figure, results_grid_figure
+    from pipelines.tracking import TaskOutcome, log_export
+    from pipelines.vector_index import ExactIndex, new_index
+    from pipelines.visual_search import (
+        catalog_batches,
+        embed_images,
+        index_catalog,
+        index_recall,
+        near_duplicate_rank1,
+        retrieval_metrics,
+    )
+
+    settings = evaluation_settings(config)
+    dimension = config.embedding_size
+    exact = ExactIndex(dimension)
+    logged = exact if settings.index == "exact" else new_index(settings.index, dimension)
+    indexes = [exact] if logged is exact else [exact, logged]
+    index_catalog(embedder, catalog_batches(catalog.images, config.batch_size), indexes)
+    query_vectors = embed_images(embedder, queries.images, config.batch_size)
+    metrics, found = retrieval_metrics(
+        exact, query_vectors, queries.labels, catalog.labels, settings.k
+    )
+    metrics["near_duplicate_rank1"] = near_duplicate_rank1(
+        embedder, exact, catalog.images, seed=config.seed
+    )
+    if logged is not exact:
+        metrics[f"index_recall_at_{settings.k}"] = index_recall(logged, found, query_vectors)
+    test_metrics = {f"test_{name}": value for name, value in metrics.items()}
+    mlflow.log_metrics(test_metrics)
+
+    shown = np.random.default_rng(config.seed).choice(
+        len(queries), min(GRID_QUERIES, len(queries)), replace=False
+    )
+    _, scores = exact.query(query_vectors[shown], settings.k)
+    mlflow.log_figure(
+        results_grid_figure(
+            queries.images[shown],
+            queries.labels[shown],
+            catalog.images[found[shown]],
+            catalog.labels[found[shown]],
+            scores,
+            spec.class_names,
+        ),
+        "plots/search_results.png",
+    )
+    projected = slice(0, PROJECTED_QUERIES)
+    mlflow.log_figure(
+        projection_figure(query_vectors[projected], queries.labels[projected], spec.class_names),
+        "plots/embedding_projection.png",
+    )
+
+    item_ids = np.arange(len(catalog), dtype=np.int64)
+    item_labels = [spec.class_names[label] for label in catalog.labels]
+    run_id = mlflow.active_run().info.run_id
+    with tempfile.TemporaryDirectory() as folder:
+        saved = logged.save(Path(folder) / INDEX_ARTIFACTS, model=run_id)
+        write_items(saved / "items.csv", item_ids, item_labels)
+        mlflow.log_artifacts(str(saved), INDEX_ARTIFACTS)
+
+    embed_path = export_embedder(embedder, config.export_dir, f"{spec.name}_embed")
+    mlflow.log_artifacts(str(embed_path), EMBED_ARTIFACTS)
+    mlflow.set_tag(EMBED_EXPORT_TAG, str(embed_path.resolve()))
+    examples = queries.images[:2]
+    if len(catalog) > MAX_ITEMS_IN_MODEL:
+        print(
+            f"The catalog has {len(catalog)} items, more than a search SavedModel holds "
+            f"({MAX_ITEMS_IN_MODEL}): serving the embed model; query the logged index."
+        )
+        log_export(embed_path, examples, config.registered_model_name)
+        return TaskOutcome(embed_path, test_metrics)
+    search_path = export_catalog_search(
+        embedder,
+        item_ids,
+        exact.vectors,
+        item_labels,
+        config.export_dir,
+        f"{spec.name}_search",
+        settings.k,
+    )
+    log_export(search_path, examples, config.registered_model_name)
+    return TaskOutcome(search_path, test_metrics)
+
+
+TASK = Task(
+    name="search",
+    summary="visual search: a CNN embedder trained by metric learning, a catalog index, top-k",
+    options=SearchOptions,
+    defaults=TaskDefaults("fashion_mnist", epochs=3, batch_size=128, learning_rate=1e-3),
+    load_data=load_data,
+    build_model=build_model,
+    train=train,
+    check=check,
+)
