@@ -34,6 +34,16 @@ class InputPipelines:
     test_size: int
 
 
+def drawn_order(size: int, seed: int, max_examples: int = 0) -> np.ndarray:
+    """The seeded order in which a training split's examples are drawn (first ``max_examples``).
+
+    `split_train_validation` holds the first of them out for validation; a
+    task that needs the very examples a run trained on draws them the same way.
+    """
+    order = np.random.default_rng(seed).permutation(size)
+    return order[:max_examples] if max_examples else order
+
+
 def split_train_validation(
     split: ImageSplit, validation_fraction: float, seed: int, max_examples: int = 0
 ) -> tuple[ImageSplit, ImageSplit]:
@@ -53,9 +63,7 @@ def split_train_validation(
         ValueError: If the fraction is out of range or leaves a split empty.
     """
     check_fraction("validation_fraction", validation_fraction)
-    order = np.random.default_rng(seed).permutation(len(split))
-    if max_examples:
-        order = order[:max_examples]
+    order = drawn_order(len(split), seed, max_examples)
     n_validation = int(round(len(order) * validation_fraction))
     if n_validation < 1 or n_validation >= len(order):
         raise ValueError(

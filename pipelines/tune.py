@@ -2,8 +2,10 @@
 
 ``convseq tune`` / ``mlflow run . -e tune`` searches the CNN (filter size,
 stride, padding, filters, pooling per block; dense units, dropout, learning
-rate) or the sentiment RNN (cell, units, bidirectional, depth, embedding
-size, learning rate, clipnorm). The first trial is the default configuration
+rate), the sentiment RNN (cell, units, bidirectional, depth, embedding
+size, learning rate, clipnorm) or the search task's embedder (vector length,
+triplet margin, learning rate; objective ``val_map_at_10``,
+`pipelines.search_tuning`). The first trial is the default configuration
 (the train options). The parent run logs the best hyperparameters
 (``best_<name>``), ``best_score`` and ``default_score``, ``plots/trials.png``,
 ``search/trials.json``, then evaluates and exports the best trial's model
@@ -59,6 +61,10 @@ __all__ = ["SearchTask", "TuneResult", "device_plan", "search_task", "tune"]
 
 def search_task(config: TuneConfig, locations: DataLocations | None = None) -> SearchTask:
     """Loads the config's data and builds the hypermodel whose defaults are the train options."""
+    if config.task == "search":
+        from pipelines.search_tuning import search_tuning_task
+
+        return search_tuning_task(config, locations)
     train_config = config.train_config()
     space = config.search_space()
     if config.task == "classify":
@@ -131,7 +137,7 @@ def _tuner(
 
 
 def _search(tuner, task: SearchTask, config: TuneConfig, extra_callbacks=()) -> None:
-    callbacks = list(extra_callbacks)
+    callbacks = [*task.callbacks, *extra_callbacks]
     if config.early_stopping_patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(

@@ -29,8 +29,14 @@ from pipelines.tune_parsers import (
     parse_paddings,
 )
 
-TUNE_TASKS = ("classify", "sentiment")
-OBJECTIVES = ("val_accuracy", "val_loss", "accuracy", "loss")  # what every tuned model reports
+TUNE_TASKS = ("classify", "sentiment", "search")
+# What each task's trials report, its default objective first.
+TASK_OBJECTIVES = {
+    "classify": ("val_accuracy", "val_loss", "accuracy", "loss"),
+    "sentiment": ("val_accuracy", "val_loss", "accuracy", "loss"),
+    "search": ("val_map_at_10", "val_precision_at_10", "val_loss", "loss"),
+}
+OBJECTIVES = tuple(dict.fromkeys(name for names in TASK_OBJECTIVES.values() for name in names))
 DIRECTIONS = ("min", "max")
 # The search-space options each task's hypermodel reads; the other task's stay at their defaults.
 SEARCH_OPTIONS = {
@@ -43,6 +49,7 @@ SEARCH_OPTIONS = {
         "dense_units",
     ),
     "sentiment": ("cells", "units_choices", "max_layers", "embedding_dims", "clipnorms"),
+    "search": ("embedding_sizes", "margins"),
 }
 # Options that change neither what a trial trains nor how it is scored: how many
 # trials, how many processes run them, whether to start afresh, where results go.
@@ -75,8 +82,10 @@ class TuneConfig(TrainConfig):
 
     Attributes:
         tuner: ``random``, ``hyperband`` or ``bayesian``.
-        objective: The metric to optimize: ``val_accuracy``, ``val_loss``,
-            ``accuracy`` or ``loss``.
+        objective: The metric to optimize, one the task's trials report
+            (`TASK_OBJECTIVES`); ``""``: the task's default (``val_accuracy``,
+            or ``val_map_at_10`` for search: validation images searched among
+            the training images, by class).
         direction: ``max`` or ``min``; ``""``: ``min`` for losses and errors,
             ``max`` otherwise.
         max_trials: Trials to run (the first is the default configuration); a
@@ -105,6 +114,8 @@ class TuneConfig(TrainConfig):
         max_layers: Deepest recurrent stack tried (sentiment).
         embedding_dims: Word vector sizes tried (sentiment).
         clipnorms: Gradient clipping norms tried, 0 = off (sentiment).
+        embedding_sizes: Search vector lengths tried (search; even).
+        margins: Triplet loss margins tried (search, embedder=triplet).
         learning_rate_range: ``(low, high)`` of the learning rate (log scale).
     """
 
@@ -112,9 +123,11 @@ class TuneConfig(TrainConfig):
         "random", "random, hyperband or bayesian", parse=choice_parser("tuner", TUNERS)
     )
     objective: str = option_field(
-        "val_accuracy",
-        "metric to optimize: val_accuracy, val_loss, accuracy or loss",
-        parse=choice_parser("objective", OBJECTIVES),
+        "",
+        "metric to optimize (empty: the task's default): classify and sentiment: "
+        "val_accuracy, val_loss, accuracy or loss; search: val_map_at_10, "
+        "val_precision_at_10, val_loss or loss",
+        parse=choice_parser("objective", ("", *OBJECTIVES)),
     )
     direction: str = option_field(
         "",
@@ -187,6 +200,14 @@ class TuneConfig(TrainConfig):
         "sentiment: gradient clipping norms tried (0: off)",
         parse=parse_float_choices,
     )
+    embedding_sizes: tuple[int, ...] = option_field(
+        (64, 128, 256), "search: search vector lengths tried (even)", parse=parse_int_choices
+    )
+    margins: tuple[float, ...] = option_field(
+        (0.2, 0.5, 1.0),
+        "search: triplet loss margins tried (embedder=triplet)",
+        parse=parse_float_choices,
+    )
     learning_rate_range: tuple[float, float] = option_field(
         (0.0005, 0.01),
         "low,high of the learning rate searched (log scale)",
@@ -200,6 +221,20 @@ class TuneConfig(TrainConfig):
                 f"{list(TUNE_TASKS)}. Received task={self.task!r}."
             )
         super().__post_init__()
+        reported = TASK_OBJECTIVES[self.task]
+        if not self.objective:
+            object.__setattr__(self, "objective", reported[0])
+        elif self.objective not in reported:
+            raise ValueError(
+                f"Invalid value for argument `objective`. Task {self.task} trials report "
+                f"{', '.join(reported)}. Received objective={self.objective!r}."
+            )
+        if self.task == "search" and self.embedder == "classifier":
+            raise ValueError(
+                "Invalid value for argument `embedder`. A search tunes the metric-learned "
+                "embedder (triplet or contrastive), not the classifier's features. "
+                "Received embedder='classifier'."
+            )
         if self.resume_run_id:
             raise ValueError(
                 "`resume_run_id` applies to train, not tune: a search resumes from "
@@ -273,8 +308,9 @@ class TuneConfig(TrainConfig):
         """The hypermodel arguments of the search; the default trial's values are always in it.
 
         Returns:
-            Keyword arguments of `CNNHyperModel` (classify) or
-            `TextRNNHyperModel` (sentiment), without the data-dependent ones.
+            Keyword arguments of `CNNHyperModel` (classify),
+            `TextRNNHyperModel` (sentiment) or `EmbeddingHyperModel` (search),
+            without the data- and geometry-dependent ones.
         """
         if self.task == "classify":
             return {
@@ -292,6 +328,17 @@ class TuneConfig(TrainConfig):
                     "padding": str(self.padding),
                     "filters": self.filters,
                     "pool_size": 2,
+                    "learning_rate": self.learning_rate,
+                },
+            }
+        if self.task == "search":
+            return {
+                "embedding_sizes": tuple(sorted({*self.embedding_sizes, self.embedding_size})),
+                "margins": tuple(sorted({*self.margins, self.margin})),
+                "learning_rate_range": self.learning_rate_range,
+                "defaults": {
+                    "embedding_size": self.embedding_size,
+                    "margin": self.margin,
                     "learning_rate": self.learning_rate,
                 },
             }

@@ -21,11 +21,13 @@ class SearchTask:
     """What a search needs of its task: the hypermodel, the data, and how to finish the best.
 
     Attributes:
-        hypermodel: `CNNHyperModel` or `TextRNNHyperModel`.
+        hypermodel: `CNNHyperModel`, `TextRNNHyperModel` or `EmbeddingHyperModel`.
         train: Training batches (shuffled, seeded).
         validation: Validation batches.
         finish: Evaluates, exports and logs a trained model in the active run.
         plot_groups: Hyperparameters compared in ``plots/trials.png``.
+        callbacks: Callbacks every trial's ``fit`` runs first (e.g. one that
+            adds the objective to the epoch's logs).
     """
 
     hypermodel: keras_tuner.HyperModel
@@ -33,6 +35,7 @@ class SearchTask:
     validation: object
     finish: Callable[[keras.Model], TaskOutcome]
     plot_groups: tuple[str, ...]
+    callbacks: tuple[keras.callbacks.Callback, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 from common.validation import check_positive_int
 from data.near_duplicates import near_duplicates
 from pipelines.metrics import retrieval_scores
-from pipelines.vector_index import VectorIndex
+from pipelines.vector_index import ExactIndex, VectorIndex
 
 NEAR_DUPLICATE_QUERIES = 1000
 """Catalog items altered into near-duplicate queries when evaluating a search run."""
@@ -133,3 +133,34 @@ def index_recall(
     found, _ = approximate.query(query_vectors, k)
     hits = [len(np.intersect1d(a, e)) for a, e in zip(found, exact_found, strict=True)]
     return float(np.sum(hits) / exact_found.size)
+
+
+class RetrievalScores(keras.callbacks.Callback):
+    """Adds ``val_precision_at_<k>`` and ``val_map_at_<k>`` to each epoch's logs.
+
+    Queries (held-out images) are searched exactly among a catalog (images
+    the model trains on, without the queries), a result right when of the
+    query's class: the objective of a search task's tuning. Put it before
+    callbacks that read the logs (Keras's ``History`` comes last).
+
+    Args:
+        catalog: ``(uint8 images, labels)`` searched.
+        queries: ``(uint8 images, labels)`` asked.
+        k: Results per query.
+    """
+
+    def __init__(self, catalog, queries, k: int = 10):
+        super().__init__()
+        self.catalog = catalog
+        self.queries = queries
+        self.k = check_positive_int("k", k)
+
+    def on_epoch_end(self, epoch, logs=None):
+        images, labels = self.catalog
+        index = ExactIndex(self.model.output_shape[-1])
+        index_catalog(self.model, catalog_batches(images), [index])
+        vectors = embed_images(self.model, self.queries[0])
+        scores, _ = retrieval_metrics(index, vectors, self.queries[1], labels, self.k)
+        if logs is not None:
+            for name in (f"precision_at_{self.k}", f"map_at_{self.k}"):
+                logs[f"val_{name}"] = scores[name]

@@ -1,4 +1,4 @@
-"""Keras Tuner hypermodels: the CNN (filter size, stride, padding, ...) and the text RNN.
+"""Keras Tuner hypermodels: the CNN (filter size, stride, padding, ...), the text RNN, the embedder.
 
 Fixed structure (input shape, classes, number of conv blocks, the values to
 choose from) goes to the validated constructor; every searchable value comes
@@ -9,10 +9,13 @@ Tuner builds it once in its constructor).
   invalid geometry raises `InvalidGeometryError` before any TensorFlow op;
 - `TextRNNHyperModel` (`models.hypermodels.text_rnn`): the sentiment
   classifier's recurrent stack searched;
-- `models.hypermodels.choices`: the checks of a search space both share.
+- `EmbeddingHyperModel` (`models.hypermodels.embedding`): the search task's
+  embedder, its vector length, triplet margin and learning rate searched;
+- `models.hypermodels.choices`: the checks of a search space they share.
 """
 
 from models.hypermodels.cnn import CNNHyperModel, InvalidGeometryError
+from models.hypermodels.embedding import EmbeddingHyperModel
 from models.hypermodels.text_rnn import TextRNNHyperModel
 
-__all__ = ["CNNHyperModel", "InvalidGeometryError", "TextRNNHyperModel"]
+__all__ = ["CNNHyperModel", "EmbeddingHyperModel", "InvalidGeometryError", "TextRNNHyperModel"]

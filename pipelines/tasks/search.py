@@ -152,7 +152,7 @@ def load_data(config, locations: DataLocations | None = None):
     from pipelines.image_classifier import load_input_pipelines
 
     spec, splits, pipes = load_input_pipelines(config, locations)
-    items = len(_limited(splits[TRAIN], config.max_examples))
+    items = min(len(splits[TRAIN]), config.max_examples or len(splits[TRAIN]))
     if config.top_k > items:
         raise ValueError(
             f"Invalid value for argument `top_k`. Expected at most the {items} catalog items "
@@ -167,12 +167,31 @@ def load_data(config, locations: DataLocations | None = None):
     return spec, splits, pipes
 
 
-def _limited(split, max_examples: int):
-    if not max_examples or len(split) <= max_examples:
-        return split
-    return dataclasses.replace(
-        split, images=split.images[:max_examples], labels=split.labels[:max_examples]
-    )
+def catalog_and_queries(config, splits):
+    """The catalog and the queries, as `ImageSplit`s.
+
+    The catalog is the training split; with ``max_examples``, the examples
+    the run trains on and validates with (drawn as `data.pipeline` draws
+    them), in split order. The queries are the test split (its first
+    ``max_examples``, as the test pipeline takes them).
+    """
+    import numpy as np
+
+    from data.pipeline import drawn_order
+    from data.specs import TEST, TRAIN
+
+    catalog, queries = splits[TRAIN], splits[TEST]
+    if config.max_examples and config.max_examples < len(catalog):
+        chosen = np.sort(drawn_order(len(catalog), config.seed, config.max_examples))
+        catalog = dataclasses.replace(
+            catalog, images=catalog.images[chosen], labels=catalog.labels[chosen]
+        )
+    if config.max_examples and config.max_examples < len(queries):
+        kept = slice(0, config.max_examples)
+        queries = dataclasses.replace(
+            queries, images=queries.images[kept], labels=queries.labels[kept]
+        )
+    return catalog, queries
 
 
 def build_model(config, data) -> keras.Model:
@@ -228,7 +247,6 @@ def train(config, locations: DataLocations | None = None) -> TaskOutcome:
     import keras
     import mlflow
 
-    from data.specs import TEST, TRAIN
     from pipelines.fitting import fit
     from pipelines.plots import training_curves_figure
     from pipelines.tracking import log_new_params
@@ -239,8 +257,7 @@ def train(config, locations: DataLocations | None = None) -> TaskOutcome:
     model = build_model(config, data)
     history = fit(model, pipes.train, pipes.validation, config)
     embedder = embedder_of(config, model)
-    catalog = _limited(splits[TRAIN], config.max_examples)
-    queries = _limited(splits[TEST], config.max_examples)
+    catalog, queries = catalog_and_queries(config, splits)
     log_new_params(
         {
             "model_parameters": embedder.count_params(),
@@ -251,10 +268,19 @@ def train(config, locations: DataLocations | None = None) -> TaskOutcome:
         }
     )
     mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
-    return _index_evaluate_export(config, spec, embedder, catalog, queries)
+    return finish_search(config, spec, embedder, catalog, queries)
 
 
-def _index_evaluate_export(config, spec, embedder, catalog, queries) -> TaskOutcome:
+def finish_search(config, spec, embedder, catalog, queries) -> TaskOutcome:
+    """Indexes the catalog, evaluates the queries, logs and exports, in the active run.
+
+    Args:
+        config: Gives ``top_k``, ``index``, the batch size, seed and export options.
+        spec: The dataset's spec (class names, name).
+        embedder: The trained embedding model.
+        catalog: The catalog `ImageSplit` (item ids are its positions).
+        queries: The query `ImageSplit`.
+    """
     import mlflow
     import numpy as np
 
@@ -277,7 +303,7 @@ def _index_evaluate_export(config, spec, embedder, catalog, queries) -> TaskOutc
     )
 
     settings = evaluation_settings(config)
-    dimension = config.embedding_size
+    dimension = embedder.output_shape[-1]
     exact = ExactIndex(dimension)
     logged = exact if settings.index == "exact" else new_index(settings.index, dimension)
     indexes = [exact] if logged is exact else [exact, logged]

@@ -146,3 +146,37 @@ def test_paddings_are_parsed_once_and_reach_the_model_as_values():
 def test_bad_paddings_are_refused_when_the_hypermodel_is_made(kwargs, message):
     with pytest.raises(ValueError, match=message):
         CNNHyperModel((28, 28, 1), 10, **kwargs)
+
+
+def test_embedder_hypermodel_builds_each_vector_length_and_margin():
+    from models.hypermodels import EmbeddingHyperModel
+
+    geometry = {"filters": (4,), "kernel_size": 3, "strides": 1, "padding": "same"}
+    defaults = {"embedding_size": 32, "margin": 0.5, "learning_rate": 1e-3}
+    hypermodel = EmbeddingHyperModel(
+        (28, 28, 1), geometry=geometry, embedding_sizes=(16, 32), margins=(0.2, 0.5),
+        defaults=defaults,
+    )  # fmt: skip
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    assert model.output_shape == (None, 32)
+    assert model.loss.get_config()["class_dimension"] == 16
+    assert model.loss.margin == 0.5 and hypermodel.default_values() == defaults
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("embedding_size", 16)
+    hp.Fixed("margin", 0.2)
+    smaller = hypermodel.build(hp)
+    assert smaller.output_shape == (None, 16) and smaller.loss.margin == 0.2
+    contrastive = EmbeddingHyperModel(
+        (28, 28, 1), geometry=geometry, embedding_sizes=(32,), defaults=defaults,
+        class_loss="contrastive",
+    )  # fmt: skip
+    hp = keras_tuner.HyperParameters()
+    contrastive.build(hp)
+    assert "margin" not in hp.values and "margin" not in contrastive.default_values()
+    with pytest.raises(ValueError, match=r"even lengths .* Received \[15\]"):
+        EmbeddingHyperModel((28, 28, 1), geometry=geometry, embedding_sizes=(15, 32),
+                            defaults=defaults)  # fmt: skip
+    with pytest.raises(ValueError, match="the default 32 must be one of"):
+        EmbeddingHyperModel((28, 28, 1), geometry=geometry, embedding_sizes=(16,),
+                            defaults=defaults)  # fmt: skip

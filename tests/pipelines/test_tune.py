@@ -129,11 +129,56 @@ def test_sentiment_search_tries_recurrent_stacks(mlflow_store, tmp_path):
     assert served["probabilities"].shape == (2, 2)
 
 
+def test_search_task_search_tunes_vector_length_and_margin_by_retrieval_map(
+    mlflow_store, tmp_path, fashion_mnist_dir
+):
+    config = TuneConfig(
+        task="search",
+        dataset="fashion_mnist",
+        max_examples=500,
+        epochs=2,
+        batch_size=50,
+        filters="8",
+        embedding_sizes="16,32",
+        margins="0.2,0.5",
+        max_trials=3,
+        directory=str(tmp_path / "tuning"),
+        export_dir=str(tmp_path / "exports"),
+    )
+    assert config.objective == "val_map_at_10" and config.objective_direction == "max"
+    result = tune(config)
+    children = children_of(result.run_id, mlflow_store)
+    assert [run.info.status for run in children] == ["FINISHED"] * 3
+    first = children[0].data
+    assert (first.params["embedding_size"], first.params["margin"]) == ("128", "0.5")  # default
+    for run in children:  # every epoch scored by retrieval on the held-out images
+        history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "val_map_at_10")
+        assert len(history) == 2 and all(0 < point.value <= 1 for point in history)
+    assert 0 < result.best_score <= 1
+    assert result.best_score == max(row["score"] for row in result.trials)
+    assert result.test_metrics["test_precision_at_10"] > 0.4  # 10 classes: chance is 0.1
+    loaded = tf.saved_model.load(str(result.export_path))
+    _, splits = load_dataset("fashion_mnist")
+    found = loaded.serve(tf.constant(splits["test"].images[:3]))
+    size = int(result.best_values["embedding_size"])
+    assert found["item_ids"].shape == (3, 10)
+    embed = tf.saved_model.load(mlflow.get_run(result.run_id).data.tags["embed_export_path"])
+    assert embed.serve(tf.constant(splits["test"].images[:1]))["embedding"].shape == (1, size)
+
+
 def test_invalid_settings_are_refused_before_any_work(tmp_path, monkeypatch):
-    with pytest.raises(ValueError, match="searches \\['classify', 'sentiment'\\]"):
+    with pytest.raises(ValueError, match="searches \\['classify', 'sentiment', 'search'\\]"):
         TuneConfig(task="forecast")
     with pytest.raises(ValueError, match="Received objective='val_auc'"):
         TuneConfig(objective="val_auc")
+    with pytest.raises(ValueError, match="Task search trials report val_map_at_10"):
+        TuneConfig(task="search", objective="val_accuracy")
+    with pytest.raises(ValueError, match="Task classify trials report val_accuracy"):
+        TuneConfig(objective="val_map_at_10")
+    with pytest.raises(ValueError, match="not the classifier's features"):
+        TuneConfig(task="search", embedder="classifier")
+    with pytest.raises(ValueError, match="searched for task search"):
+        TuneConfig(margins="0.3")
     with pytest.raises(ValueError, match="Received tuner='grid'"):
         TuneConfig(tuner="grid")
     with pytest.raises(ValueError, match="Received paddings='same,full'"):

@@ -1,0 +1,68 @@
+"""What a search of the search task's hyperparameters needs: hypermodel, data, objective, finish.
+
+Each trial trains an `EmbeddingHyperModel` (vector length, triplet margin,
+learning rate) on the task's training batches (each image joined by an
+altered copy) and is scored by `RetrievalScores` at every epoch: the
+validation images searched among the other training images, a result right
+when of the query's class (``val_map_at_10``, ``val_precision_at_10``). The
+best trial's embedder is then indexed, evaluated on the test queries,
+logged and exported as the ``train`` task does (`pipelines.tasks.search`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from data import DataLocations
+    from pipelines.tune_config import TuneConfig
+    from pipelines.tune_summary import SearchTask
+
+
+def search_tuning_task(config: TuneConfig, locations: DataLocations | None = None) -> SearchTask:
+    """The `SearchTask` of a ``task=search`` tuning config."""
+    from data.pipeline import split_train_validation
+    from data.specs import TRAIN
+    from models.hypermodels import EmbeddingHyperModel
+    from pipelines.tasks.search import (
+        COPY_WEIGHT,
+        TEMPERATURE,
+        catalog_and_queries,
+        finish_search,
+        load_data,
+    )
+    from pipelines.tune_summary import SearchTask
+    from pipelines.visual_search import RetrievalScores
+
+    train_config = config.train_config()
+    spec, splits, pipes = load_data(train_config, locations)
+    hypermodel = EmbeddingHyperModel(
+        spec.input_shape,
+        geometry={
+            "filters": config.filters,
+            "kernel_size": config.kernel_size,
+            "strides": config.stride,
+            "padding": config.padding,
+        },
+        class_loss=config.embedder,
+        copy_weight=COPY_WEIGHT,
+        temperature=TEMPERATURE,
+        name=f"{spec.name}_embedder_tuned",
+        **config.search_space(),
+    )
+    # The same draw as the training pipelines': queries held out of what trials train on.
+    trained, held_out = split_train_validation(
+        splits[TRAIN], config.validation_fraction, config.seed, config.max_examples
+    )
+    scores = RetrievalScores(
+        (trained.images, trained.labels), (held_out.images, held_out.labels), k=10
+    )
+    catalog, queries = catalog_and_queries(train_config, splits)
+    return SearchTask(
+        hypermodel,
+        pipes.train,
+        pipes.validation,
+        lambda model: finish_search(train_config, spec, model, catalog, queries),
+        ("embedding_size", "margin"),
+        callbacks=(scores,),
+    )
