@@ -41,7 +41,7 @@ from pipelines.cli import data_locations_from_environment
 from pipelines.config import TrainConfig
 from pipelines.train import train
 from pipelines.vector_index import ExactIndex, HNSWIndex, load_index
-from pipelines.visual_search import near_duplicate_rank1, retrieval_metrics
+from pipelines.visual_search import index_recall, near_duplicate_rank1, retrieval_metrics
 
 K = 10
 METRICS = ("precision_at_10", "map_at_10", "near_duplicate_rank1", "index_recall_at_10")
@@ -67,10 +67,6 @@ def latency(search, queries: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
         "p50_ms": round(float(np.median(ms)), 3),
         "p99_ms": round(float(np.percentile(ms, 99)), 3),
     }
-
-
-def recall(found: np.ndarray, exact: np.ndarray) -> float:
-    return float(np.mean([len(np.intersect1d(a, e)) / K for a, e in zip(found, exact)]))
 
 
 def trained_runs(folder: Path, options: dict, seeds: int) -> list[mlflow.entities.Run]:
@@ -100,7 +96,9 @@ def raw_pixels(splits, queries: int) -> dict:
     index = ExactIndex(int(np.prod(catalog.images.shape[1:])))
     index.add(np.arange(len(catalog)), catalog.images.reshape(len(catalog), -1).astype(np.float32))
     query_vectors = asked.images[:queries].reshape(queries, -1).astype(np.float32)
-    metrics, _ = retrieval_metrics(index, query_vectors, asked.labels[:queries], catalog.labels, K)
+    metrics, _, _ = retrieval_metrics(
+        index, query_vectors, asked.labels[:queries], catalog.labels, K
+    )
     pixels = keras.Sequential([keras.Input(catalog.images.shape[1:]), keras.layers.Flatten()])
     metrics["near_duplicate_rank1"] = near_duplicate_rank1(pixels, index, catalog.images, seed=0)
     return {name: round(value, 4) for name, value in metrics.items()}
@@ -122,12 +120,13 @@ def index_against_exact(run, splits, queries: int) -> dict:
          for i in range(0, len(images), 500)]
     )  # fmt: skip
     exact_ids, exact_latency = latency(lambda q: exact.query(q, K)[0], vectors)
-    found, approximate_latency = latency(lambda q: approximate.query(q, K)[0], vectors)
+    _, approximate_latency = latency(lambda q: approximate.query(q, K)[0], vectors)
+    found_share = index_recall(approximate, exact_ids, vectors)
     return {
         "items": len(exact),
         "dimension": exact.dimension,
         "exact": exact_latency,
-        "hnsw": {**approximate_latency, "recall_at_10": round(recall(found, exact_ids), 4)},
+        "hnsw": {**approximate_latency, "recall_at_10": round(found_share, 4)},
         "speedup_p50": round(exact_latency["p50_ms"] / approximate_latency["p50_ms"], 1),
     }
 
@@ -154,17 +153,18 @@ def million(items: int, dimension: int, queries: int = 1000, exact_queries: int 
     built = time.perf_counter() - start
     added_mb = resident_mb() - before - sum(b.nbytes for b in stored) / 2**20
     asked = vectors(queries)
-    found, timing = latency(lambda q: index.query(q, K)[0], asked)
+    _, timing = latency(lambda q: index.query(q, K)[0], asked)
     exact = ExactIndex(dimension)
     exact.add(np.arange(items), np.concatenate(stored))
     exact_ids, _ = exact.query(asked[:exact_queries], K)
+    found_share = index_recall(index, exact_ids, asked[:exact_queries])
     return {
         "items": items,
         "dimension": dimension,
         "build_seconds": round(built, 1),
         "index_memory_mb": round(added_mb, 1),
         **timing,
-        "recall_at_10": round(recall(found[:exact_queries], exact_ids), 4),
+        "recall_at_10": round(found_share, 4),
     }
 
 

@@ -19,6 +19,9 @@ from common.validation import check_fraction, check_positive_int, check_rate
 
 COPY_GROUP = 1
 """Column of a `with_altered_copies` label holding the copy group (the class is column 0)."""
+MIN_AREA, MAX_BRIGHTNESS, JPEG_QUALITY = 0.8, 0.2, 75
+"""The alterations' defaults: crops keep 80 % of the image or more, brightness moves by up to
+20 % of the range, JPEG quality 75."""
 
 
 def _check_alterations(min_area: float, max_brightness: float, jpeg_quality: int) -> None:
@@ -32,7 +35,9 @@ def _check_alterations(min_area: float, max_brightness: float, jpeg_quality: int
         )
 
 
-def altered_copy(image, seed, min_area=0.8, max_brightness=0.2, jpeg_quality=75):
+def altered_copy(
+    image, seed, min_area=MIN_AREA, max_brightness=MAX_BRIGHTNESS, jpeg_quality=JPEG_QUALITY
+):
     """One altered copy of a ``uint8 [height, width, channels]`` image (1 or 3 channels).
 
     Args:
@@ -67,9 +72,9 @@ def altered_copy(image, seed, min_area=0.8, max_brightness=0.2, jpeg_quality=75)
 def near_duplicates(
     images: np.ndarray,
     seed: int = 0,
-    min_area: float = 0.8,
-    max_brightness: float = 0.2,
-    jpeg_quality: int = 75,
+    min_area: float = MIN_AREA,
+    max_brightness: float = MAX_BRIGHTNESS,
+    jpeg_quality: int = JPEG_QUALITY,
 ) -> np.ndarray:
     """Altered copies of ``uint8 [n, height, width, channels]`` images, same shape.
 
@@ -94,15 +99,25 @@ def near_duplicates(
         )
     _check_alterations(min_area, max_brightness, jpeg_quality)
     seeds = np.stack([np.full(len(images), seed), np.arange(len(images))], axis=1)
+
+    def alter(pair):
+        return altered_copy(pair[0], pair[1], min_area, max_brightness, jpeg_quality)
+
     copies = tf.map_fn(
-        lambda pair: altered_copy(pair[0], pair[1], min_area, max_brightness, jpeg_quality),
+        alter,
         (tf.constant(images), tf.constant(seeds, tf.int64)),
         fn_output_signature=tf.TensorSpec(images.shape[1:], tf.uint8),
     )
     return copies.numpy()
 
 
-def with_altered_copies(batches: tf.data.Dataset, seed: int = 0, **alterations) -> tf.data.Dataset:
+def with_altered_copies(
+    batches: tf.data.Dataset,
+    seed: int = 0,
+    min_area: float = MIN_AREA,
+    max_brightness: float = MAX_BRIGHTNESS,
+    jpeg_quality: int = JPEG_QUALITY,
+) -> tf.data.Dataset:
     """Each ``(images, labels)`` batch joined by an altered copy of every image.
 
     A batch of ``n`` becomes ``2n`` images (originals, then their copies in
@@ -114,13 +129,17 @@ def with_altered_copies(batches: tf.data.Dataset, seed: int = 0, **alterations) 
     Args:
         batches: Batches of ``uint8`` images and integer labels.
         seed: Seed of the alterations.
-        **alterations: ``min_area``, ``max_brightness``, ``jpeg_quality`` of `altered_copy`.
+        min_area: As for `altered_copy`.
+        max_brightness: As for `altered_copy`.
+        jpeg_quality: As for `altered_copy`.
+
+    Raises:
+        ValueError: On a bad alteration, naming it.
     """
-    _check_alterations(
-        alterations.get("min_area", 0.8),
-        alterations.get("max_brightness", 0.2),
-        alterations.get("jpeg_quality", 75),
-    )
+    _check_alterations(min_area, max_brightness, jpeg_quality)
+
+    def alter(pair):
+        return altered_copy(pair[0], pair[1], min_area, max_brightness, jpeg_quality)
 
     def join(step, batch):
         images, labels = batch
@@ -134,7 +153,7 @@ def with_altered_copies(batches: tf.data.Dataset, seed: int = 0, **alterations) 
             axis=1,
         )
         copies = tf.map_fn(
-            lambda pair: altered_copy(pair[0], pair[1], **alterations),
+            alter,
             (images, seeds),
             fn_output_signature=tf.TensorSpec(images.shape[1:], tf.uint8),
         )

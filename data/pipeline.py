@@ -111,6 +111,34 @@ def _batched(split: ImageSplit, batch_size: int) -> tf.data.Dataset:
     return dataset.batch(batch_size).cache().prefetch(tf.data.AUTOTUNE)
 
 
+def training_splits(
+    splits: Mapping[str, ImageSplit],
+    validation_fraction: float = 0.1,
+    seed: int = 0,
+    max_examples: int = 0,
+) -> tuple[ImageSplit, ImageSplit, ImageSplit]:
+    """``(train, validation, test)``: what `build_input_pipelines` trains, validates, tests on.
+
+    A ``"validation"`` split in ``splits`` is used as is (its first
+    ``max_examples``); else one is drawn from ``"train"``
+    (`split_train_validation`). The test split is its first ``max_examples``.
+
+    Raises:
+        ValueError: On a missing split or an invalid argument.
+    """
+    missing = [name for name in (TRAIN, TEST) if name not in splits]
+    if missing:
+        raise ValueError(f"The splits {missing} are missing; received {sorted(splits)}.")
+    if VALIDATION in splits:  # the data comes with its own validation split
+        train = _take(splits[TRAIN], max_examples)
+        validation = _take(splits[VALIDATION], max_examples)
+    else:
+        train, validation = split_train_validation(
+            splits[TRAIN], validation_fraction, seed, max_examples
+        )
+    return train, validation, _take(splits[TEST], max_examples)
+
+
 def build_input_pipelines(
     splits: Mapping[str, ImageSplit],
     *,
@@ -155,17 +183,7 @@ def build_input_pipelines(
             "Invalid value for argument `max_examples`. Expected 0 (all) or a positive "
             f"integer. Received max_examples={max_examples!r}."
         )
-    missing = [name for name in (TRAIN, TEST) if name not in splits]
-    if missing:
-        raise ValueError(f"The splits {missing} are missing; received {sorted(splits)}.")
-    if VALIDATION in splits:  # the data comes with its own validation split
-        train = _take(splits[TRAIN], max_examples)
-        validation = _take(splits[VALIDATION], max_examples)
-    else:
-        train, validation = split_train_validation(
-            splits[TRAIN], validation_fraction, seed, max_examples
-        )
-    test = _take(splits[TEST], max_examples)
+    train, validation, test = training_splits(splits, validation_fraction, seed, max_examples)
     train_dataset = (
         tf.data.Dataset.from_tensor_slices((train.images, train.labels))
         .cache()

@@ -24,7 +24,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from common.validation import check_positive
+from common.validation import check_positive, check_positive_int
 
 
 def _pair_masks(labels):
@@ -180,7 +180,7 @@ class ClassAndCopyLoss(keras.losses.Loss):
                 f"Invalid value for argument `class_loss`. Expected one of "
                 f"{', '.join(CLASS_LOSSES)}. Received class_loss={class_loss!r}."
             )
-        self.class_dimension = int(class_dimension)
+        self.class_dimension = check_positive_int("class_dimension", class_dimension)
         self.class_loss = class_loss
         self.margin = check_positive("margin", margin)
         self.copy_weight = check_positive("copy_weight", copy_weight)
@@ -195,6 +195,13 @@ class ClassAndCopyLoss(keras.losses.Loss):
     def call(self, y_true, y_pred):
         y_true = tf.reshape(tf.cast(y_true, tf.int64), [-1, 2])
         y_pred = tf.cast(y_pred, tf.float32)
+        width = y_pred.shape[-1]
+        if width is not None and width <= self.class_dimension:
+            raise ValueError(
+                f"Invalid value for argument `class_dimension`. The embeddings have {width} "
+                f"entries, so a class part of {self.class_dimension} leaves no copy part. "
+                f"Received class_dimension={self.class_dimension}."
+            )
         parts = (y_pred[:, : self.class_dimension], y_pred[:, self.class_dimension :])
         kind, copy = (tf.math.l2_normalize(part, axis=-1) for part in parts)
         return self._classes.call(y_true[:, 0], kind) + self.copy_weight * self._copies.call(

@@ -47,11 +47,13 @@ def parse_item_ids(text) -> tuple[int, ...]:
     Raises:
         ValueError: If an entry is not an integer.
     """
-    if not isinstance(text, str):
-        return tuple(int(v) for v in np.atleast_1d(text))
+    parts = text.split(",") if isinstance(text, str) else np.atleast_1d(text).tolist()
     try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
+        numbers = [float(part) for part in parts if str(part).strip()]
     except ValueError:
+        numbers = []
+    values = tuple(int(n) for n in numbers if float(n).is_integer())
+    if len(values) != len(numbers):
         values = ()
     if not values:
         raise ValueError(
@@ -201,15 +203,26 @@ def _batches(items: list, size: int) -> Iterator[list]:
         yield items[start : start + size]
 
 
+def _check_top_k(top_k: int, items: int, run_id: str) -> None:
+    if top_k > items:
+        raise ValueError(
+            f"Invalid value for argument `top_k`. Expected at most the {items} catalog items of "
+            f"run {run_id}. Received top_k={top_k}."
+        )
+
+
 def write_json_lines(path: str | os.PathLike, rows: list[dict]) -> Path:
     """Writes rows as JSON lines, staged then renamed (never half-written); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_name(f".{path.name}.partial")
-    with staged.open("w", encoding="utf-8") as file:
-        for row in rows:
-            file.write(json.dumps(row) + "\n")
-    os.replace(staged, path)
+    try:
+        with staged.open("w", encoding="utf-8") as file:
+            for row in rows:
+                file.write(json.dumps(row) + "\n")
+        os.replace(staged, path)
+    finally:
+        staged.unlink(missing_ok=True)
     return path
 
 
@@ -221,6 +234,7 @@ def search(config: SearchConfig) -> Path:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         run = load_search_run(config.run_id, Path(folder))
+        _check_top_k(config.top_k, len(run.index), config.run_id)
         for batch in _batches(paths, config.batch_size):
             data = tf.constant([path.read_bytes() for path in batch])
             vectors = run.embed.serve_image_bytes(data)["embedding"].numpy()

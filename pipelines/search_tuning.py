@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+RETRIEVAL_K = 10
+"""Results per query of the tuning objective (``val_map_at_10``)."""
+
 if TYPE_CHECKING:
     from data import DataLocations
     from pipelines.tune_config import TuneConfig
@@ -21,12 +24,12 @@ if TYPE_CHECKING:
 
 def search_tuning_task(config: TuneConfig, locations: DataLocations | None = None) -> SearchTask:
     """The `SearchTask` of a ``task=search`` tuning config."""
-    from data.pipeline import split_train_validation
-    from data.specs import TRAIN
+    from data.pipeline import training_splits
     from models.hypermodels import EmbeddingHyperModel
     from pipelines.tasks.search import (
         COPY_WEIGHT,
         TEMPERATURE,
+        backbone_geometry,
         catalog_and_queries,
         finish_search,
         load_data,
@@ -38,24 +41,19 @@ def search_tuning_task(config: TuneConfig, locations: DataLocations | None = Non
     spec, splits, pipes = load_data(train_config, locations)
     hypermodel = EmbeddingHyperModel(
         spec.input_shape,
-        geometry={
-            "filters": config.filters,
-            "kernel_size": config.kernel_size,
-            "strides": config.stride,
-            "padding": config.padding,
-        },
+        geometry=backbone_geometry(config),
         class_loss=config.embedder,
         copy_weight=COPY_WEIGHT,
         temperature=TEMPERATURE,
         name=f"{spec.name}_embedder_tuned",
         **config.search_space(),
     )
-    # The same draw as the training pipelines': queries held out of what trials train on.
-    trained, held_out = split_train_validation(
-        splits[TRAIN], config.validation_fraction, config.seed, config.max_examples
+    # What the training pipelines hold out: queries no trial trains on.
+    trained, held_out, _ = training_splits(
+        splits, config.validation_fraction, config.seed, config.max_examples
     )
     scores = RetrievalScores(
-        (trained.images, trained.labels), (held_out.images, held_out.labels), k=10
+        (trained.images, trained.labels), (held_out.images, held_out.labels), k=RETRIEVAL_K
     )
     catalog, queries = catalog_and_queries(train_config, splits)
     return SearchTask(

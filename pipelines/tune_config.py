@@ -18,6 +18,7 @@ from common.recurrent import parse_cells
 from common.validation import check_non_negative_int, check_positive_int
 from pipelines.config import TrainConfig
 from pipelines.options import choice_parser, option_field
+from pipelines.search_tuning import RETRIEVAL_K
 from pipelines.tune_parsers import (
     TUNERS,
     check_factor,
@@ -34,7 +35,12 @@ TUNE_TASKS = ("classify", "sentiment", "search")
 TASK_OBJECTIVES = {
     "classify": ("val_accuracy", "val_loss", "accuracy", "loss"),
     "sentiment": ("val_accuracy", "val_loss", "accuracy", "loss"),
-    "search": ("val_map_at_10", "val_precision_at_10", "val_loss", "loss"),
+    "search": (
+        f"val_map_at_{RETRIEVAL_K}",
+        f"val_precision_at_{RETRIEVAL_K}",
+        "val_loss",
+        "loss",
+    ),
 }
 OBJECTIVES = tuple(dict.fromkeys(name for names in TASK_OBJECTIVES.values() for name in names))
 DIRECTIONS = ("min", "max")

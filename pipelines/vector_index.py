@@ -46,6 +46,11 @@ def _unit_rows(vectors, dimension: int, what: str) -> np.ndarray:
     return array / np.maximum(norms, 1e-12)
 
 
+def _as_ids(ids) -> list[int]:
+    """Item ids (any int array-like) as a list of Python ints."""
+    return [int(i) for i in np.asarray(ids, dtype=np.int64).reshape(-1)]
+
+
 class VectorIndex:
     """What every index does; subclasses store and search the vectors.
 
@@ -105,12 +110,9 @@ class VectorIndex:
         Raises:
             KeyError: On an id not in the index (nothing is removed then).
         """
-        ids = [int(i) for i in np.asarray(ids, dtype=np.int64).reshape(-1)]
-        missing = [i for i in ids if i not in self._slot_of]
-        if missing:
-            raise KeyError(f"Item ids not in the index: {missing[:5]} ({len(self)} items).")
-        for item in ids:
-            self._alive[self._slot_of.pop(item)] = False
+        for slot, item in zip(self._slots_of(ids), _as_ids(ids), strict=True):
+            self._alive[slot] = False
+            del self._slot_of[item]
 
     def vectors_of(self, ids) -> np.ndarray:
         """The stored unit vectors of items, by id (e.g. to find "more like this item").
@@ -118,11 +120,15 @@ class VectorIndex:
         Raises:
             KeyError: On an id not in the index.
         """
-        ids = [int(i) for i in np.asarray(ids, dtype=np.int64).reshape(-1)]
+        return self._vectors_at(self._slots_of(ids))
+
+    def _slots_of(self, ids) -> np.ndarray:
+        """The slots of live items by id; a `KeyError` naming any id not in the index."""
+        ids = _as_ids(ids)
         missing = [i for i in ids if i not in self._slot_of]
         if missing:
             raise KeyError(f"Item ids not in the index: {missing[:5]} ({len(self)} items).")
-        return self._vectors_at(np.array([self._slot_of[i] for i in ids], np.int64))
+        return np.array([self._slot_of[i] for i in ids], np.int64)
 
     def query(self, vectors, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` most similar items of each query vector, most similar first.

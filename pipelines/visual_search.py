@@ -88,15 +88,19 @@ def retrieval_metrics(
     query_labels: np.ndarray,
     catalog_labels: np.ndarray,
     k: int,
-) -> tuple[dict[str, float], np.ndarray]:
-    """Retrieval scores at ``k`` by same class, and the found item ids ``[queries, k]``.
+) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """Retrieval scores at ``k`` by same class, and what the index found.
 
     Item ids must be positions in ``catalog_labels``. Metric names end in
     ``_at_<k>`` (``precision_at_10``, ``recall_at_10``, ``map_at_10``).
+
+    Returns:
+        ``(metrics, item ids [queries, k], similarities [queries, k])``.
     """
-    found, _ = index.query(query_vectors, k)
+    found, similarities = index.query(query_vectors, k)
     scores = retrieval_scores(catalog_labels[found], query_labels, catalog_labels)
-    return {name.replace("_at_k", f"_at_{k}"): value for name, value in scores.items()}, found
+    metrics = {name.replace("_at_k", f"_at_{k}"): value for name, value in scores.items()}
+    return metrics, found, similarities
 
 
 def near_duplicate_rank1(
@@ -154,13 +158,18 @@ class RetrievalScores(keras.callbacks.Callback):
         self.catalog = catalog
         self.queries = queries
         self.k = check_positive_int("k", k)
+        if len(catalog[1]) < k:
+            raise ValueError(
+                f"Retrieval at k={k} needs at least {k} catalog images; the training images "
+                f"number {len(catalog[1])}. Use more examples (max_examples)."
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         images, labels = self.catalog
         index = ExactIndex(self.model.output_shape[-1])
         index_catalog(self.model, catalog_batches(images), [index])
         vectors = embed_images(self.model, self.queries[0])
-        scores, _ = retrieval_metrics(index, vectors, self.queries[1], labels, self.k)
+        scores, _, _ = retrieval_metrics(index, vectors, self.queries[1], labels, self.k)
         if logs is not None:
             for name in (f"precision_at_{self.k}", f"map_at_{self.k}"):
                 logs[f"val_{name}"] = scores[name]

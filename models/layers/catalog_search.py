@@ -22,7 +22,7 @@ class CatalogSearch(keras.layers.Layer):
     Called on query vectors ``float [batch, dimension]`` (normalised inside)
     and ``k`` (a Python or scalar tensor int), it returns ``(item_ids int64
     [batch, k], scores float32 [batch, k])``, most similar first. ``k`` is
-    capped at the catalog size.
+    capped at the catalog size; below 1 it is an ``InvalidArgumentError``.
 
     Args:
         items: Number of catalog items.
@@ -70,7 +70,9 @@ class CatalogSearch(keras.layers.Layer):
 
     def call(self, queries, k=10):
         queries = tf.math.l2_normalize(tf.cast(queries, tf.float32), axis=-1)
-        k = tf.minimum(tf.cast(k, tf.int32), self.items)
+        k = tf.cast(k, tf.int32)
+        tf.debugging.assert_positive(k, message="k (results per query) must be at least 1")
+        k = tf.minimum(k, self.items)
         scores, positions = tf.math.top_k(tf.matmul(queries, self.vectors, transpose_b=True), k=k)
         return tf.gather(self.item_ids, positions), scores
 

@@ -59,6 +59,7 @@ TEMPERATURE = 0.1
 COPY_WEIGHT = 1.0
 """Weight of the copy part's loss against the class part's."""
 GRID_QUERIES = 8
+GRID_RESULTS = 10
 PROJECTED_QUERIES = 2000
 EMBED_ARTIFACTS = "embed_saved_model"
 INDEX_ARTIFACTS = "index"
@@ -170,28 +171,38 @@ def load_data(config, locations: DataLocations | None = None):
 def catalog_and_queries(config, splits):
     """The catalog and the queries, as `ImageSplit`s.
 
-    The catalog is the training split; with ``max_examples``, the examples
-    the run trains on and validates with (drawn as `data.pipeline` draws
-    them), in split order. The queries are the test split (its first
-    ``max_examples``, as the test pipeline takes them).
+    The catalog is the training split as the run reads it: with
+    ``max_examples``, only the examples the run trains and validates on
+    (`data.pipeline.training_splits`), in split order. The queries are the
+    test split as the test pipeline takes it.
     """
     import numpy as np
 
-    from data.pipeline import drawn_order
-    from data.specs import TEST, TRAIN
+    from data.pipeline import drawn_order, training_splits
+    from data.specs import TRAIN, VALIDATION
 
-    catalog, queries = splits[TRAIN], splits[TEST]
+    train, _, queries = training_splits(
+        splits, config.validation_fraction, config.seed, config.max_examples
+    )
+    if VALIDATION in splits:  # its own validation split: the training split is the catalog
+        return train, queries
+    catalog = splits[TRAIN]
     if config.max_examples and config.max_examples < len(catalog):
         chosen = np.sort(drawn_order(len(catalog), config.seed, config.max_examples))
         catalog = dataclasses.replace(
             catalog, images=catalog.images[chosen], labels=catalog.labels[chosen]
         )
-    if config.max_examples and config.max_examples < len(queries):
-        kept = slice(0, config.max_examples)
-        queries = dataclasses.replace(
-            queries, images=queries.images[kept], labels=queries.labels[kept]
-        )
     return catalog, queries
+
+
+def backbone_geometry(config) -> dict:
+    """The `models.small_cnn` arguments of the backbone: filters, f, s and p."""
+    return {
+        "filters": config.filters,
+        "kernel_size": config.kernel_size,
+        "strides": config.stride,
+        "padding": config.padding,
+    }
 
 
 def build_model(config, data) -> keras.Model:
@@ -202,13 +213,7 @@ def build_model(config, data) -> keras.Model:
     from pipelines.fitting import adam, compile_classifier
 
     spec = data[0]
-    geometry = {
-        "input_shape": spec.input_shape,
-        "filters": config.filters,
-        "kernel_size": config.kernel_size,
-        "strides": config.stride,
-        "padding": config.padding,
-    }
+    geometry = {"input_shape": spec.input_shape, **backbone_geometry(config)}
     if config.embedder == "classifier":
         model = small_cnn(
             classes=spec.num_classes,
@@ -309,7 +314,7 @@ def finish_search(config, spec, embedder, catalog, queries) -> TaskOutcome:
     indexes = [exact] if logged is exact else [exact, logged]
     index_catalog(embedder, catalog_batches(catalog.images, config.batch_size), indexes)
     query_vectors = embed_images(embedder, queries.images, config.batch_size)
-    metrics, found = retrieval_metrics(
+    metrics, found, similarities = retrieval_metrics(
         exact, query_vectors, queries.labels, catalog.labels, settings.k
     )
     metrics["near_duplicate_rank1"] = near_duplicate_rank1(
@@ -323,14 +328,14 @@ def finish_search(config, spec, embedder, catalog, queries) -> TaskOutcome:
     shown = np.random.default_rng(config.seed).choice(
         len(queries), min(GRID_QUERIES, len(queries)), replace=False
     )
-    _, scores = exact.query(query_vectors[shown], settings.k)
+    shown_found = found[shown, :GRID_RESULTS]
     mlflow.log_figure(
         results_grid_figure(
             queries.images[shown],
             queries.labels[shown],
-            catalog.images[found[shown]],
-            catalog.labels[found[shown]],
-            scores,
+            catalog.images[shown_found],
+            catalog.labels[shown_found],
+            similarities[shown, :GRID_RESULTS],
             spec.class_names,
         ),
         "plots/search_results.png",

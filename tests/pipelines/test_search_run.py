@@ -102,7 +102,7 @@ def test_search_recommend_and_the_scoring_server_answer_neighbour_queries(
                  "--output", str(tmp_path / "none.jsonl")]) == 2  # fmt: skip
     assert "broken.png' cannot be decoded" in capsys.readouterr().err
     assert main([*argv[:-1], "500", "--output", str(tmp_path / "none.jsonl")]) == 2
-    assert "Received k=500" in capsys.readouterr().err
+    assert "at most the 48 catalog items" in capsys.readouterr().err
     assert main(["recommend", "--run", run_id, "--item", "4000"]) == 2
     assert "Items [4000] are not in the catalog" in capsys.readouterr().err
     assert main(["recommend", "--run", "0123abcd", "--item", "1"]) == 2
@@ -126,6 +126,9 @@ def test_search_and_recommend_options_are_checked():
     assert parse_item_ids("17, 42") == (17, 42)
     with pytest.raises(ValueError, match="Received item='x'"):
         parse_item_ids("x")
+    with pytest.raises(ValueError, match="Received item='1.5'"):
+        parse_item_ids("1.5")
+    assert parse_item_ids([3.0, 4]) == (3, 4)
     with pytest.raises(ValueError, match="run_id"):
         SearchConfig(images="folder")
     with pytest.raises(ValueError, match="images"):

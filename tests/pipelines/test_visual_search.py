@@ -56,7 +56,8 @@ def test_retrieval_metrics_are_named_by_k_and_equal_the_scores_of_the_found_labe
     index = ExactIndex(64)
     index_catalog(pixels_embedder(), catalog_batches(images[:45]), [index])
     queries = embed_images(pixels_embedder(), images[45:])
-    metrics, found = retrieval_metrics(index, queries, labels[45:], labels[:45], 4)
+    metrics, found, similarities = retrieval_metrics(index, queries, labels[45:], labels[:45], 4)
+    np.testing.assert_allclose(similarities, index.query(queries, 4)[1])
     assert set(metrics) == {"precision_at_4", "recall_at_4", "map_at_4"}
     expected = retrieval_scores(labels[:45][found], labels[45:], labels[:45])
     assert metrics["precision_at_4"] == expected["precision_at_k"] == 1.0  # separable classes
@@ -70,7 +71,7 @@ def test_near_duplicates_of_distinct_images_find_them_and_twins_count():
     index = ExactIndex(64)
     index_catalog(pixels_embedder(), catalog_batches(images), [index])
     rate = near_duplicate_rank1(pixels_embedder(), index, images, count=40, seed=0)
-    assert 0 < rate <= 1
+    assert 0.5 <= rate < 1  # raw pixels find the copies that are not mirrored
     twins = np.concatenate([images[:1]] * 10)  # one image ten times: any of them is right
     twin_index = ExactIndex(64)
     index_catalog(pixels_embedder(), catalog_batches(twins), [twin_index])

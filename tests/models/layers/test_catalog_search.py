@@ -35,6 +35,14 @@ def test_k_is_capped_at_the_catalog_size_and_may_be_a_tensor():
     np.testing.assert_array_equal(found[:, 0], ids[:2])  # each item is its own best match
 
 
+def test_k_below_one_is_an_error_naming_k():
+    ids, vectors = catalog(5, 4)
+    search = CatalogSearch(5, 4)
+    search.set_catalog(ids, vectors)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"k \(results per query\)"):
+        search(vectors[:1], k=tf.constant(0))
+
+
 def test_a_saved_model_searches_alone(tmp_path):
     ids, vectors = catalog(50, 8)
     search = CatalogSearch(50, 8)
