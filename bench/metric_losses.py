@@ -30,8 +30,8 @@ from models import small_cnn
 from models.embedding import embedding_model, penultimate_model
 from models.metric_learning import SemiHardTripletLoss, SupervisedContrastiveLoss
 from pipelines.cli import data_locations_from_environment
-from pipelines.metrics import retrieval_scores
 from pipelines.vector_index import ExactIndex
+from pipelines.visual_search import retrieval_metrics
 
 LOSSES = {
     "triplet": lambda: SemiHardTripletLoss(margin=0.5),
@@ -43,8 +43,8 @@ def precision_at(k, catalog_vectors, catalog_labels, query_vectors, query_labels
     """Mean share of each query's ``k`` nearest catalog items (exact search) with its label."""
     index = ExactIndex(catalog_vectors.shape[1])
     index.add(np.arange(len(catalog_vectors)), catalog_vectors)
-    found, _ = index.query(query_vectors, k)
-    return retrieval_scores(catalog_labels[found], query_labels, catalog_labels)["precision_at_k"]
+    metrics, _, _ = retrieval_metrics(index, query_vectors, query_labels, catalog_labels, k)
+    return metrics[f"precision_at_{k}"]
 
 
 def backbone(seed: int) -> keras.Model:
