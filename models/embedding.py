@@ -12,8 +12,9 @@ Two ways to get vectors whose dot product says "looks alike":
 from __future__ import annotations
 
 import keras
+import numpy as np
 
-from common.validation import check_positive_int
+from common.validation import check_positive, check_positive_int
 
 POOLINGS = ("flatten", "avg", "max")
 
@@ -35,14 +36,17 @@ def embedding_model(
     pooling: str = "flatten",
     name: str = "embedder",
     copy_dimension: int = 0,
+    copy_weight: float = 1.0,
 ) -> keras.Model:
     """Backbone features -> dense -> unit length: ``float32 [batch, dimension]``.
 
     With ``copy_dimension``, a second head finds altered copies of an image:
-    the output is ``[class part, copy part] / sqrt(2)`` (each part of unit
-    length; ``dimension + copy_dimension`` long, unit length), so a dot
-    product is the mean of the two parts' cosine similarities. Train it with
-    `models.metric_learning.ClassAndCopyLoss`.
+    the output is ``[class part, sqrt(w) * copy part] / sqrt(1 + w)`` with
+    ``w = copy_weight`` (each part of unit length; ``dimension +
+    copy_dimension`` long, unit length), so a dot product is the weighted
+    mean ``(class cosine + w * copy cosine) / (1 + w)``. Train it with
+    `models.metric_learning.ClassAndCopyLoss` (which reads each part alone,
+    whatever ``w``).
 
     Args:
         backbone: A model from images to feature maps ``[batch, h, w, c]`` or
@@ -53,6 +57,9 @@ def embedding_model(
             things are; small images), ``"avg"`` or ``"max"`` (global pooling).
         name: Model name.
         copy_dimension: Length of the copy part (0: no copy head).
+        copy_weight: Weight ``w`` of the copy part's cosine in a dot product
+            (with a copy head): above 1, an altered copy of an image finds
+            the image rather than another of its kind.
 
     Returns:
         An uncompiled `keras.Model`; its output layer is named ``embedding``.
@@ -82,11 +89,16 @@ def embedding_model(
         normalised = keras.layers.UnitNormalization(dtype="float32", name="embedding")(projected)
         return keras.Model(backbone.inputs, normalised, name=name)
     check_positive_int("copy_dimension", copy_dimension)
+    check_positive("copy_weight", copy_weight)
     copy = keras.layers.Dense(copy_dimension, dtype="float32", name="copy_dense")(features)
     parts = [
         keras.layers.UnitNormalization(dtype="float32", name=f"{part}_unit")(vector)
         for part, vector in (("class", projected), ("copy", copy))
     ]
+    if copy_weight != 1:
+        parts[1] = keras.layers.Rescaling(
+            float(np.sqrt(copy_weight)), dtype="float32", name="copy_weighting"
+        )(parts[1])
     joined = keras.layers.Concatenate(dtype="float32", name="class_and_copy")(parts)
     normalised = keras.layers.UnitNormalization(dtype="float32", name="embedding")(joined)
     return keras.Model(backbone.inputs, normalised, name=name)

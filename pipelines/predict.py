@@ -95,10 +95,7 @@ def read_inputs(config: PredictConfig) -> Inputs:
     """
     source = Path(config.input)
     if source.is_dir():
-        paths = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not paths:
-            raise ValueError(f"{source} holds no image ({', '.join(IMAGE_SUFFIXES)}).")
-        return Inputs([p.name for p in paths], image_paths=paths)
+        return image_folder_inputs(source)
     if not source.is_file():
         raise FileNotFoundError(f"Input {str(source)!r} is neither a folder nor a file.")
     if source.suffix.lower() == ".txt":
@@ -123,6 +120,18 @@ def read_inputs(config: PredictConfig) -> Inputs:
     raise ValueError(
         f"Unsupported input {str(source)!r}: expected an image folder, a .txt or a .csv file."
     )
+
+
+def image_folder_inputs(folder: Path) -> Inputs:
+    """A folder's image files (by suffix, `IMAGE_SUFFIXES`), sorted by name.
+
+    Raises:
+        ValueError: If the folder holds no image file.
+    """
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise ValueError(f"{folder} holds no image ({', '.join(IMAGE_SUFFIXES)}).")
+    return Inputs([p.name for p in paths], image_paths=paths)
 
 
 def readable_images(inputs: Inputs, folder: str | os.PathLike) -> Inputs:

@@ -180,7 +180,7 @@ def query_images(config: SearchConfig) -> list[Path]:
         ValueError: If a single file does not decode, or a folder holds no image.
     """
     from data.image_folder import decode_image_file
-    from pipelines.predict import IMAGE_SUFFIXES, Inputs, readable_images
+    from pipelines.predict import image_folder_inputs, readable_images
 
     source = Path(config.images)
     if source.is_file():
@@ -192,10 +192,7 @@ def query_images(config: SearchConfig) -> list[Path]:
         return [source]
     if not source.is_dir():
         raise FileNotFoundError(f"Query images {str(source)!r}: no such file or folder.")
-    paths = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not paths:
-        raise ValueError(f"{source} holds no image ({', '.join(IMAGE_SUFFIXES)}).")
-    return readable_images(Inputs([p.name for p in paths], image_paths=paths), source).image_paths
+    return readable_images(image_folder_inputs(source), source).image_paths
 
 
 def _batches(items: list, size: int) -> Iterator[list]:

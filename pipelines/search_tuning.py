@@ -27,6 +27,7 @@ def search_tuning_task(config: TuneConfig, locations: DataLocations | None = Non
     from data.pipeline import training_splits
     from models.hypermodels import EmbeddingHyperModel
     from pipelines.tasks.search import (
+        COPY_SCORE_WEIGHT,
         COPY_WEIGHT,
         TEMPERATURE,
         backbone_geometry,
@@ -44,6 +45,7 @@ def search_tuning_task(config: TuneConfig, locations: DataLocations | None = Non
         geometry=backbone_geometry(config),
         class_loss=config.embedder,
         copy_weight=COPY_WEIGHT,
+        copy_score_weight=COPY_SCORE_WEIGHT,
         temperature=TEMPERATURE,
         name=f"{spec.name}_embedder_tuned",
         **config.search_space(),

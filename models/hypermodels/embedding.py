@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import keras
 import keras_tuner
 
+from common.validation import check_positive
 from models.cnn import small_cnn
 from models.embedding import embedding_model
 from models.hypermodels.choices import check_choices, check_default_in, check_range
@@ -31,6 +32,8 @@ class EmbeddingHyperModel(keras_tuner.HyperModel):
             default configuration (each among its choices).
         class_loss: ``"triplet"`` or ``"contrastive"`` (`ClassAndCopyLoss`).
         copy_weight: Weight of the copy part's loss.
+        copy_score_weight: Weight of the copy part's cosine in a dot product
+            (`models.embedding.embedding_model`'s ``copy_weight``).
         temperature: Temperature of the contrastive losses.
         name: Model name.
 
@@ -49,6 +52,7 @@ class EmbeddingHyperModel(keras_tuner.HyperModel):
         defaults: Mapping,
         class_loss: str = "triplet",
         copy_weight: float = 1.0,
+        copy_score_weight: float = 1.0,
         temperature: float = 0.1,
         name: str = "embedder_tuned",
     ):
@@ -70,6 +74,7 @@ class EmbeddingHyperModel(keras_tuner.HyperModel):
             )
         self.class_loss = class_loss
         self.copy_weight = copy_weight
+        self.copy_score_weight = check_positive("copy_score_weight", copy_score_weight)
         self.temperature = temperature
         self.defaults = {
             "embedding_size": check_default_in(
@@ -114,7 +119,13 @@ class EmbeddingHyperModel(keras_tuner.HyperModel):
             include_top=False, input_shape=self.input_shape, name=f"{self.name}_backbone",
             **self.geometry,
         )  # fmt: skip
-        model = embedding_model(backbone, half, name=self.name, copy_dimension=half)
+        model = embedding_model(
+            backbone,
+            half,
+            name=self.name,
+            copy_dimension=half,
+            copy_weight=self.copy_score_weight,
+        )
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate),
             loss=ClassAndCopyLoss(

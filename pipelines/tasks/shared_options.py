@@ -53,7 +53,9 @@ class ConvBlockOptions:
     """The conv blocks of `models.small_cnn` (classify, search): filters, f, s and p."""
 
     filters: tuple[int, ...] = option_field(
-        (16, 32), "filters per conv block, comma-separated, e.g. 16,32", parse=parse_filters
+        (16, 32),
+        "filters per conv block, comma-separated, e.g. 16,32 (task search: 32,64 unless set)",
+        parse=parse_filters,
     )
     kernel_size: int = option_field(3, "conv filter size f", check=check_positive_int)
     stride: int = option_field(1, "conv stride s", check=check_positive_int)

@@ -54,9 +54,12 @@ def test_bad_arguments_are_named():
         penultimate_model(sequence)
 
 
-def test_a_copy_head_adds_a_second_unit_part_and_similarity_is_the_parts_mean():
+@pytest.mark.parametrize("copy_weight", [1.0, 3.0])
+def test_a_copy_head_adds_a_second_unit_part_and_similarity_is_the_parts_weighted_mean(
+    copy_weight,
+):
     backbone = small_cnn(include_top=False, input_shape=(28, 28, 1), filters=(4,))
-    model = embedding_model(backbone, dimension=6, copy_dimension=10)
+    model = embedding_model(backbone, dimension=6, copy_dimension=10, copy_weight=copy_weight)
     images = np.random.default_rng(1).integers(0, 256, size=(4, 28, 28, 1)).astype("uint8")
     vectors = model.predict(images, verbose=0)
     assert vectors.shape == (4, 16)
@@ -64,7 +67,11 @@ def test_a_copy_head_adds_a_second_unit_part_and_similarity_is_the_parts_mean():
     parts = keras.Model(
         model.inputs, [model.get_layer("class_unit").output, model.get_layer("copy_unit").output]
     ).predict(images, verbose=0)
-    mean_cosine = (parts[0] @ parts[0].T + parts[1] @ parts[1].T) / 2
-    np.testing.assert_allclose(vectors @ vectors.T, mean_cosine, atol=1e-5)
+    weighted_mean = (parts[0] @ parts[0].T + copy_weight * parts[1] @ parts[1].T) / (
+        1 + copy_weight
+    )
+    np.testing.assert_allclose(vectors @ vectors.T, weighted_mean, atol=1e-5)
     with pytest.raises(ValueError, match="copy_dimension"):
         embedding_model(backbone, dimension=6, copy_dimension=-1)
+    with pytest.raises(ValueError, match="copy_weight=0"):
+        embedding_model(backbone, dimension=6, copy_dimension=10, copy_weight=0)

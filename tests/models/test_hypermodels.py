@@ -169,11 +169,16 @@ def test_embedder_hypermodel_builds_each_vector_length_and_margin():
     assert smaller.output_shape == (None, 16) and smaller.loss.margin == 0.2
     contrastive = EmbeddingHyperModel(
         (28, 28, 1), geometry=geometry, embedding_sizes=(32,), defaults=defaults,
-        class_loss="contrastive",
+        class_loss="contrastive", copy_score_weight=3.0,
     )  # fmt: skip
     hp = keras_tuner.HyperParameters()
-    contrastive.build(hp)
+    weighted = contrastive.build(hp)
     assert "margin" not in hp.values and "margin" not in contrastive.default_values()
+    # each trial's vectors weigh the copy part as the search task's do
+    assert weighted.get_layer("copy_weighting").scale == pytest.approx(3.0**0.5)
+    with pytest.raises(ValueError, match="copy_score_weight=0"):
+        EmbeddingHyperModel((28, 28, 1), geometry=geometry, defaults=defaults,
+                            embedding_sizes=(32,), copy_score_weight=0)  # fmt: skip
     with pytest.raises(ValueError, match=r"even lengths .* Received \[15\]"):
         EmbeddingHyperModel((28, 28, 1), geometry=geometry, embedding_sizes=(15, 32),
                             defaults=defaults)  # fmt: skip

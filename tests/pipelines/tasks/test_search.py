@@ -93,3 +93,18 @@ def test_options_that_do_not_fit_are_refused_before_training(mlflow_store, fashi
         TASKS["search"].load_data(config)
     with pytest.raises(ValueError, match="embedder"):
         TrainConfig(task="search", embedder="arcface")
+
+
+def test_search_widens_the_backbone_unless_filters_are_set_and_weighs_the_copy_part(
+    fashion_mnist_dir,
+):
+    from pipelines.tasks.search import BACKBONE_FILTERS, COPY_SCORE_WEIGHT
+
+    assert TrainConfig(task="search").filters == BACKBONE_FILTERS == (32, 64)
+    assert TrainConfig(task="search", filters="8,8").filters == (8, 8)
+    assert TrainConfig(task="classify").filters == (16, 32)
+    config = TrainConfig(task="search", max_examples=40)
+    model = TASKS["search"].build_model(config, TASKS["search"].load_data(config))
+    assert model.get_layer("block2_conv1").filters == 64
+    weighting = model.get_layer("copy_weighting")
+    assert weighting.scale == pytest.approx(np.sqrt(COPY_SCORE_WEIGHT))
