@@ -100,6 +100,39 @@ def check_alphabet(texts: Sequence[str], alphabet: str) -> None:
     )
 
 
+def encode_texts(texts: Sequence[str], alphabet: str) -> np.ndarray:
+    """Labels as CTC targets: ``int32 [n, longest]``, ``alphabet[i]`` as ``i + 1``, padded with 0.
+
+    Id 0 is the blank of `models.ctc` (and of `keras.losses.CTC`, which
+    reads a label's length as its count of non-zero ids).
+
+    Args:
+        texts: The labels (at least one).
+        alphabet: The characters, each once.
+
+    Raises:
+        ValueError: On an empty or repeating alphabet, no text, an empty text
+            (CTC cannot learn one) or a character outside the alphabet (`check_alphabet`).
+    """
+    if not alphabet or len(set(alphabet)) != len(alphabet):
+        raise ValueError(
+            "Invalid value for argument `alphabet`. Expected characters, each once "
+            f"(alphabet_of(texts)). Received alphabet={alphabet!r}."
+        )
+    if not texts or not all(texts):
+        raise ValueError(
+            "Invalid value for argument `texts`. Expected at least one label and no empty "
+            f"label. Received {len(texts)} label(s), "
+            f"{sum(not text for text in texts)} empty."
+        )
+    check_alphabet(texts, alphabet)
+    ids = {char: index + 1 for index, char in enumerate(alphabet)}
+    encoded = np.zeros((len(texts), max(map(len, texts))), np.int32)
+    for row, text in zip(encoded, texts):
+        row[: len(text)] = [ids[char] for char in text]
+    return encoded
+
+
 def resize_to_height(image: np.ndarray, height: int) -> np.ndarray:
     """A ``uint8 [h, w]`` image resized to ``height`` rows, its aspect ratio kept.
 

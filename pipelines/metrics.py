@@ -1,4 +1,4 @@
-"""Evaluation measures in NumPy: token accuracy, forecast errors, BLEU, retrieval at k.
+"""Evaluation measures in NumPy: token accuracy, forecast errors, BLEU, retrieval at k, CER.
 
 Entity F1 and the tagging baselines are seqeval's and live in `baselines.tagging`.
 """
@@ -120,3 +120,39 @@ def retrieval_scores(
         "recall_at_k": float(np.mean(hits / np.maximum(available, 1))),
         "map_at_k": float(np.mean(average_precision)),
     }
+
+
+def edit_distance(first: str, second: str) -> int:
+    """Levenshtein distance: fewest insertions, deletions and substitutions between two texts."""
+    previous = list(range(len(second) + 1))
+    for i, left in enumerate(first, start=1):
+        current = [i]
+        for j, right in enumerate(second, start=1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (left != right))
+            )
+        previous = current
+    return previous[-1]
+
+
+def text_recognition_scores(predicted: Sequence[str], true: Sequence[str]) -> dict[str, float]:
+    """Character error rate and exact-string accuracy of read texts.
+
+    ``cer`` is the summed edit distance over the summed true length (as
+    jiwer and the OCR literature count it; it can exceed 1 when the reader
+    inserts characters); ``accuracy`` the share of texts read exactly.
+
+    Raises:
+        ValueError: On lists of different lengths, or no true character.
+    """
+    if len(predicted) != len(true):
+        raise ValueError(
+            f"Expected one read text per true text. Received {len(predicted)} read and "
+            f"{len(true)} true."
+        )
+    characters = sum(len(text) for text in true)
+    if not characters:
+        raise ValueError("The true texts have no character: the character error rate is undefined.")
+    errors = sum(edit_distance(p, t) for p, t in zip(predicted, true, strict=True))
+    exact = sum(p == t for p, t in zip(predicted, true, strict=True))
+    return {"cer": errors / characters, "accuracy": exact / len(true)}

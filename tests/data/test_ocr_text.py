@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from data.ocr_text import TextImages, alphabet_of, check_alphabet, pad_images, resize_to_height
+from data.ocr_text import (
+    TextImages,
+    alphabet_of,
+    check_alphabet,
+    encode_texts,
+    pad_images,
+    resize_to_height,
+)
 
 
 def test_alphabet_is_the_sorted_set_of_characters():
@@ -60,3 +67,20 @@ def test_text_images_need_one_text_per_image_and_subset_in_order():
     assert [int(image[0, 0]) for image in picked.images] == [2, 0]
     with pytest.raises(ValueError, match="3 images, 2 texts"):
         TextImages(images, ("a", "b"))
+
+
+def test_encode_texts_gives_ctc_ids_padded_with_the_blank():
+    encoded = encode_texts(["AB1", "1", "BB"], "1AB")
+    assert encoded.dtype == np.int32
+    np.testing.assert_array_equal(encoded, [[2, 3, 1], [1, 0, 0], [3, 3, 0]])
+    # keras.losses.CTC reads a label's length as its non-zero ids
+    np.testing.assert_array_equal((encoded != 0).sum(axis=1), [3, 1, 2])
+
+
+def test_encode_texts_refuses_what_ctc_cannot_learn():
+    with pytest.raises(ValueError, match=r"outside the alphabet: 'z'"):
+        encode_texts(["az"], "ab")
+    with pytest.raises(ValueError, match="1 empty"):
+        encode_texts(["ab", ""], "ab")
+    with pytest.raises(ValueError, match="alphabet='aba'"):
+        encode_texts(["ab"], "aba")

@@ -2,9 +2,11 @@ import numpy as np
 import pytest
 
 from pipelines.metrics import (
+    edit_distance,
     forecast_errors,
     naive_forecast,
     retrieval_scores,
+    text_recognition_scores,
     token_accuracy,
 )
 
@@ -57,3 +59,32 @@ def test_retrieval_scores_by_hand():
     assert (
         perfect["map_at_k"] == 1.0 and perfect["recall_at_k"] == 1.0
     )  # its one right answer first
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "distance"),
+    [
+        ("", "", 0),
+        ("", "abc", 3),
+        ("kitten", "sitting", 3),  # k->s, e->i, +g
+        ("AB12 CDE", "AB12 CDE", 0),
+        ("AB12 CDE", "A812 CD", 2),  # B->8, -E
+        ("flaw", "lawn", 2),  # -f, +n
+    ],
+)
+def test_edit_distance_against_hand_counted_edits(first, second, distance):
+    assert edit_distance(first, second) == distance
+    assert edit_distance(second, first) == distance
+
+
+def test_text_recognition_scores_count_characters_not_texts():
+    scores = text_recognition_scores(
+        ["AB12 CDE", "A812 CD", "7ABC123"], ["AB12 CDE"] * 2 + ["7ABC123"]
+    )
+    assert scores["cer"] == pytest.approx(2 / 23)  # 2 edits over 8 + 8 + 7 characters
+    assert scores["accuracy"] == pytest.approx(2 / 3)
+    assert text_recognition_scores(["abcabc"], ["abc"])["cer"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="2 read and 1 true"):
+        text_recognition_scores(["a", "b"], ["a"])
+    with pytest.raises(ValueError, match="no character"):
+        text_recognition_scores([""], [""])
