@@ -1,10 +1,10 @@
 """A text reader: convolutional features over a text image, read left to right by an RNN.
 
 ``uint8 [batch, height, width, 1]`` images (any width) go through conv
-blocks of our `Conv2D` and `MaxPool2D`; the first ``width_pools`` blocks
-halve height and width, the others the height only, so the image keeps
-enough columns for its characters. Each column of the last feature maps
-becomes one step of a sequence, which our recurrent layers read (a
+blocks of our `Conv2D` (batch-normalized by default) and `MaxPool2D`; the
+first ``width_pools`` blocks halve height and width, the others the height
+only, so the image keeps enough columns for its characters. Each column of
+the last feature maps becomes one step of a sequence, which our recurrent layers read (a
 bidirectional LSTM by default), and a dense layer gives each column logits
 over ``blank + alphabet``: the output `models.ctc` decodes and
 `keras.losses.CTC` trains (CRNN, Shi et al. 2015).
@@ -43,6 +43,7 @@ def text_reader(
     recurrent: RecurrentSpec = DEFAULT_RECURRENT,
     dense_units: int = 64,
     dropout: float = 0.25,
+    batch_norm: bool = True,
     name: str = "text_reader",
 ) -> keras.Model:
     """CNN -> columns -> recurrent layers -> per-column logits over ``blank + alphabet``.
@@ -57,6 +58,9 @@ def text_reader(
         recurrent: The recurrent layers reading the columns.
         dense_units: Units of the dense layer each column passes before them.
         dropout: Dropout on those units.
+        batch_norm: Batch-normalize each conv's output before its ReLU: without
+            it, a reader of generated plates stays much longer on CTC's
+            all-blank plateau (it outputs nearly nothing).
         name: Model name.
 
     Returns:
@@ -90,12 +94,28 @@ def text_reader(
         )
     check_positive_int("dense_units", dense_units)
     check_rate("dropout", dropout)
+    if not isinstance(batch_norm, bool):
+        raise ValueError(
+            "Invalid value for argument `batch_norm`. Expected True or False. "
+            f"Received batch_norm={batch_norm!r}."
+        )
 
     images = keras.Input((height, None, 1), dtype="uint8", name="images")
     x = keras.layers.Rescaling(1.0 / 255.0, name="rescaling")(images)
     rows = height
     for block, count in enumerate(filters, start=1):
-        x = Conv2D(count, 3, padding="same", activation="relu", name=f"block{block}_conv")(x)
+        conv = Conv2D(
+            count,
+            3,
+            padding="same",
+            activation=None if batch_norm else "relu",
+            use_bias=not batch_norm,
+            name=f"block{block}_conv",
+        )
+        x = conv(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(name=f"block{block}_bn")(x)
+            x = keras.layers.ReLU(name=f"block{block}_relu")(x)
         pool = (2, 2) if block <= width_pools else (2, 1)
         x = MaxPool2D(pool, name=f"block{block}_pool")(x)
         rows = conv_output_size(rows, 2, 2, "valid")

@@ -13,9 +13,14 @@ from models.recurrent import RecurrentSpec
 SMALL = {"filters": (8, 16), "recurrent": RecurrentSpec("lstm", 16, bidirectional=True)}
 
 
-@pytest.mark.parametrize("width_pools", [0, 1, 2])
-def test_one_step_of_logits_per_column_for_any_width(width_pools):
-    reader = text_reader(alphabet_size=5, height=16, width_pools=width_pools, **SMALL)
+@pytest.mark.parametrize(("width_pools", "batch_norm"), [(0, True), (1, False), (2, True)])
+def test_one_step_of_logits_per_column_for_any_width(width_pools, batch_norm):
+    reader = text_reader(
+        alphabet_size=5, height=16, width_pools=width_pools, batch_norm=batch_norm, **SMALL
+    )
+    norms = [layer for layer in reader.layers if "BatchNormalization" in type(layer).__name__]
+    assert len(norms) == (2 if batch_norm else 0)
+    assert reader.get_layer("block1_conv").use_bias is not batch_norm
     for width in (7, 16, 45):
         images = np.zeros((2, 16, width, 1), np.uint8)
         logits = reader.predict(images, verbose=0)
@@ -61,3 +66,5 @@ def test_bad_reader_arguments_are_named():
         text_reader(alphabet_size=3, filters=())
     with pytest.raises(ValueError, match="alphabet_size"):
         text_reader(alphabet_size=0)
+    with pytest.raises(ValueError, match="batch_norm='yes'"):
+        text_reader(alphabet_size=3, batch_norm="yes")
