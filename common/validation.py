@@ -129,3 +129,12 @@ def check_positive(name: str, value) -> float:
         ValueError: Otherwise (NaN included), naming ``name`` and ``value``.
     """
     return float(_checked(name, value, _is_real(value) and value > 0, "a positive number"))
+
+
+def check_bool(name: str, value) -> bool:
+    """Returns ``value`` if it is ``True`` or ``False`` (not 0, 1 or a string).
+
+    Raises:
+        ValueError: Otherwise, naming ``name`` and ``value``.
+    """
+    return _checked(name, value, isinstance(value, bool), "True or False")

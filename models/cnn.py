@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from common.padding import parse_padding
-from common.validation import check_positive_int, check_rate
+from common.validation import check_bool, check_positive_int, check_rate
 from models.applications import (
     WindowLayer,
     apply_plan,
@@ -223,11 +223,7 @@ def small_cnn(
     if include_top:
         check_positive_int("classes", classes)
     check_rate("dropout", dropout)
-    if not isinstance(batch_norm, bool):
-        raise ValueError(
-            "Invalid value for argument `batch_norm`. Expected True or False. "
-            f"Received batch_norm={batch_norm!r}."
-        )
+    check_bool("batch_norm", batch_norm)
     check_weights_argument(weights)
     plan = small_cnn_plan(filters, kernel_size, strides, padding, pool_size, convs_per_block)
     feature_map_sizes(input_shape, plan, name)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import keras
 
-from common.validation import check_non_negative_int, check_positive_int, check_rate
+from common.validation import check_bool, check_non_negative_int, check_positive_int, check_rate
 from models.layers import Conv2D, MaxPool2D, conv_output_size
 from models.recurrent import RecurrentSpec
 
@@ -94,11 +94,7 @@ def text_reader(
         )
     check_positive_int("dense_units", dense_units)
     check_rate("dropout", dropout)
-    if not isinstance(batch_norm, bool):
-        raise ValueError(
-            "Invalid value for argument `batch_norm`. Expected True or False. "
-            f"Received batch_norm={batch_norm!r}."
-        )
+    check_bool("batch_norm", batch_norm)
 
     images = keras.Input((height, None, 1), dtype="uint8", name="images")
     x = keras.layers.Rescaling(1.0 / 255.0, name="rescaling")(images)

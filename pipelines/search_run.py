@@ -137,7 +137,7 @@ def load_search_run(run_id: str, folder: Path) -> SearchRun:
     import tensorflow as tf
 
     from pipelines.export_search import read_items
-    from pipelines.tasks.search import EMBED_ARTIFACTS, INDEX_ARTIFACTS
+    from pipelines.search_outcome import EMBED_ARTIFACTS, INDEX_ARTIFACTS
     from pipelines.vector_index import load_index
 
     try:

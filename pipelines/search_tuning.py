@@ -26,13 +26,13 @@ def search_tuning_task(config: TuneConfig, locations: DataLocations | None = Non
     """The `SearchTask` of a ``task=search`` tuning config."""
     from data.pipeline import training_splits
     from models.hypermodels import EmbeddingHyperModel
+    from pipelines.search_outcome import finish_search
     from pipelines.tasks.search import (
         COPY_SCORE_WEIGHT,
         COPY_WEIGHT,
         TEMPERATURE,
         backbone_geometry,
         catalog_and_queries,
-        finish_search,
         load_data,
     )
     from pipelines.tune_summary import SearchTask

@@ -74,3 +74,12 @@ def test_non_negative_numbers():
     for bad in (-1e-9, float("nan"), True, "0.1", None):
         with pytest.raises(ValueError, match=r"`l2`. Expected 0 \(off\) or a positive number"):
             check_non_negative("l2", bad)
+
+
+def test_check_bool_takes_only_true_or_false():
+    from common.validation import check_bool
+
+    assert check_bool("batch_norm", True) is True and check_bool("batch_norm", False) is False
+    for value in (1, 0, "true", None):
+        with pytest.raises(ValueError, match=rf"`batch_norm`. Expected True or False.*{value!r}"):
+            check_bool("batch_norm", value)
