@@ -15,6 +15,7 @@ from pathlib import Path
 from data.captions import shape_scenes
 from data.conll import WNUT16_FILE, wnut16
 from data.errors import DatasetUnavailableError, SourceUnavailableError
+from data.ocr import generated_splits
 from data.sources import (
     DownloadSource,
     FunctionSource,
@@ -118,6 +119,17 @@ _SOURCES: dict[str, Callable[[DataLocations], list[Source]]] = {
     "stocks_daily": _package_file_sources(DAILY_STOCKS_FILE, stocks_daily),
     "shapes": lambda locations: [
         FunctionSource("generated scenes of coloured shapes and their captions", shape_scenes)
+    ],
+    "plates": lambda locations: [
+        FunctionSource("generated number plates in installed fonts", generated_splits)
+    ],
+    "text_lines": lambda locations: [
+        FunctionSource("generated text lines in installed fonts", lambda: generated_splits("lines"))
+    ],
+    "captchas": lambda locations: [
+        FunctionSource(
+            "generated captchas (the `captcha` package)", lambda: generated_splits("captchas")
+        )
     ],
     "number_words": lambda locations: [
         FunctionSource(

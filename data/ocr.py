@@ -22,10 +22,8 @@ from data import ocr_render
 from data.ocr_augment import TextAugmentation, augment_text_images
 from data.ocr_fonts import find_fonts
 from data.ocr_text import TextImages
-from data.specs import TEST, TRAIN, VALIDATION
+from data.specs import HELD_OUT_FONTS, TEST, TRAIN, VALIDATION
 
-HELD_OUT_FONTS = "test_held_out_fonts"
-"""Split of the test strings rendered in held-out font families."""
 KINDS = ("plates", "lines", "captchas")
 CHARACTERS = {
     "plates": ocr_render.PLATE_LETTERS + ocr_render.DIGITS + " ",

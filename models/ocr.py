@@ -12,10 +12,11 @@ over ``blank + alphabet``: the output `models.ctc` decodes and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
 
 import keras
 
+from common.padding import parse_padding
 from common.validation import check_bool, check_non_negative_int, check_positive_int, check_rate
 from models.layers import Conv2D, MaxPool2D, conv_output_size
 from models.recurrent import RecurrentSpec
@@ -23,23 +24,96 @@ from models.recurrent import RecurrentSpec
 DEFAULT_RECURRENT = RecurrentSpec(cell="lstm", units=128, bidirectional=True)
 
 
-def output_columns(width: int, width_pools: int = 2) -> int:
-    """Columns (sequence steps) a text reader makes of an image ``width`` pixels wide.
+@dataclasses.dataclass(frozen=True)
+class ConvStack:
+    """The conv blocks of a text reader, and the geometry they give an image.
 
-    Each of the first ``width_pools`` blocks halves the width, rounding down
-    (the pooling is ``"valid"``).
+    Each block is a ``kernel_size`` convolution (``stride``, ``padding``), then
+    2x2 max pooling for the first ``width_pools`` blocks and 2x1 (height only)
+    for the others, so the image keeps enough columns for its characters.
+
+    Attributes:
+        filters: Filters of each block.
+        kernel_size: Filter size ``f`` of every conv.
+        stride: Stride ``s`` of every conv (along height and width).
+        padding: ``"same"``, ``"valid"`` or an integer ``p``.
+        width_pools: How many blocks, from the first, also halve the width.
+
+    Raises:
+        ValueError: On a bad field, naming it.
     """
-    columns = check_positive_int("width", width)
-    for _ in range(check_non_negative_int("width_pools", width_pools)):
-        columns = conv_output_size(columns, 2, 2, "valid")
-    return columns
+
+    filters: tuple[int, ...] = (32, 64, 128)
+    kernel_size: int = 3
+    stride: int = 1
+    padding: str | int = "same"
+    width_pools: int = 2
+
+    def __post_init__(self):
+        filters = self.filters
+        if (
+            not isinstance(filters, tuple | list)
+            or not filters
+            or any(not isinstance(f, int) or f < 1 for f in filters)
+        ):
+            raise ValueError(
+                "Invalid value for argument `filters`. Expected one positive int per conv "
+                f"block. Received filters={filters!r}."
+            )
+        object.__setattr__(self, "filters", tuple(filters))
+        check_positive_int("kernel_size", self.kernel_size)
+        check_positive_int("stride", self.stride)
+        object.__setattr__(self, "padding", parse_padding(self.padding))
+        if check_non_negative_int("width_pools", self.width_pools) > len(filters):
+            raise ValueError(
+                f"Invalid value for argument `width_pools`. Expected at most the {len(filters)} "
+                f"conv blocks. Received width_pools={self.width_pools}."
+            )
+
+    def _reduced(self, size: int, pools: int) -> int | None:
+        """``size`` after every block, the first ``pools`` of them pooling it; None if empty."""
+        for block in range(len(self.filters)):
+            try:
+                size = conv_output_size(size, self.kernel_size, self.stride, self.padding)
+                if block < pools:
+                    size = conv_output_size(size, 2, 2, "valid")
+            except ValueError:
+                return None
+        return size
+
+    def rows(self, height: int) -> int:
+        """Rows of the last feature maps for images ``height`` pixels high.
+
+        Raises:
+            ValueError: If the blocks leave no row, naming the height and the fix.
+        """
+        rows = self._reduced(check_positive_int("height", height), len(self.filters))
+        if not rows:
+            raise ValueError(
+                f"Invalid value for argument `height`. The {len(self.filters)} conv blocks "
+                f"(kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding!r}, each pooling the height by 2) leave no row of "
+                f"an image {height} px high. Use taller images or fewer blocks. "
+                f"Received height={height}."
+            )
+        return rows
+
+    def columns(self, width: int) -> int:
+        """Columns (sequence steps) of an image ``width`` pixels wide; 0 if none are left."""
+        return self._reduced(check_positive_int("width", width), self.width_pools) or 0
+
+    def narrowest_width(self) -> int:
+        """The narrowest image width that leaves at least one column."""
+        width = 1
+        while not self.columns(width):
+            width += 1
+        return width
 
 
 def text_reader(
     alphabet_size: int,
     height: int = 32,
-    filters: Sequence[int] = (32, 64, 128),
-    width_pools: int = 2,
+    conv: ConvStack = ConvStack(),
     recurrent: RecurrentSpec = DEFAULT_RECURRENT,
     dense_units: int = 64,
     dropout: float = 0.25,
@@ -50,11 +124,8 @@ def text_reader(
 
     Args:
         alphabet_size: Characters the reader can output (the blank comes on top).
-        height: Image height in pixels; each conv block halves it, so it must
-            be at least ``2 ** len(filters)``.
-        filters: Filters of each conv block (3x3, ``"same"``, ReLU, then 2x2
-            or 2x1 max pooling).
-        width_pools: How many blocks, from the first, also halve the width.
+        height: Image height in pixels; the conv blocks must leave a row of it.
+        conv: The conv blocks (`ConvStack`); ReLU after each conv.
         recurrent: The recurrent layers reading the columns.
         dense_units: Units of the dense layer each column passes before them.
         dropout: Dropout on those units.
@@ -65,7 +136,7 @@ def text_reader(
 
     Returns:
         An uncompiled `keras.Model` from ``uint8 [batch, height, width, 1]``
-        (any width) to ``float32 [batch, output_columns(width), 1 +
+        (any width) to ``float32 [batch, conv.columns(width), 1 +
         alphabet_size]`` logits; blank is id 0.
 
     Raises:
@@ -76,48 +147,35 @@ def text_reader(
         >>> reader.compile(optimizer="adam", loss=keras.losses.CTC())
     """
     check_positive_int("alphabet_size", alphabet_size)
-    check_positive_int("height", height)
-    if not filters or any(not isinstance(f, int) or f < 1 for f in filters):
+    if not isinstance(conv, ConvStack):
         raise ValueError(
-            "Invalid value for argument `filters`. Expected one positive int per conv block. "
-            f"Received filters={filters!r}."
+            f"Invalid value for argument `conv`. Expected a ConvStack. Received conv={conv!r}."
         )
-    if height < 2 ** len(filters):
-        raise ValueError(
-            f"Invalid value for argument `height`. Each of the {len(filters)} conv blocks "
-            f"halves it, so it must be at least {2 ** len(filters)}. Received height={height}."
-        )
-    if check_non_negative_int("width_pools", width_pools) > len(filters):
-        raise ValueError(
-            f"Invalid value for argument `width_pools`. Expected at most the {len(filters)} "
-            f"conv blocks. Received width_pools={width_pools}."
-        )
+    rows = conv.rows(height)
     check_positive_int("dense_units", dense_units)
     check_rate("dropout", dropout)
     check_bool("batch_norm", batch_norm)
 
     images = keras.Input((height, None, 1), dtype="uint8", name="images")
     x = keras.layers.Rescaling(1.0 / 255.0, name="rescaling")(images)
-    rows = height
-    for block, count in enumerate(filters, start=1):
-        conv = Conv2D(
+    for block, count in enumerate(conv.filters, start=1):
+        x = Conv2D(
             count,
-            3,
-            padding="same",
+            conv.kernel_size,
+            strides=conv.stride,
+            padding=conv.padding,
             activation=None if batch_norm else "relu",
             use_bias=not batch_norm,
             name=f"block{block}_conv",
-        )
-        x = conv(x)
+        )(x)
         if batch_norm:
             x = keras.layers.BatchNormalization(name=f"block{block}_bn")(x)
             x = keras.layers.ReLU(name=f"block{block}_relu")(x)
-        pool = (2, 2) if block <= width_pools else (2, 1)
+        pool = (2, 2) if block <= conv.width_pools else (2, 1)
         x = MaxPool2D(pool, name=f"block{block}_pool")(x)
-        rows = conv_output_size(rows, 2, 2, "valid")
     # [batch, rows, columns, filters] -> one step per column: [batch, columns, rows * filters]
     x = keras.layers.Permute((2, 1, 3), name="columns_first")(x)
-    x = keras.layers.Reshape((-1, rows * filters[-1]), name="columns")(x)
+    x = keras.layers.Reshape((-1, rows * conv.filters[-1]), name="columns")(x)
     x = keras.layers.Dense(dense_units, activation="relu", name="column_features")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="column_dropout")(x)

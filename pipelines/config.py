@@ -41,6 +41,11 @@ parse_device = choice_parser("device", DEVICES)
 parse_precision = choice_parser("precision", PRECISIONS)
 
 
+def _either(names: list[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
+
+
 @dataclasses.dataclass(frozen=True)
 class RunOptions:
     """The options of every task's training run.
@@ -54,8 +59,8 @@ class RunOptions:
     dataset: str = option_field(
         "",
         "catalog name (fashion_mnist, digits, rotten_tomatoes, wnut16, sunspots, co2, stocks, "
-        "stocks_daily, number_words, shapes), tfds:<name>, or a data file; empty: the task's "
-        "default",
+        "stocks_daily, number_words, shapes, plates, text_lines, captchas), tfds:<name>, or a "
+        "data file or folder; empty: the task's default",
     )
     epochs: int = option_field(
         0, "passes over the training split (0: the task's default)", check=check_non_negative_int
@@ -153,7 +158,7 @@ class RunOptions:
             if getattr(self, field.name) != field.default:
                 owners = [t.name for t in TASKS.values() if field.name in t.option_names()]
                 raise ValueError(
-                    f"Option `{field.name}` applies to task {' or '.join(owners)}, not "
+                    f"Option `{field.name}` applies to task {_either(owners)}, not "
                     f"task={self.task!r}; leave it at its default "
                     f"({format_option(field.default)!r}). "
                     f"Received {field.name}={format_option(getattr(self, field.name))!r}."

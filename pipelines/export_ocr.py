@@ -49,14 +49,17 @@ def reader_inputs(images, height: int, min_width: int):
         min_width: Narrowest width kept (so the reader has a column to read).
     """
     shape = tf.shape(images)
-    tf.debugging.assert_positive(
+    checked = tf.debugging.assert_positive(
         shape[1:3], message="images must be at least 1 pixel high and 1 pixel wide"
     )
-    width = tf.cast(
-        tf.round(tf.cast(shape[2], tf.float32) * height / tf.cast(shape[1], tf.float32)), tf.int32
-    )
-    width = tf.maximum(width, min_width)
-    resized = tf.image.resize(_grayscale(images), tf.stack([height, width]))
+    with tf.control_dependencies([checked]):  # before the resize fails on an empty image
+        shape = tf.identity(shape)
+        width = tf.cast(
+            tf.round(tf.cast(shape[2], tf.float32) * height / tf.cast(shape[1], tf.float32)),
+            tf.int32,
+        )
+        width = tf.maximum(width, min_width)
+        resized = tf.image.resize(_grayscale(tf.identity(images)), tf.stack([height, width]))
     return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
 

@@ -8,7 +8,9 @@ version, e.g. ``exports/fashion_mnist_cnn/1``) or an MLflow model URI
 - a folder of images (every ``.png``/``.jpg``/``.jpeg``/``.gif``/``.bmp``,
   sorted by name): SavedModels get the file bytes through their
   ``serve_image_bytes`` signature (decoded and resized inside); MLflow
-  models get uint8 arrays resized to their signature's size;
+  models get uint8 arrays resized to their signature's size, or one image
+  at a time at its own size where the signature takes any size (a text
+  reader: its rows hold ``text`` and ``confidence``);
 - a ``.txt`` file: one text per line (empty lines skipped);
 - a ``.csv`` file: the texts of its ``column``.
 
@@ -232,6 +234,7 @@ class _MlflowPredictor:
             self.input_shape = tuple(schema.inputs[0].shape)
 
     def images(self, paths: list[Path]) -> dict:
+        """Images resized to the schema's size; one call per image where it takes any size."""
         from PIL import Image
 
         if not self.input_shape or len(self.input_shape) != 4:
@@ -239,12 +242,17 @@ class _MlflowPredictor:
                 f"The MLflow model's input schema {self.input_shape} is not an image batch."
             )
         _, height, width, channels = self.input_shape
+        mode = "RGB" if channels == 3 else "L"  # -1 (any): a text reader, read in grey
         arrays = []
         for path in paths:
-            image = Image.open(path).convert("L" if channels == 1 else "RGB")
-            image = image.resize((width, height))
-            arrays.append(np.asarray(image, dtype=np.uint8).reshape(height, width, channels))
-        return self._outputs(self.model.predict(np.stack(arrays)))
+            image = Image.open(path).convert(mode)
+            if height != -1 and width != -1:
+                image = image.resize((width, height))
+            arrays.append(np.asarray(image, dtype=np.uint8).reshape(*image.size[::-1], -1))
+        if height != -1 and width != -1:
+            return self._outputs(self.model.predict(np.stack(arrays)))
+        answers = [self._outputs(self.model.predict(array[np.newaxis])) for array in arrays]
+        return {name: np.concatenate([a[name] for a in answers]) for name in answers[0]}
 
     def texts(self, texts: list[str]) -> dict:
         return self._outputs(self.model.predict(np.array(texts, dtype=object)))

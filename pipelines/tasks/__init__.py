@@ -8,6 +8,7 @@ from pipelines.tasks import (
     captioning,
     classify,
     forecast,
+    ocr,
     search,
     sentiment,
     tagging,
@@ -27,6 +28,7 @@ TASKS: dict[str, Task] = {
         translation,
         captioning,
         search,
+        ocr,
     )
 }
 

@@ -54,7 +54,8 @@ class ConvBlockOptions:
 
     filters: tuple[int, ...] = option_field(
         (16, 32),
-        "filters per conv block, comma-separated, e.g. 16,32 (task search: 32,64 unless set)",
+        "filters per conv block, comma-separated, e.g. 16,32 (unless set: search 32,64; ocr "
+        "16,32,64)",
         parse=parse_filters,
     )
     kernel_size: int = option_field(3, "conv filter size f", check=check_positive_int)
@@ -126,7 +127,9 @@ class RecurrentCellOptions:
         "recurrent layer: lstm, gru or simple_rnn; forecast also takes esn (echo state reservoir)",
         parse=choice_parser("cell", (*CELL_NAMES, RESERVOIR_CELL)),
     )
-    units: int = option_field(64, "recurrent units per direction", check=check_positive_int)
+    units: int = option_field(
+        64, "recurrent units per direction (ocr: 128 unless set)", check=check_positive_int
+    )
     dropout: float = option_field(0.0, "dropout on recurrent layer inputs", check=check_rate)
     recurrent_dropout: float = option_field(0.0, "dropout on the recurrent state", check=check_rate)
     l1: float = option_field(
@@ -244,7 +247,16 @@ class SequenceLengthOption:
 
 
 @dataclasses.dataclass(frozen=True)
-class DecoderOptions:
+class BeamWidthOption:
+    """Greedy or beam-search decoding (translation, captioning, ocr)."""
+
+    beam_width: int = option_field(
+        1, "beams kept while decoding (1: greedy)", check=check_positive_int
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DecoderOptions(BeamWidthOption):
     """How a text generator attends and decodes (translation, captioning)."""
 
     attention: str = option_field(
@@ -252,9 +264,6 @@ class DecoderOptions:
         "translation: over the source words; captioning: over image positions. none, luong "
         "or bahdanau",
         parse=choice_parser("attention", ATTENTIONS),
-    )
-    beam_width: int = option_field(
-        1, "beams kept while decoding (1: greedy)", check=check_positive_int
     )
 
     def attention_or_none(self) -> str | None:

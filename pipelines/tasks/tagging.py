@@ -219,46 +219,18 @@ def build_model(config: TrainConfig, tagged: EncodedTags) -> keras.Model:
     return model
 
 
-def _best_validation_f1_callback(model, tagged: EncodedTags):
-    """The callback keeping the weights of the epoch with the best validation entity F1."""
-    import keras
-    import mlflow
-
+def _validation_f1(model, tagged: EncodedTags):
+    """``epoch -> {"val_entity_f1": ...}``: the validation entity F1 of the model now."""
     from baselines.tagging import entity_scores
-    from pipelines.tracking import MlflowMetricsCallback, logged_steps
 
     features = tagged.encoded["validation"][0]
     validation = tagged.data.validation
 
-    class BestValidationEntityF1(keras.callbacks.Callback):
-        """Scores validation entity F1 after each epoch (logged as ``val_entity_f1``).
+    def score(epoch: int) -> dict[str, float]:
+        predicted = _predict_tags(model, features, validation, tagged.tags)
+        return {"val_entity_f1": entity_scores(validation.tags, predicted)["f1"]}
 
-        At the end of training the weights of the best epoch are restored
-        (the first of equals), whatever stopped training. A resumed run
-        chooses among the epochs it ran after resuming.
-        """
-
-        def __init__(self):
-            super().__init__()
-            self.best, self.best_epoch, self.best_weights = -1.0, None, None
-            # the shared per-epoch logging: nothing outside a run, and the epochs a
-            # resumed run logged already not twice
-            logged = logged_steps("val_entity_f1") if mlflow.active_run() else ()
-            self.logger = MlflowMetricsCallback(logged)
-
-        def on_epoch_end(self, epoch, logs=None):
-            predicted = _predict_tags(model, features, validation, tagged.tags)
-            f1 = entity_scores(validation.tags, predicted)["f1"]
-            self.logger.on_epoch_end(epoch, {"val_entity_f1": f1})
-            if f1 > self.best:
-                self.best, self.best_epoch = f1, epoch
-                self.best_weights = model.get_weights()
-
-        def on_train_end(self, logs=None):
-            if self.best_weights is not None:
-                model.set_weights(self.best_weights)
-
-    return BestValidationEntityF1()
+    return score
 
 
 def train_tagger(config: TrainConfig, locations: DataLocations | None = None) -> TaskOutcome:
@@ -280,6 +252,7 @@ def train_tagger(config: TrainConfig, locations: DataLocations | None = None) ->
 
     from baselines.tagging import MostFrequentTagger, entity_scores
     from data.pipeline import array_batches
+    from pipelines.best_epoch import BestEpoch
     from pipelines.export import export_tagger
     from pipelines.fitting import fit
     from pipelines.metrics import token_accuracy
@@ -295,7 +268,7 @@ def train_tagger(config: TrainConfig, locations: DataLocations | None = None) ->
     validation_features, *validation_targets = encoded["validation"]
     train_inputs = encoder.model_inputs(train_features)
     validation_inputs = encoder.model_inputs(validation_features)
-    best_f1 = _best_validation_f1_callback(model, tagged)
+    best_f1 = BestEpoch(_validation_f1(model, tagged), "val_entity_f1", "max")
     history = fit(
         model,
         array_batches((train_inputs, labels, weights), config.batch_size, config.seed),

@@ -11,13 +11,16 @@ from data.idx import write_idx
 from data.sources import host_reachable
 from data.specs import (
     FULL,
+    HELD_OUT_FONTS,
     IMAGE_CLASSIFICATION,
     SPECS,
     TASKS,
     TEST,
     TEXT_CLASSIFICATION,
+    TEXT_RECOGNITION,
     TIME_SERIES,
     TRAIN,
+    VALIDATION,
 )
 from data.text import text_key
 
@@ -51,6 +54,8 @@ def test_specs_are_consistent_with_the_catalog():
             assert {TRAIN, TEST} <= set(spec.splits)
         elif spec.name == "shapes":
             assert spec.splits == (TRAIN, TEST)
+        elif spec.task == TEXT_RECOGNITION:
+            assert spec.splits == (TRAIN, VALIDATION, TEST, HELD_OUT_FONTS)
         else:
             assert spec.splits == (FULL,)
         if spec.task == TEXT_CLASSIFICATION:
@@ -60,9 +65,23 @@ def test_specs_are_consistent_with_the_catalog():
         assert sources_for(name)
 
 
+def test_generated_plates_load_from_the_catalog_with_unseen_test_texts():
+    spec, splits = load_dataset("plates")
+    assert tuple(splits) == spec.splits
+    assert {name: len(split) for name, split in splits.items()} == {
+        TRAIN: 1000,
+        VALIDATION: 200,
+        TEST: 200,
+        HELD_OUT_FONTS: 200,
+    }
+    assert not set(splits[TRAIN].texts) & set(splits[TEST].texts)
+    assert {image.shape[0] for image in splits[TEST].images} == {32}
+
+
 def test_unknown_dataset_lists_the_catalog():
     with pytest.raises(
-        ValueError, match=r"Expected one of \['co2', 'digits', 'fashion_mnist', 'number_words'"
+        ValueError,
+        match=r"Expected one of \['captchas', 'co2', 'digits', 'fashion_mnist', 'number_words'",
     ):
         get_spec("mnist2")
 

@@ -7,25 +7,47 @@ import numpy as np
 import pytest
 
 from models.ctc import ctc_decode, ids_to_text
-from models.ocr import output_columns, text_reader
+from models.ocr import ConvStack, text_reader
 from models.recurrent import RecurrentSpec
 
-SMALL = {"filters": (8, 16), "recurrent": RecurrentSpec("lstm", 16, bidirectional=True)}
+RECURRENT = RecurrentSpec("lstm", 16, bidirectional=True)
 
 
 @pytest.mark.parametrize(("width_pools", "batch_norm"), [(0, True), (1, False), (2, True)])
 def test_one_step_of_logits_per_column_for_any_width(width_pools, batch_norm):
-    reader = text_reader(
-        alphabet_size=5, height=16, width_pools=width_pools, batch_norm=batch_norm, **SMALL
-    )
+    conv = ConvStack((8, 16), width_pools=width_pools)
+    reader = text_reader(5, 16, conv, RECURRENT, batch_norm=batch_norm)
     norms = [layer for layer in reader.layers if "BatchNormalization" in type(layer).__name__]
     assert len(norms) == (2 if batch_norm else 0)
     assert reader.get_layer("block1_conv").use_bias is not batch_norm
     for width in (7, 16, 45):
         images = np.zeros((2, 16, width, 1), np.uint8)
         logits = reader.predict(images, verbose=0)
-        assert logits.shape == (2, output_columns(width, width_pools), 6)
-    assert output_columns(45, 2) == 11 and output_columns(45, 0) == 45
+        assert logits.shape == (2, conv.columns(width), 6)
+    assert conv.columns(45) == (45, 22, 11)[width_pools]
+    assert conv.narrowest_width() == (1, 2, 4)[width_pools]
+
+
+@pytest.mark.parametrize(
+    ("kernel_size", "stride", "padding", "height", "width", "rows", "columns"),
+    [
+        (3, 1, "same", 32, 100, 8, 50),  # 32 -> 16 -> 8; 100 -> 50 -> 50
+        (3, 1, "valid", 32, 100, 6, 47),  # 30 -> 15 -> 13 -> 6; 98 -> 49 -> 47
+        (3, 2, "same", 32, 100, 2, 13),  # 16 -> 8 -> 4 -> 2; 50 -> 25 -> 13
+        (5, 1, 2, 32, 100, 8, 50),  # p = 2 keeps the size like same
+    ],
+)
+def test_conv_stack_geometry_matches_the_model(
+    kernel_size, stride, padding, height, width, rows, columns
+):
+    conv = ConvStack((4, 4), kernel_size, stride, padding, width_pools=1)
+    assert conv.rows(height) == rows and conv.columns(width) == columns
+    reader = text_reader(3, height, conv, RECURRENT)
+    assert reader.predict(np.zeros((1, height, width, 1), np.uint8), verbose=0).shape == (
+        1,
+        columns,
+        4,
+    )
 
 
 def stripes(text, alphabet):
@@ -44,7 +66,7 @@ def test_the_reader_learns_to_read_strings_it_never_saw_with_ctc():
     order = np.random.default_rng(0).permutation(len(texts))
     train = [texts[i] for i in order[:48]]
     unseen = [texts[i] for i in order[48:]]
-    reader = text_reader(alphabet_size=4, height=16, width_pools=1, dropout=0.0, **SMALL)
+    reader = text_reader(4, 16, ConvStack((8, 16), width_pools=1), RECURRENT, dropout=0.0)
     reader.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.CTC())
     labels = np.array([[alphabet.index(c) + 1 for c in text] for text in train], np.int32)
     images = np.stack([stripes(text, alphabet) for text in train])
@@ -58,12 +80,16 @@ def test_the_reader_learns_to_read_strings_it_never_saw_with_ctc():
 
 
 def test_bad_reader_arguments_are_named():
-    with pytest.raises(ValueError, match=r"at least 8\. Received height=4"):
-        text_reader(alphabet_size=3, height=4, filters=(8, 8, 8))
+    with pytest.raises(ValueError, match=r"leave no row of an image 4 px high.*height=4"):
+        text_reader(alphabet_size=3, height=4, conv=ConvStack((8, 8, 8)))
     with pytest.raises(ValueError, match="width_pools=3"):
-        text_reader(alphabet_size=3, filters=(8, 8), width_pools=3)
+        ConvStack((8, 8), width_pools=3)
     with pytest.raises(ValueError, match="filters"):
-        text_reader(alphabet_size=3, filters=())
+        ConvStack(())
+    with pytest.raises(ValueError, match="stride=0"):
+        ConvStack(stride=0)
+    with pytest.raises(ValueError, match="conv"):
+        text_reader(alphabet_size=3, conv=(8, 8))
     with pytest.raises(ValueError, match="alphabet_size"):
         text_reader(alphabet_size=0)
     with pytest.raises(ValueError, match="batch_norm='yes'"):

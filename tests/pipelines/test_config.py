@@ -78,11 +78,12 @@ def test_an_option_of_another_task_is_an_error_naming_its_tasks():
     ):
         TrainConfig(task="sentiment", window=10)
     with pytest.raises(
-        ValueError, match=r"`filters` applies to task classify or search, not task='tagging'"
+        ValueError, match=r"`filters` applies to task classify, search or ocr, not task='tagging'"
     ):
         TrainConfig(task="tagging", filters="8,8")
     with pytest.raises(
-        ValueError, match=r"`cell` applies to task sentiment or tagging or forecast"
+        ValueError,
+        match=r"`cell` applies to task sentiment, tagging, forecast, translation, captioning or oc",
     ):
         TrainConfig(task="classify", cell="gru")
     # defaults given explicitly, as `mlflow run` passes them, are fine

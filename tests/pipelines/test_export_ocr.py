@@ -9,7 +9,7 @@ import tensorflow as tf
 from PIL import Image
 
 from models.ctc import ctc_decode, ids_to_text
-from models.ocr import text_reader
+from models.ocr import ConvStack, text_reader
 from models.recurrent import RecurrentSpec
 from pipelines.export import EXTRA_DIR
 from pipelines.export_ocr import ALPHABET_FILE, export_text_reader, reader_inputs
@@ -23,7 +23,7 @@ def reader():
     model = text_reader(
         alphabet_size=len(ALPHABET),
         height=16,
-        filters=(4, 8),
+        conv=ConvStack((4, 8)),
         recurrent=RecurrentSpec("gru", 8, bidirectional=True),
         dense_units=8,
     )

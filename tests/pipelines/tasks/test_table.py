@@ -22,6 +22,8 @@ import yaml
 from PIL import Image
 
 from data import DataLocations
+from data.ocr_fonts import find_fonts
+from data.ocr_render import DIGITS, PLATE_LETTERS, random_plates, render_texts
 from pipelines.cli import build_parser
 from pipelines.config import RunOptions, TrainConfig, train_options_table
 from pipelines.devices import plan_devices
@@ -43,7 +45,9 @@ SMALL = {
     "translation": {"max_examples": 200},
     "captioning": {"max_examples": 60},
     "search": {"dataset": "fashion_mnist", "max_examples": 120},
+    "ocr": {"generated_images": 64, "held_out_fonts": 1},
 }
+PLATE_CHARACTERS = PLATE_LETTERS + DIGITS + " "
 
 # A valid non-default value of every option some task declares.
 CHANGED = {
@@ -97,6 +101,12 @@ CHANGED = {
     "margin": 0.2,
     "top_k": 5,
     "index": "exact",
+    "image_height": 40,
+    "width_pools": 1,
+    "generated_images": 72,
+    "held_out_fonts": 2,
+    "alphabet": PLATE_CHARACTERS + "-",
+    "unknown_characters": "remove",
 }
 
 # Options that need another option or a dataset to take effect: the base they change.
@@ -122,6 +132,13 @@ CONTEXT = {
         if name != "conv_kernel_size"  # its base is above
     },
     ("forecast", "conv_kernel_size"): {"conv_filters": 8},
+    ("ocr", "filters"): {"width_pools": 1},  # one conv block pools the width at most once
+    ("ocr", "stride"): {"filters": "8,16", "width_pools": 0},  # columns left for the plates
+    ("ocr", "test_fraction"): {"dataset": "<ocr labels>"},
+    ("ocr", "unknown_characters"): {
+        "unknown_characters": "skip",
+        "alphabet": PLATE_CHARACTERS.replace("9", ""),
+    },
 }
 ALSO_CHANGED = {
     ("transfer", "fine_tune_blocks"): {"fine_tune_blocks": 2},
@@ -168,6 +185,15 @@ def files(tmp_path_factory):
         )
         caption_rows.append(f"{i}.png,a picture number {i % 5}")
     (captions / "captions.csv").write_text("\n".join(caption_rows) + "\n")
+    ocr_folder = root / "ocr"
+    ocr_folder.mkdir()
+    plates = random_plates(30, np.random.default_rng(1))
+    rendered = render_texts(plates, find_fonts(PLATE_CHARACTERS)[:2], seed=0, height=32)
+    for i, image in enumerate(rendered.images):
+        Image.fromarray(image).save(ocr_folder / f"{i}.png")
+    (ocr_folder / "labels.tsv").write_text(
+        "".join(f"{i}.png\t{text}\n" for i, text in enumerate(plates)), encoding="utf-8"
+    )
     from models import vgg16
 
     weights = root / "vgg16_notop.weights.h5"
@@ -177,6 +203,7 @@ def files(tmp_path_factory):
         "<reviews csv>": str(reviews),
         "<series csv>": str(series),
         "<caption folder>": str(captions),
+        "<ocr labels>": str(ocr_folder / "labels.tsv"),
         "<weights file>": str(weights),
     }
 

@@ -3,6 +3,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from data.specs import TaggedSplit
+from pipelines.best_epoch import BestEpoch
 from pipelines.config import TrainConfig
 from pipelines.tasks.tagging import (
     build_encoder,
@@ -127,7 +128,7 @@ def test_the_weights_of_the_best_validation_f1_are_kept(monkeypatch):
     nothing = [["O"] * len(tags) for tags in truth]
     answers = iter([nothing, truth, nothing])  # epoch 1 is perfect, 0 and 2 find nothing
     monkeypatch.setattr(tagging, "_predict_tags", lambda *args: next(answers))
-    callback = tagging._best_validation_f1_callback(model, tagged)
+    callback = BestEpoch(tagging._validation_f1(model, tagged), "val_entity_f1")
     callback.set_model(model)
     snapshots = []
     for epoch in range(3):
