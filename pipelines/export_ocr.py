@@ -27,17 +27,18 @@ ALPHABET_FILE = "alphabet.txt"
 def _grayscale(images):
     """``uint8 [batch, h, w, 1|3|4]`` -> ``float32 [batch, h, w, 1]`` (alpha dropped)."""
     channels = tf.shape(images)[-1]
-    tf.debugging.assert_equal(
+    checked = tf.debugging.assert_equal(
         tf.reduce_any([tf.equal(channels, count) for count in (1, 3, 4)]),
         True,
         message="images must have 1 (grayscale), 3 (RGB) or 4 (RGBA) channels",
     )
-    pixels = tf.cast(images, tf.float32)
-    return tf.cond(
-        channels == 1,
-        lambda: pixels[..., :1],
-        lambda: tf.image.rgb_to_grayscale(pixels[..., :3]),
-    )
+    with tf.control_dependencies([checked]):  # before a conversion fails on other channels
+        pixels = tf.cast(tf.identity(images), tf.float32)
+        return tf.cond(
+            channels == 1,
+            lambda: pixels[..., :1],
+            lambda: tf.image.rgb_to_grayscale(pixels[..., :3]),
+        )
 
 
 def reader_inputs(images, height: int, min_width: int):
