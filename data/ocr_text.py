@@ -204,8 +204,8 @@ def training_arrays(split: TextImages, alphabet: str) -> tuple[np.ndarray, np.nd
     """A split as arrays a reader trains on: every image padded to the widest, labels as ids.
 
     One width for the whole split keeps the shapes a training step sees
-    static, which on a CPU trains about 1.6 times as fast per image as
-    batches of their own widths, padding included.
+    static; on a CPU that trained faster per image than batches of their
+    own widths, padding included.
 
     Args:
         split: Images of one height and their texts.

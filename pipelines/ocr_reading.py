@@ -35,8 +35,8 @@ def _compiled_reading(reader, beam_width: int):
 
     from models.ctc import ctc_decode
 
-    by_width = _READERS.setdefault(reader, {})
-    if beam_width not in by_width:
+    by_beam = _READERS.setdefault(reader, {})
+    if beam_width not in by_beam:
         strategy = "greedy" if beam_width == 1 else "beam_search"
         height = reader.input_shape[1]
 
@@ -45,8 +45,8 @@ def _compiled_reading(reader, beam_width: int):
             logits = reader(images, training=False)
             return ctc_decode(logits, strategy=strategy, beam_width=beam_width)[0]
 
-        by_width[beam_width] = read
-    return by_width[beam_width]
+        by_beam[beam_width] = read
+    return by_beam[beam_width]
 
 
 def read_texts(reader, images: Sequence[np.ndarray], alphabet: str, beam_width: int = 1):
@@ -116,7 +116,7 @@ def samples_figure(split: TextImages, read: Sequence[str], title: str = "") -> F
         text, true = read[row], split.texts[row]
         wrong = _wrong_positions(text, true)
         shown = text if text else "·"
-        missing = len(true) > len(text) - len(wrong)
+        missing = len(true) - (len(text) - len(wrong)) > len(wrong)  # beyond substitutions
         x = 1.02
         for position, char in enumerate(shown):
             color = WRONG if (position in wrong or not text) else CORRECT

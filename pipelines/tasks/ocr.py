@@ -172,16 +172,15 @@ def _tfds_splits(name: str, config: TrainConfig, locations: DataLocations | None
 
 def _check_label_lengths(splits: dict, conv: ConvStack) -> None:
     """Every label fits its own image's columns (CTC: a column per character, plus repeats)."""
-    from models.ctc import check_label_lengths, columns_needed
+    from models.ctc import check_label_lengths
 
     for name, split in splits.items():
         for image, text in zip(split.images, split.texts, strict=True):
             width = image.shape[1]
-            if columns_needed(text) > conv.columns(width):
-                try:
-                    check_label_lengths([text], conv.columns(width), width)
-                except ValueError as error:
-                    raise ValueError(f"The {name} split: {error}") from None
+            try:
+                check_label_lengths([text], conv.columns(width), width)
+            except ValueError as error:
+                raise ValueError(f"The {name} split: {error}") from None
 
 
 def load_data(config: TrainConfig, locations: DataLocations | None = None) -> OcrData:
