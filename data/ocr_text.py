@@ -200,23 +200,25 @@ def pad_images(images: Sequence[np.ndarray], width: int | None = None):
     return batch, widths
 
 
-def training_arrays(split: TextImages, alphabet: str) -> tuple[np.ndarray, np.ndarray]:
+def training_arrays(split: TextImages, alphabet: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """A split as arrays a reader trains on: every image padded to the widest, labels as ids.
 
     One width for the whole split keeps the shapes a training step sees
-    static; on a CPU that trained faster per image than batches of their
-    own widths, padding included.
+    static (faster on a CPU than batches of their own widths, padding
+    included); each image's own width goes beside it, for the reader to
+    mask its padding (`models.ocr.text_reader`).
 
     Args:
         split: Images of one height and their texts.
         alphabet: The reader's characters (labels use ids ``1..len(alphabet)``, 0 pads).
 
     Returns:
-        ``(uint8 [n, height, widest, 1], int32 [n, longest label])``.
+        ``({"images": uint8 [n, height, widest, 1], "widths": int32 [n]},
+        int32 [n, longest label])``.
 
     Raises:
         ValueError: On a label with a character outside the alphabet, or an empty label.
     """
     labels = encode_texts(split.texts, alphabet)
-    images, _ = pad_images(split.images)
-    return images[..., np.newaxis], labels
+    images, widths = pad_images(split.images)
+    return {"images": images[..., np.newaxis], "widths": widths}, labels

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from common.validation import check_positive_int
 from models.ctc import check_strategy, ctc_decode, ids_to_text
+from models.ocr import read_logits, reader_conv, reader_height
 from pipelines.export import EXTRA_DIR, IMAGE_BYTES_ENDPOINT, export_endpoint
 
 ALPHABET_FILE = "alphabet.txt"
@@ -71,7 +72,7 @@ def export_text_reader(
     model_name: str,
     strategy: str = "greedy",
     beam_width: int = 10,
-    min_width: int = 4,
+    min_width: int | None = None,
 ) -> Path:
     """Exports a text reader as ``serve(images) -> {"text", "confidence"}``.
 
@@ -84,14 +85,14 @@ def export_text_reader(
       each of its own size.
 
     Args:
-        reader: A `models.ocr.text_reader` (``uint8 [batch, height, None, 1]``
-            in, per-column logits out).
+        reader: A `models.ocr.text_reader`.
         alphabet: Its characters: id ``i + 1`` is ``alphabet[i]``.
         export_dir: Root folder of exports.
         model_name: Subfolder per model; versions are numbered inside it.
         strategy: ``"greedy"`` or ``"beam_search"`` decoding.
         beam_width: Paths kept by beam search.
-        min_width: Narrowest image width the reader is given (narrower ones are stretched).
+        min_width: Narrowest image width the reader is given (narrower ones are
+            stretched); the narrowest its conv blocks leave a column of when ``None``.
 
     Returns:
         The new version's folder.
@@ -100,7 +101,7 @@ def export_text_reader(
         ValueError: If the alphabet does not match the reader's outputs, or
             on an unknown strategy.
     """
-    height = reader.input_shape[1]
+    height = reader_height(reader)
     if reader.output_shape[-1] != len(alphabet) + 1:
         raise ValueError(
             f"Invalid value for argument `alphabet`. The reader outputs {reader.output_shape[-1]} "
@@ -109,9 +110,11 @@ def export_text_reader(
         )
     check_strategy(strategy)
     check_positive_int("beam_width", beam_width)
+    if min_width is None:
+        min_width = reader_conv(reader).narrowest_width()
 
     def read(images):
-        logits = reader(reader_inputs(images, height, min_width), training=False)
+        logits = read_logits(reader, reader_inputs(images, height, min_width))
         ids, confidence = ctc_decode(logits, strategy=strategy, beam_width=beam_width)
         return ids_to_text(ids, alphabet), confidence
 

@@ -2,8 +2,9 @@
 
 - `read_texts`: images of any widths in, texts out, greedy or by beam
   search; a batch holds images of one width only, so no image is padded and
-  each is read exactly as the SavedModel reads it alone (a bidirectional
-  reader's backward pass would start in the padding otherwise);
+  each is read exactly as the SavedModel reads it alone (the reader masks
+  padding's columns, but padding still changes the convolutions at an
+  image's right edge);
 - `reading_scores`: CER and exact accuracy of each split (`data.ocr`'s four);
 - `samples_figure`: a grid of images with what was read under each, wrong
   characters in red.
@@ -34,15 +35,16 @@ def _compiled_reading(reader, beam_width: int):
     import tensorflow as tf
 
     from models.ctc import ctc_decode
+    from models.ocr import read_logits, reader_height
 
     by_beam = _READERS.setdefault(reader, {})
     if beam_width not in by_beam:
         strategy = "greedy" if beam_width == 1 else "beam_search"
-        height = reader.input_shape[1]
+        height = reader_height(reader)
 
         @tf.function(input_signature=[tf.TensorSpec((None, height, None, 1), tf.uint8)])
         def read(images):
-            logits = reader(images, training=False)
+            logits = read_logits(reader, images)
             return ctc_decode(logits, strategy=strategy, beam_width=beam_width)[0]
 
         by_beam[beam_width] = read

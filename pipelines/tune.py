@@ -3,9 +3,11 @@
 ``convseq tune`` / ``mlflow run . -e tune`` searches the CNN (filter size,
 stride, padding, filters, pooling per block; dense units, dropout, learning
 rate), the sentiment RNN (cell, units, bidirectional, depth, embedding
-size, learning rate, clipnorm) or the search task's embedder (vector length,
+size, learning rate, clipnorm), the search task's embedder (vector length,
 triplet margin, learning rate; objective ``val_map_at_10``,
-`pipelines.search_tuning`). The first trial is the default configuration
+`pipelines.search_tuning`) or the ocr task's reader (filter size, stride and
+filters of the conv blocks, recurrent units, learning rate; objective
+``val_cer``, `pipelines.ocr_tuning`). The first trial is the default configuration
 (the train options). The parent run logs the best hyperparameters
 (``best_<name>``), ``best_score`` and ``default_score``, ``plots/trials.png``,
 ``search/trials.json``, then evaluates and exports the best trial's model
@@ -65,6 +67,10 @@ def search_task(config: TuneConfig, locations: DataLocations | None = None) -> S
         from pipelines.search_tuning import search_tuning_task
 
         return search_tuning_task(config, locations)
+    if config.task == "ocr":
+        from pipelines.ocr_tuning import ocr_tuning_task
+
+        return ocr_tuning_task(config, locations)
     train_config = config.train_config()
     space = config.search_space()
     if config.task == "classify":

@@ -16,7 +16,7 @@ import os
 
 from common.recurrent import parse_cells
 from common.validation import check_non_negative_int, check_positive_int
-from pipelines.config import TrainConfig
+from pipelines.config import TrainConfig, _either
 from pipelines.options import choice_parser, option_field
 from pipelines.search_tuning import RETRIEVAL_K
 from pipelines.tune_parsers import (
@@ -30,7 +30,7 @@ from pipelines.tune_parsers import (
     parse_paddings,
 )
 
-TUNE_TASKS = ("classify", "sentiment", "search")
+TUNE_TASKS = ("classify", "sentiment", "search", "ocr")
 # What each task's trials report, its default objective first.
 TASK_OBJECTIVES = {
     "classify": ("val_accuracy", "val_loss", "accuracy", "loss"),
@@ -41,10 +41,11 @@ TASK_OBJECTIVES = {
         "val_loss",
         "loss",
     ),
+    "ocr": ("val_cer", "val_exact_accuracy", "val_loss", "loss"),
 }
 OBJECTIVES = tuple(dict.fromkeys(name for names in TASK_OBJECTIVES.values() for name in names))
 DIRECTIONS = ("min", "max")
-# The search-space options each task's hypermodel reads; the other task's stay at their defaults.
+# The search-space options each task's hypermodel reads; other tasks' stay at their defaults.
 SEARCH_OPTIONS = {
     "classify": (
         "kernel_sizes",
@@ -56,6 +57,7 @@ SEARCH_OPTIONS = {
     ),
     "sentiment": ("cells", "units_choices", "max_layers", "embedding_dims", "clipnorms"),
     "search": ("embedding_sizes", "margins"),
+    "ocr": ("kernel_sizes", "strides", "filter_choices", "units_choices"),
 }
 # Options that change neither what a trial trains nor how it is scored: how many
 # trials, how many processes run them, whether to start afresh, where results go.
@@ -90,8 +92,8 @@ class TuneConfig(TrainConfig):
         tuner: ``random``, ``hyperband`` or ``bayesian``.
         objective: The metric to optimize, one the task's trials report
             (`TASK_OBJECTIVES`); ``""``: the task's default (``val_accuracy``,
-            or ``val_map_at_10`` for search: validation images searched among
-            the training images, by class).
+            ``val_map_at_10`` for search: validation images searched among
+            the training images, by class; ``val_cer`` for ocr).
         direction: ``max`` or ``min``; ``""``: ``min`` for losses and errors,
             ``max`` otherwise.
         max_trials: Trials to run (the first is the default configuration); a
@@ -109,14 +111,14 @@ class TuneConfig(TrainConfig):
             trials (0: never). TensorFlow keeps about 8 MB per trained model
             that ``clear_session`` does not release; a fresh process does.
             With ``search_workers=0`` it runs the search in one worker process.
-        kernel_sizes: Filter sizes f tried per conv block (classify).
-        strides: Strides s tried per conv block (classify).
+        kernel_sizes: Filter sizes f tried per conv block (classify; ocr: one for all blocks).
+        strides: Strides s tried per conv block (classify; ocr: one for all blocks).
         paddings: Paddings tried per conv block: valid, same, integers p (classify).
-        filter_choices: Filter counts tried per conv block (classify).
+        filter_choices: Filter counts tried per conv block (classify, ocr).
         pool_sizes: Max-pooling sizes tried per block, 0 = none (classify).
         dense_units: Hidden dense units tried (classify).
         cells: Recurrent cells tried (sentiment).
-        units_choices: Recurrent units tried (sentiment).
+        units_choices: Recurrent units tried (sentiment, ocr).
         max_layers: Deepest recurrent stack tried (sentiment).
         embedding_dims: Word vector sizes tried (sentiment).
         clipnorms: Gradient clipping norms tried, 0 = off (sentiment).
@@ -132,7 +134,7 @@ class TuneConfig(TrainConfig):
         "",
         "metric to optimize (empty: the task's default): classify and sentiment: "
         "val_accuracy, val_loss, accuracy or loss; search: val_map_at_10, "
-        "val_precision_at_10, val_loss or loss",
+        "val_precision_at_10, val_loss or loss; ocr: val_cer, val_exact_accuracy, val_loss or loss",
         parse=choice_parser("objective", ("", *OBJECTIVES)),
     )
     direction: str = option_field(
@@ -168,10 +170,14 @@ class TuneConfig(TrainConfig):
         check=check_non_negative_int,
     )
     kernel_sizes: tuple[int, ...] = option_field(
-        (3, 5, 7), "classify: filter sizes f tried per conv block", parse=parse_int_choices
+        (3, 5, 7),
+        "classify: filter sizes f tried per conv block; ocr: for all blocks",
+        parse=parse_int_choices,
     )
     strides: tuple[int, ...] = option_field(
-        (1, 2), "classify: strides s tried per conv block", parse=parse_int_choices
+        (1, 2),
+        "classify: strides s tried per conv block; ocr: for all blocks",
+        parse=parse_int_choices,
     )
     paddings: tuple[str, ...] = option_field(
         ("same", "valid", "1"),
@@ -179,7 +185,7 @@ class TuneConfig(TrainConfig):
         parse=parse_paddings,
     )
     filter_choices: tuple[int, ...] = option_field(
-        (16, 32, 64), "classify: filter counts tried per block", parse=parse_int_choices
+        (16, 32, 64), "classify, ocr: filter counts tried per block", parse=parse_int_choices
     )
     pool_sizes: tuple[int, ...] = option_field(
         (2, 3),
@@ -193,7 +199,7 @@ class TuneConfig(TrainConfig):
         ("lstm", "gru", "simple_rnn"), "sentiment: recurrent cells tried", parse=parse_cells
     )
     units_choices: tuple[int, ...] = option_field(
-        (32, 64, 128), "sentiment: recurrent units tried", parse=parse_int_choices
+        (32, 64, 128), "sentiment, ocr: recurrent units tried", parse=parse_int_choices
     )
     max_layers: int = option_field(
         2, "sentiment: deepest recurrent stack tried", check=check_positive_int
@@ -271,16 +277,15 @@ class TuneConfig(TrainConfig):
             )
 
     def _refuse_options_of_other_tasks(self, own: tuple[str, ...]) -> None:
-        for task, names in SEARCH_OPTIONS.items():
-            if task == self.task:
-                continue
-            for name in names:
-                field = self.__dataclass_fields__[name]
-                if getattr(self, name) != field.default:
-                    raise ValueError(
-                        f"Option `{name}` is searched for task {task}, not task={self.task!r}; "
-                        f"leave it at its default. Received {name}={getattr(self, name)!r}."
-                    )
+        others = {n for names in SEARCH_OPTIONS.values() for n in names}
+        for name in sorted(others - set(SEARCH_OPTIONS[self.task])):
+            if getattr(self, name) != self.__dataclass_fields__[name].default:
+                owners = [task for task, names in SEARCH_OPTIONS.items() if name in names]
+                raise ValueError(
+                    f"Option `{name}` is searched for task {_either(owners)}, not "
+                    f"task={self.task!r}; leave it at its default. "
+                    f"Received {name}={getattr(self, name)!r}."
+                )
         tune_options = tuple(
             field.name
             for field in dataclasses.fields(self)
@@ -300,7 +305,9 @@ class TuneConfig(TrainConfig):
         if self.direction:
             return self.direction
         lowered = self.objective.lower()
-        return "min" if any(w in lowered for w in ("loss", "error", "mae", "mse")) else "max"
+        if lowered.endswith("_cer") or any(w in lowered for w in ("loss", "error", "mae", "mse")):
+            return "min"
+        return "max"
 
     def trial_settings(self) -> dict[str, str]:
         """The options that shape a trial, as the command line spells them (see the class)."""
@@ -315,8 +322,8 @@ class TuneConfig(TrainConfig):
 
         Returns:
             Keyword arguments of `CNNHyperModel` (classify),
-            `TextRNNHyperModel` (sentiment) or `EmbeddingHyperModel` (search),
-            without the data- and geometry-dependent ones.
+            `TextRNNHyperModel` (sentiment), `EmbeddingHyperModel` (search) or
+            `TextReaderHyperModel` (ocr), without the data-dependent ones.
         """
         if self.task == "classify":
             return {
@@ -334,6 +341,22 @@ class TuneConfig(TrainConfig):
                     "padding": str(self.padding),
                     "filters": self.filters,
                     "pool_size": 2,
+                    "learning_rate": self.learning_rate,
+                },
+            }
+        if self.task == "ocr":
+            return {
+                "blocks": len(self.filters),
+                "kernel_sizes": tuple(sorted({*self.kernel_sizes, self.kernel_size})),
+                "strides": tuple(sorted({*self.strides, self.stride})),
+                "filters": tuple(sorted({*self.filter_choices, *self.filters})),
+                "units": tuple(sorted({*self.units_choices, self.units})),
+                "learning_rate_range": self.learning_rate_range,
+                "defaults": {
+                    "kernel_size": self.kernel_size,
+                    "stride": self.stride,
+                    "filters": self.filters,
+                    "units": self.units,
                     "learning_rate": self.learning_rate,
                 },
             }

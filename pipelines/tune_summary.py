@@ -21,7 +21,8 @@ class SearchTask:
     """What a search needs of its task: the hypermodel, the data, and how to finish the best.
 
     Attributes:
-        hypermodel: `CNNHyperModel`, `TextRNNHyperModel` or `EmbeddingHyperModel`.
+        hypermodel: `CNNHyperModel`, `TextRNNHyperModel`, `EmbeddingHyperModel` or
+            `TextReaderHyperModel`.
         train: Training batches (shuffled, seeded).
         validation: Validation batches.
         finish: Evaluates, exports and logs a trained model in the active run.

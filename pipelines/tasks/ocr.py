@@ -18,6 +18,7 @@ accuracy of every test split.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING
 
 from common.validation import check_non_negative_int, check_positive_int
@@ -245,8 +246,18 @@ def load_data(config: TrainConfig, locations: DataLocations | None = None) -> Oc
     return OcrData(choice.label, splits, alphabet, dropped)
 
 
+def training_steps(config: TrainConfig, ocr: OcrData) -> int:
+    """Optimizer steps of the planned epochs, which the learning rate decays over."""
+    return config.epochs * math.ceil(len(ocr.splits["train"]) / config.batch_size)
+
+
 def build_model(config: TrainConfig, ocr: OcrData) -> keras.Model:
-    """The text reader (`models.ocr.text_reader`), compiled with Keras's CTC loss."""
+    """The text reader (`models.ocr.text_reader`), compiled with Keras's CTC loss.
+
+    Adam's learning rate decays to 0 along a cosine over the planned epochs
+    (`training_steps`), so the last epochs refine the reader rather than
+    move it between error patterns.
+    """
     import keras
 
     from models.ocr import text_reader
@@ -259,7 +270,10 @@ def build_model(config: TrainConfig, ocr: OcrData) -> keras.Model:
         config.recurrent_spec(bidirectional=True),
         name=f"{ocr.name}_bi{config.cell}_reader",
     )
-    reader.compile(optimizer=adam(config), loss=keras.losses.CTC())
+    decay = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, training_steps(config, ocr)
+    )
+    reader.compile(optimizer=adam(config, decay), loss=keras.losses.CTC())
     return reader
 
 
@@ -286,11 +300,8 @@ def train_reader(config: TrainConfig, locations: DataLocations | None = None) ->
     """Trains, evaluates and exports a text reader inside the active MLflow run.
 
     Logs per-epoch loss, validation CER and exact accuracy and a figure of
-    validation images with what was read (``samples/epoch_NNN.png``); the
-    alphabet (``alphabet.txt``); test CER and exact accuracy of every test
-    split with a figure of test images (``plots/test_samples.png``); the
-    training curves; and the SavedModel (`pipelines.export_ocr`: raw or
-    encoded images of any size in, text and confidence out).
+    validation images with what was read (``samples/epoch_NNN.png``), the
+    training curves, and what `pipelines.ocr_outcome.finish_reader` logs.
 
     Returns:
         A `TaskOutcome` with ``test_cer`` and ``test_exact_accuracy`` (and
@@ -298,59 +309,32 @@ def train_reader(config: TrainConfig, locations: DataLocations | None = None) ->
     """
     import keras
     import mlflow
-    import numpy as np
 
     from data.ocr_text import training_arrays
     from data.pipeline import array_batches
     from pipelines.best_epoch import BestEpoch
-    from pipelines.export_ocr import export_text_reader
     from pipelines.fitting import fit
-    from pipelines.ocr_reading import reading_scores, samples_figure
+    from pipelines.ocr_outcome import finish_reader
     from pipelines.plots import training_curves_figure
-    from pipelines.tracking import TaskOutcome, log_export, log_new_params
+    from pipelines.tracking import log_new_params
 
     ocr = load_data(config, locations)
-    splits, alphabet = ocr.splits, ocr.alphabet
     keras.utils.set_random_seed(config.seed)
     reader = build_model(config, ocr)
-    conv = conv_stack(config)
     decoding = evaluation_settings(config)
     best = BestEpoch(_validation_score(reader, ocr, decoding.beam_width), "val_cer", "min")
     history = fit(
         reader,
-        array_batches(training_arrays(splits["train"], alphabet), config.batch_size, config.seed),
-        array_batches(training_arrays(splits["validation"], alphabet), config.batch_size),
+        array_batches(
+            training_arrays(ocr.splits["train"], ocr.alphabet), config.batch_size, config.seed
+        ),
+        array_batches(training_arrays(ocr.splits["validation"], ocr.alphabet), config.batch_size),
         config,
         extra_callbacks=[best],
     )
-    log_new_params(
-        {
-            "model_parameters": reader.count_params(),
-            "alphabet_size": len(alphabet),
-            **{f"{name}_images": len(split) for name, split in splits.items()},
-            "dropped_images": ocr.dropped,
-            "best_epoch": best.best_epoch,
-        }
-    )
-    mlflow.log_text(alphabet, "alphabet.txt")
-    tests = {name: split for name, split in splits.items() if name.startswith("test")}
-    test_metrics, read = reading_scores(reader, tests, alphabet, decoding.beam_width)
-    mlflow.log_metrics(test_metrics)
-    figure = samples_figure(splits["test"], read["test"], "test images and what was read")
-    mlflow.log_figure(figure, "plots/test_samples.png")
+    log_new_params({"best_epoch": best.best_epoch})
     mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
-    export_path = export_text_reader(
-        reader,
-        alphabet,
-        config.export_dir,
-        reader.name,
-        strategy=decoding.strategy,
-        beam_width=decoding.beam_width,
-        min_width=conv.narrowest_width(),
-    )
-    example = np.asarray(splits["test"].images[0])[np.newaxis, ..., np.newaxis]
-    log_export(export_path, example, registered_model_name=config.registered_model_name)
-    return TaskOutcome(export_path, test_metrics)
+    return finish_reader(reader, ocr, config)
 
 
 TASK = Task(

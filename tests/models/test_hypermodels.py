@@ -4,7 +4,12 @@ import pytest
 
 import models.hypermodels.cnn as cnn_hypermodel
 from models import small_cnn
-from models.hypermodels import CNNHyperModel, InvalidGeometryError, TextRNNHyperModel
+from models.hypermodels import (
+    CNNHyperModel,
+    InvalidGeometryError,
+    TextReaderHyperModel,
+    TextRNNHyperModel,
+)
 
 
 def test_default_cnn_is_the_train_pipelines_cnn():
@@ -185,3 +190,67 @@ def test_embedder_hypermodel_builds_each_vector_length_and_margin():
     with pytest.raises(ValueError, match="the default 32 must be one of"):
         EmbeddingHyperModel((28, 28, 1), geometry=geometry, embedding_sizes=(16,),
                             defaults=defaults)  # fmt: skip
+
+
+READER_SPACE = dict(
+    blocks=2,
+    padding=1,  # sizes a 3x3 conv as "same" does, and also takes stride 2
+    kernel_sizes=(3, 5),
+    strides=(1, 2),
+    filters=(4, 8),
+    units=(8, 16),
+    defaults={"kernel_size": 3, "stride": 1, "filters": (4, 8), "units": 8, "learning_rate": 2e-3},
+)
+
+
+def test_text_reader_builds_the_chosen_conv_stack_and_width():
+    from models.ocr import reader_conv
+
+    hypermodel = TextReaderHyperModel(5, 16, {40: 6, 60: 9}, **READER_SPACE)
+    hp = keras_tuner.HyperParameters()
+    hp.values.update(kernel_size=5, stride=1, block1_filters=8, block2_filters=4, units=16)
+    reader = hypermodel.build(hp)
+    conv = reader_conv(reader)
+    assert (conv.filters, conv.kernel_size, conv.stride) == ((8, 4), 5, 1)
+    assert reader.get_layer("block1_conv").kernel.shape == (5, 5, 1, 8)
+    assert reader.get_layer("bidirectional_1").forward_layer.units == 16
+    assert reader.output_shape[-1] == 6 and reader.loss is not None
+    assert hypermodel.default_values() == {
+        "kernel_size": 3,
+        "stride": 1,
+        "block1_filters": 4,
+        "block2_filters": 8,
+        "units": 8,
+        "learning_rate": 2e-3,
+    }
+
+
+def test_text_reader_skips_strides_that_leave_a_label_too_few_columns(monkeypatch):
+    hypermodel = TextReaderHyperModel(5, 16, {40: 6, 60: 9}, **READER_SPACE)
+    values = {**hypermodel.default_values(), "stride": 2}
+    # stride 2 in both blocks and two width pools: 60 -> 30 -> 15 -> 8 -> 4 columns
+    problem = hypermodel.geometry_problem(values)
+    assert "leave 2 columns of an image 40 px wide, whose label needs 6" in problem
+    monkeypatch.setattr("models.hypermodels.text_reader.text_reader", None)  # never reached
+    hp = keras_tuner.HyperParameters()
+    hp.values.update(values)
+    with pytest.raises(InvalidGeometryError, match="needs 6"):
+        hypermodel.build(hp)
+    short = TextReaderHyperModel(5, 4, {40: 2}, **READER_SPACE)  # 4 px high: 2 -> 1 -> 1 -> 0
+    assert "leave no row of an image 4 px high" in short.geometry_problem(values)
+    same = TextReaderHyperModel(5, 16, {40: 6}, **{**READER_SPACE, "padding": "same"})
+    assert "use an integer padding p" in same.geometry_problem(values)
+    assert same.geometry_problem(same.default_values()) is None
+    with pytest.raises(ValueError, match="does not fit the data.*needs 30"):
+        TextReaderHyperModel(5, 16, {40: 30}, **READER_SPACE)
+    with pytest.raises(ValueError, match="filters for each of the 3 blocks"):
+        TextReaderHyperModel(5, 16, {40: 6}, **{**READER_SPACE, "blocks": 3})
+    with pytest.raises(ValueError, match=r"Received units=\(0, 8\)"):
+        TextReaderHyperModel(5, 16, {40: 6}, **{**READER_SPACE, "units": (0, 8)})
+    with pytest.raises(ValueError, match="the default 7 must be one of the choices"):
+        TextReaderHyperModel(
+            5,
+            16,
+            {40: 6},
+            **{**READER_SPACE, "defaults": {**READER_SPACE["defaults"], "kernel_size": 7}},
+        )

@@ -112,3 +112,15 @@ def test_encoder_decoders_decode_under_mixed_precision(mixed_policy):
     assert beam_search_decode(
         model, images, start_id=1, end_id=2, max_length=4, beam_width=2
     ).shape == (2, 4)
+
+
+def test_text_reader(mixed_policy):
+    from models.ocr import ConvStack, text_reader
+
+    images = np.random.default_rng(0).integers(0, 256, (4, 16, 24, 1)).astype("uint8")
+    inputs = {"images": images, "widths": np.array([24, 20, 16, 24], np.int32)}
+    labels = np.array([[1, 2], [2, 0], [1, 0], [2, 1]], np.int32)  # 0 pads
+    model = text_reader(
+        2, 16, ConvStack((4, 8)), RecurrentSpec("lstm", 8, bidirectional=True), dense_units=8
+    )
+    _float16_inside_float32_out(model, inputs, labels, keras.losses.CTC())

@@ -9,7 +9,7 @@ import tensorflow as tf
 from PIL import Image
 
 from models.ctc import ctc_decode, ids_to_text
-from models.ocr import ConvStack, text_reader
+from models.ocr import ConvStack, read_logits, text_reader
 from models.recurrent import RecurrentSpec
 from pipelines.export import EXTRA_DIR
 from pipelines.export_ocr import ALPHABET_FILE, export_text_reader, reader_inputs
@@ -34,7 +34,7 @@ def reader():
 
 
 def read_in_process(reader, images):
-    logits = reader(reader_inputs(tf.constant(images), 16, 4), training=False)
+    logits = read_logits(reader, reader_inputs(tf.constant(images), 16, 4))
     ids, confidence = ctc_decode(logits)
     return ids_to_text(ids, ALPHABET).numpy(), confidence.numpy()
 

@@ -167,7 +167,7 @@ def test_search_task_search_tunes_vector_length_and_margin_by_retrieval_map(
 
 
 def test_invalid_settings_are_refused_before_any_work(tmp_path, monkeypatch):
-    with pytest.raises(ValueError, match="searches \\['classify', 'sentiment', 'search'\\]"):
+    with pytest.raises(ValueError, match="searches \\['classify', 'sentiment', 'search', 'ocr'\\]"):
         TuneConfig(task="forecast")
     with pytest.raises(ValueError, match="Received objective='val_auc'"):
         TuneConfig(objective="val_auc")
@@ -189,8 +189,10 @@ def test_invalid_settings_are_refused_before_any_work(tmp_path, monkeypatch):
         TuneConfig(resume_run_id="0123")
     with pytest.raises(ValueError, match="`checkpoint_dir` applies to train, not tune"):
         TuneConfig(checkpoint_dir="elsewhere")
-    with pytest.raises(ValueError, match="`kernel_sizes` is searched for task classify"):
+    with pytest.raises(ValueError, match="`kernel_sizes` is searched for task classify or ocr"):
         TuneConfig(task="sentiment", kernel_sizes="3")
+    with pytest.raises(ValueError, match="`units_choices` is searched for task sentiment or ocr"):
+        TuneConfig(task="classify", units_choices="16")
     # the train option `workers` (processes training one model) is not the search's processes
     with pytest.raises(ValueError, match="use search_workers. Received workers=2"):
         TuneConfig(dataset="digits", filters="8", workers=2)

@@ -51,6 +51,9 @@ def test_bad_ocr_options_are_named_before_any_data_is_read():
         TrainConfig(task="ocr", image_height=16, filters="8,8,8,8,8")
     with pytest.raises(ValueError, match="width_pools=4"):
         TrainConfig(task="ocr", width_pools=4)
+    with pytest.raises(ValueError, match=r"p=1 for kernel_size=3.*padding='same', stride=2"):
+        TrainConfig(task="ocr", stride=2)
+    assert conv_stack(TrainConfig(task="ocr", stride=2, padding="1", filters="8,16")).stride == 2
     with pytest.raises(ValueError, match=r"'a' repeat.*alphabet='abca'"):
         TrainConfig(task="ocr", alphabet="abca")
     with pytest.raises(ValueError, match="esn"):
@@ -247,3 +250,22 @@ def test_read_texts_reads_each_image_as_if_alone_whatever_the_widths_beside_it()
     together = read_texts(reader, images, "ab", beam_width=3)
     alone = [read_texts(reader, [image], "ab", beam_width=3)[0] for image in images]
     assert together == alone and any(together)
+
+
+@pytest.mark.slow  # make test-slow: about 3 minutes on 2 cores
+def test_the_reader_learns_to_read_unseen_noisy_plates(mlflow_store, tmp_path):
+    # 4,000 plates, 8 epochs of 125 steps (the reader spends its first 250 or so on CTC's
+    # all-blank plateau): measured CER 6.4 % (held-out fonts 4.2 %), exact plates 66 %.
+    # Without its padding masked, a reader trained on as many plates as long (at a constant
+    # learning rate) read 86 % of the validation characters wrong.
+    config = TrainConfig(
+        task="ocr",
+        generated_images=4000,
+        epochs=8,
+        batch_size=32,
+        held_out_fonts=3,
+        export_dir=str(tmp_path / "exports"),
+    )
+    metrics = train(config).test_metrics
+    assert metrics["test_cer"] < 0.2 and metrics["test_exact_accuracy"] > 0.4
+    assert metrics["test_held_out_fonts_cer"] < 0.25
