@@ -138,3 +138,17 @@ def check_bool(name: str, value) -> bool:
         ValueError: Otherwise, naming ``name`` and ``value``.
     """
     return _checked(name, value, isinstance(value, bool), "True or False")
+
+
+def check_filters(name: str, value) -> tuple[int, ...]:
+    """Returns ``value`` as a tuple if it is a non-empty list or tuple of positive ints.
+
+    Raises:
+        ValueError: Otherwise, naming ``name`` and ``value``.
+    """
+    accepted = (
+        isinstance(value, tuple | list)
+        and bool(value)
+        and all(_is_int(count) and count >= 1 for count in value)
+    )
+    return tuple(_checked(name, value, accepted, "one positive int per conv block"))

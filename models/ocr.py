@@ -27,7 +27,13 @@ import keras
 from keras import ops
 
 from common.padding import parse_padding
-from common.validation import check_bool, check_non_negative_int, check_positive_int, check_rate
+from common.validation import (
+    check_bool,
+    check_filters,
+    check_non_negative_int,
+    check_positive_int,
+    check_rate,
+)
 from models.layers import Conv2D, MaxPool2D, conv_output_size
 from models.recurrent import RecurrentSpec
 
@@ -63,17 +69,8 @@ class ConvStack:
     width_pools: int = 2
 
     def __post_init__(self):
-        filters = self.filters
-        if (
-            not isinstance(filters, tuple | list)
-            or not filters
-            or any(not isinstance(f, int) or f < 1 for f in filters)
-        ):
-            raise ValueError(
-                "Invalid value for argument `filters`. Expected one positive int per conv "
-                f"block. Received filters={filters!r}."
-            )
-        object.__setattr__(self, "filters", tuple(filters))
+        filters = check_filters("filters", self.filters)
+        object.__setattr__(self, "filters", filters)
         check_positive_int("kernel_size", self.kernel_size)
         check_positive_int("stride", self.stride)
         object.__setattr__(self, "padding", parse_padding(self.padding))

@@ -83,3 +83,12 @@ def test_check_bool_takes_only_true_or_false():
     for value in (1, 0, "true", None):
         with pytest.raises(ValueError, match=rf"`batch_norm`. Expected True or False.*{value!r}"):
             check_bool("batch_norm", value)
+
+
+def test_check_filters_takes_a_list_of_positive_ints():
+    from common.validation import check_filters
+
+    assert check_filters("filters", [8, 16]) == (8, 16)
+    for bad in ((), (8, 0), (8, True), "8,16", (8.0,)):
+        with pytest.raises(ValueError, match="one positive int per conv block"):
+            check_filters("filters", bad)

@@ -1,0 +1,103 @@
+"""Audio clips as the speech tasks take them: mono float32 waveforms at one sample rate.
+
+- `read_wav`: a WAV file (path or bytes) -> mono ``float32`` samples in
+  ``[-1, 1]`` at the requested rate: integer PCM scaled, stereo (or more
+  channels) mixed down by their mean, other rates resampled;
+- `to_mono` and `resample`, the two steps on their own;
+- `fit_length`: a clip cut or zero-padded to a fixed number of samples.
+
+Errors name the file and the fix: a file that is not a WAV, or a clip with
+no samples.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from common.validation import check_positive_int
+
+_FULL_SCALE = {np.dtype("int16"): 32768.0, np.dtype("int32"): 2147483648.0}
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """``[samples]`` or ``[samples, channels]`` -> ``[samples]``: the channels' mean."""
+    samples = np.asarray(samples)
+    if samples.ndim == 1:
+        return samples
+    if samples.ndim != 2:
+        raise ValueError(
+            "Invalid value for argument `samples`. Expected [samples] or [samples, channels]. "
+            f"Received shape {samples.shape}."
+        )
+    return samples.mean(axis=1, dtype=np.float64).astype(samples.dtype, copy=False)
+
+
+def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
+    """Mono ``samples`` at ``rate`` Hz -> ``float32`` at ``target_rate`` Hz (polyphase filter).
+
+    Args:
+        samples: ``[samples]`` waveform.
+        rate: Its sample rate in Hz.
+        target_rate: The rate wanted.
+
+    Returns:
+        ``float32 [round(len * target_rate / rate)]``; the input as float32 if the rates agree.
+    """
+    from scipy.signal import resample_poly
+
+    check_positive_int("rate", rate)
+    check_positive_int("target_rate", target_rate)
+    samples = np.asarray(samples, np.float32)
+    if rate == target_rate:
+        return samples
+    common = math.gcd(rate, target_rate)
+    return resample_poly(samples, target_rate // common, rate // common).astype(np.float32)
+
+
+def read_wav(source: str | os.PathLike | bytes, sample_rate: int = 16000) -> np.ndarray:
+    """A WAV file as mono ``float32`` samples in ``[-1, 1]`` at ``sample_rate`` Hz.
+
+    Args:
+        source: A path, or the file's bytes.
+        sample_rate: The rate to return; other rates are resampled.
+
+    Returns:
+        ``float32 [samples]``.
+
+    Raises:
+        ValueError: If the file is not a readable WAV (naming it) or holds no samples.
+    """
+    from scipy.io import wavfile
+
+    name = "the WAV bytes" if isinstance(source, bytes) else str(source)
+    try:
+        rate, samples = wavfile.read(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (ValueError, EOFError, OSError) as error:
+        if not isinstance(source, bytes) and not Path(source).exists():
+            raise FileNotFoundError(f"No such WAV file: {name}") from None
+        raise ValueError(
+            f"{name} is not a readable WAV file ({error}). Convert it to PCM WAV, e.g. "
+            "`sox in.mp3 out.wav`."
+        ) from None
+    if samples.size == 0:
+        raise ValueError(f"{name} holds no audio samples: drop it or record it again.")
+    samples = to_mono(samples)
+    if samples.dtype == np.uint8:  # 8-bit WAV is unsigned, centred on 128
+        samples = (samples.astype(np.float32) - 128.0) / 128.0
+    elif samples.dtype in _FULL_SCALE:
+        samples = samples.astype(np.float32) / _FULL_SCALE[samples.dtype]
+    return resample(samples, int(rate), sample_rate)
+
+
+def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
+    """A clip cut to ``length`` samples, or zero-padded at the end up to it."""
+    check_positive_int("length", length)
+    samples = np.asarray(samples, np.float32)
+    if len(samples) >= length:
+        return samples[:length]
+    return np.pad(samples, (0, length - len(samples)))

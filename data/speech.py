@@ -1,0 +1,195 @@
+"""Generated speech for the speech tasks: spoken commands and digit strings, split by speaker.
+
+A model that has heard a voice in training can recognise that voice rather
+than the words, so the splits differ by speaker (`speaker_plan`):
+
+- ``train`` and ``validation``: espeak-ng voices of the training accents and
+  voice variants, and 3 of flite's 5 voices;
+- ``test``: espeak-ng voices whose accent and variant were both held out;
+- ``test_held_out_flite``: flite's 2 other voices, a synthesiser's voices
+  unlike any espeak voice.
+
+Every clip is a `data.speech_synth` voice saying a command (`COMMANDS`, the
+Speech Commands vocabulary) or a string of 3-7 digits, then shifted, scaled
+and mixed with noise (`degrade`). All draws are seeded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from common.validation import check_non_negative_int, check_positive_int
+from data.speech_synth import (
+    ESPEAK,
+    ESPEAK_ACCENTS,
+    FLITE,
+    FLITE_VOICES,
+    Voice,
+    espeak_variants,
+    synthesize,
+)
+
+DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+COMMANDS = (*DIGITS, "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+"""The Speech Commands vocabulary the generated command clips say."""
+KINDS = ("commands", "digits")
+HELD_OUT_FLITE = "test_held_out_flite"
+HELD_OUT_ACCENTS = 2
+HELD_OUT_VARIANT_SHARE = 0.25
+TRAINING_FLITE_VOICES = 3
+SYNTHESIS_THREADS = 4  # each synthesis is a short-lived process
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeechClips:
+    """Clips and what each says.
+
+    Attributes:
+        waves: Mono ``float32`` waveforms at ``sample_rate``.
+        texts: What each says (words separated by spaces).
+        speakers: Who says it (`data.speech_synth.Voice.speaker`).
+        sample_rate: Samples per second.
+    """
+
+    waves: tuple[np.ndarray, ...]
+    texts: tuple[str, ...]
+    speakers: tuple[str, ...]
+    sample_rate: int = 16000
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeakerPlan:
+    """Which voices each split is said in (see the module docstring).
+
+    Attributes:
+        train: espeak ``accent+variant`` names and flite voices of train and validation.
+        test: espeak names of held-out accents with held-out variants.
+        held_out_flite: flite voices never trained on.
+    """
+
+    train: tuple[Voice, ...]
+    test: tuple[Voice, ...]
+    held_out_flite: tuple[Voice, ...]
+
+
+def speaker_plan(seed: int, variants: Sequence[str] | None = None) -> SpeakerPlan:
+    """Training and test voices, with accents, variants and flite voices held out.
+
+    Args:
+        seed: Seed of which accents, variants and flite voices are held out.
+        variants: espeak voice variants to draw from; the installed ones when ``None``.
+
+    Returns:
+        The `SpeakerPlan`.
+    """
+    rng = np.random.default_rng(seed)
+    variants = sorted(espeak_variants() if variants is None else variants)
+    accents = [ESPEAK_ACCENTS[i] for i in rng.permutation(len(ESPEAK_ACCENTS))]
+    shuffled = [variants[i] for i in rng.permutation(len(variants))]
+    held_variants = max(1, int(len(shuffled) * HELD_OUT_VARIANT_SHARE))
+    flite = [FLITE_VOICES[i] for i in rng.permutation(len(FLITE_VOICES))]
+
+    def espeak(accent_list, variant_list):
+        return tuple(Voice(ESPEAK, f"{a}+{v}") for a in accent_list for v in variant_list)
+
+    return SpeakerPlan(
+        train=espeak(accents[HELD_OUT_ACCENTS:], shuffled[held_variants:])
+        + tuple(Voice(FLITE, name) for name in flite[:TRAINING_FLITE_VOICES]),
+        test=espeak(accents[:HELD_OUT_ACCENTS], shuffled[:held_variants]),
+        held_out_flite=tuple(Voice(FLITE, name) for name in flite[TRAINING_FLITE_VOICES:]),
+    )
+
+
+def random_texts(kind: str, n: int, rng: np.random.Generator) -> list[str]:
+    """``n`` commands, or strings of 3-7 digit words (``"three one four"``)."""
+    if kind not in KINDS:
+        raise ValueError(
+            f"Invalid value for argument `kind`. Expected one of {KINDS}. Received kind={kind!r}."
+        )
+    if kind == "commands":
+        return [COMMANDS[i] for i in rng.integers(len(COMMANDS), size=n)]
+    return [
+        " ".join(DIGITS[d] for d in rng.integers(10, size=rng.integers(3, 8))) for _ in range(n)
+    ]
+
+
+def degrade(wave: np.ndarray, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
+    """A clip as a microphone might give it: delayed up to 0.2 s, scaled, over noise.
+
+    The gain is drawn from 0.3-1.0 and the noise (white, or brown: integrated
+    white noise) at a signal-to-noise ratio of 10-30 dB.
+    """
+    speech = np.asarray(wave, np.float32) * np.float32(rng.uniform(0.3, 1.0))
+    delay = np.zeros(int(rng.integers(0, int(0.2 * sample_rate) + 1)), np.float32)
+    clip = np.concatenate([delay, speech])
+    noise = rng.standard_normal(len(clip))
+    if rng.random() < 0.5:
+        noise = np.cumsum(noise)
+        noise -= np.linspace(noise[0], noise[-1], len(noise))  # no drift
+    noise_power = float(np.mean(speech**2)) / 10 ** (rng.uniform(10, 30) / 10)
+    noise *= np.sqrt(noise_power / max(float(np.mean(noise**2)), 1e-12))
+    return (clip + noise).astype(np.float32)
+
+
+def _say(voices: Sequence[Voice], texts: Sequence[str], seed: int, sample_rate: int):
+    rng = np.random.default_rng(seed)
+    chosen = [voices[i] for i in rng.integers(len(voices), size=len(texts))]
+    speeds = rng.integers(120, 221, size=len(texts))
+    pitches = rng.integers(20, 81, size=len(texts))
+    spoken = [
+        dataclasses.replace(v, speed=int(s), pitch=int(p)) if v.engine == ESPEAK else v
+        for v, s, p in zip(chosen, speeds, pitches, strict=True)
+    ]
+    with ThreadPoolExecutor(SYNTHESIS_THREADS) as pool:
+        clean = list(pool.map(lambda pair: synthesize(*pair, sample_rate), zip(texts, spoken)))
+    waves = tuple(degrade(wave, rng, sample_rate) for wave in clean)
+    return SpeechClips(waves, tuple(texts), tuple(v.speaker for v in spoken), sample_rate)
+
+
+def generated_speech(
+    kind: str = "commands",
+    n_train: int = 1000,
+    n_validation: int = 200,
+    n_test: int = 200,
+    seed: int = 0,
+    sample_rate: int = 16000,
+    variants: Sequence[str] | None = None,
+) -> dict[str, SpeechClips]:
+    """Synthesised ``train``, ``validation``, ``test`` and `HELD_OUT_FLITE` clips.
+
+    Args:
+        kind: ``"commands"`` (one word a clip) or ``"digits"`` (3-7 digit words).
+        n_train: Training clips.
+        n_validation: Validation clips (training voices, other draws).
+        n_test: Clips of each test split.
+        seed: Seed of voices, texts, speeds, pitches and degradation.
+        sample_rate: Samples per second.
+        variants: espeak voice variants to use; the installed ones when ``None``.
+
+    Returns:
+        Split name -> `SpeechClips`.
+
+    Raises:
+        FileNotFoundError: If espeak-ng or flite is not installed, saying how to install it.
+    """
+    check_positive_int("n_train", n_train)
+    check_non_negative_int("n_validation", n_validation)
+    check_positive_int("n_test", n_test)
+    plan = speaker_plan(seed, variants)
+    rng = np.random.default_rng(seed)
+    sizes = {"train": n_train, "validation": n_validation, "test": n_test, HELD_OUT_FLITE: n_test}
+    voices = {"train": plan.train, "validation": plan.train, "test": plan.test}
+    voices[HELD_OUT_FLITE] = plan.held_out_flite
+    splits = {}
+    for offset, (name, size) in enumerate(sizes.items()):
+        if size:
+            texts = random_texts(kind, size, rng)
+            splits[name] = _say(voices[name], texts, seed * 1009 + offset, sample_rate)
+    return splits

@@ -1,0 +1,149 @@
+"""Speech synthesised offline: many voices saying words, for the tests, default runs and benches.
+
+Two Debian synthesisers, called as programs (`make data` installs them):
+
+- ``espeak-ng``: English accents (`ESPEAK_ACCENTS`) times voice variants
+  (`espeak_variants`: ``f1``, ``m3``, ``klatt2``, ...), each at a speed and
+  pitch of its own;
+- ``flite``: its own voices (`FLITE_VOICES`), which sound like no espeak voice.
+
+A `Voice` names one such speaker; `synthesize` returns its clip as mono
+``float32`` samples at the requested rate (`data.audio.read_wav`), scaled
+to a peak of `PEAK` so noise can be added without clipping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from common.validation import check_positive_int
+from data.audio import read_wav
+
+ESPEAK = "espeak-ng"
+FLITE = "flite"
+ENGINES = (ESPEAK, FLITE)
+ESPEAK_ACCENTS = (
+    "en-us",
+    "en-gb",
+    "en-gb-scotland",
+    "en-gb-x-rp",
+    "en-gb-x-gbclan",
+    "en-gb-x-gbcwmd",
+    "en-029",
+)
+"""espeak-ng's English accents that need no extra voice data (its mbrola voices do)."""
+FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
+"""flite's built-in voices that say any text (``awb_time`` only tells the time)."""
+PEAK = 0.5
+"""Peak amplitude of a synthesised clip."""
+INSTALL_HINT = "install it with `sudo apt-get install espeak-ng flite` (or `make data` as root)"
+TIMEOUT_SECONDS = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class Voice:
+    """One synthetic speaker.
+
+    Attributes:
+        engine: ``"espeak-ng"`` or ``"flite"``.
+        name: An espeak accent with an optional ``+variant`` (``"en-gb+f2"``)
+            or a flite voice (``"slt"``).
+        speed: espeak words per minute (80-450); flite ignores it.
+        pitch: espeak pitch (0-99); flite ignores it.
+    """
+
+    engine: str
+    name: str
+    speed: int = 160
+    pitch: int = 50
+
+    def __post_init__(self):
+        if self.engine not in ENGINES:
+            raise ValueError(
+                f"Invalid value for argument `engine`. Expected one of {ENGINES}. "
+                f"Received engine={self.engine!r}."
+            )
+        if self.engine == FLITE and self.name not in FLITE_VOICES:
+            raise ValueError(
+                f"Invalid value for argument `name`. flite's voices are {FLITE_VOICES}. "
+                f"Received name={self.name!r}."
+            )
+        if not 80 <= self.speed <= 450 or not 0 <= self.pitch <= 99:
+            raise ValueError(
+                "Invalid value for arguments `speed` and `pitch`. Expected 80-450 words per "
+                f"minute and 0-99. Received speed={self.speed}, pitch={self.pitch}."
+            )
+
+    @property
+    def speaker(self) -> str:
+        """Who speaks, without speed and pitch: ``espeak-ng:en-gb+f2``, ``flite:slt``."""
+        return f"{self.engine}:{self.name}"
+
+
+def _program(engine: str) -> str:
+    path = shutil.which(engine)
+    if path is None:
+        raise FileNotFoundError(
+            f"The speech synthesiser {engine} is not installed: {INSTALL_HINT}."
+        )
+    return path
+
+
+def espeak_variants() -> tuple[str, ...]:
+    """The voice variants espeak-ng has installed (``f1``, ``m3``, ``klatt2``, ...), sorted.
+
+    Raises:
+        FileNotFoundError: If espeak-ng is not installed, saying how to install it.
+    """
+    result = subprocess.run(
+        [_program(ESPEAK), "--voices=variant"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=TIMEOUT_SECONDS,
+    )
+    variants = set()
+    for line in result.stdout.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 5 and fields[-1].startswith("!v/"):
+            variants.add(fields[-1].removeprefix("!v/"))
+    return tuple(sorted(variants))
+
+
+def synthesize(text: str, voice: Voice, sample_rate: int = 16000) -> np.ndarray:
+    """``voice`` saying ``text``, as mono ``float32`` samples peaking at `PEAK`.
+
+    Args:
+        text: What is said.
+        voice: Who says it.
+        sample_rate: Rate of the returned samples, in Hz.
+
+    Returns:
+        ``float32 [samples]``.
+
+    Raises:
+        FileNotFoundError: If the voice's synthesiser is not installed.
+        ValueError: If ``text`` is empty or the synthesiser returned silence.
+    """
+    check_positive_int("sample_rate", sample_rate)
+    if not str(text).strip():
+        raise ValueError("Invalid value for argument `text`. Expected words to say. Received ''.")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "clip.wav"
+        if voice.engine == ESPEAK:
+            command = [_program(ESPEAK), "-v", voice.name, "-s", str(voice.speed)]
+            command += ["-p", str(voice.pitch), "-w", str(path), "--", text]
+        else:
+            command = [_program(FLITE), "-voice", voice.name, "-t", text, "-o", str(path)]
+        subprocess.run(command, capture_output=True, check=True, timeout=TIMEOUT_SECONDS)
+        samples = read_wav(path, sample_rate)
+    peak = float(np.max(np.abs(samples)))
+    if peak == 0.0:
+        raise ValueError(f"{voice.speaker} said nothing for {text!r}: try another voice.")
+    return samples * np.float32(PEAK / peak)

@@ -1,0 +1,215 @@
+"""Spectrogram features computed inside a model, so a SavedModel takes raw waveforms.
+
+`LogMelSpectrogram` turns ``float32 [batch, samples]`` waveforms into
+``[batch, frames, mel_bins, 1]`` log-mel spectrograms (or MFCCs) with
+`tf.signal`: a Hann-windowed STFT, its power, triangular mel filters (HTK
+mel scale) and a log. Frames: ``1 + (samples - frame_length) // frame_step``.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from common.validation import check_non_negative_int, check_positive, check_positive_int
+
+
+@keras.saving.register_keras_serializable(package="convseq")
+class LogMelSpectrogram(keras.layers.Layer):
+    """Waveforms -> log-mel spectrogram images (or MFCCs), in TensorFlow ops.
+
+    Args:
+        sample_rate: Sample rate of the waveforms, in Hz.
+        frame_length: Samples per STFT frame (400: 25 ms at 16 kHz).
+        frame_step: Samples between frame starts (160: 10 ms at 16 kHz).
+        fft_length: FFT size (at least ``frame_length``); ``fft_length // 2 + 1`` bins.
+        num_mel_bins: Mel filters.
+        lower_edge_hertz: Lowest frequency the filters cover.
+        upper_edge_hertz: Highest; ``None`` is the Nyquist frequency.
+        log_offset: Added to the mel power before the log (keeps silence finite).
+        mfcc: Keep this many MFCCs of the log-mel spectrum instead (0: the spectrum).
+        **kwargs: Base layer arguments (``name``, ...).
+
+    Call arguments:
+        waveforms: ``float [batch, samples]``, at least ``frame_length`` samples.
+
+    Returns:
+        ``float32 [batch, frames, num_mel_bins (or mfcc), 1]``.
+
+    Raises:
+        ValueError: On a bad argument, naming it.
+
+    Example:
+        >>> features = LogMelSpectrogram(sample_rate=16000)
+        >>> features(tf.zeros((2, 16000))).shape
+        TensorShape([2, 98, 40, 1])
+    """
+
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        frame_length: int = 400,
+        frame_step: int = 160,
+        fft_length: int = 512,
+        num_mel_bins: int = 40,
+        lower_edge_hertz: float = 20.0,
+        upper_edge_hertz: float | None = None,
+        log_offset: float = 1e-6,
+        mfcc: int = 0,
+        **kwargs,
+    ):
+        kwargs.setdefault("dtype", "float32")  # an FFT in float16 loses the quiet bands
+        super().__init__(**kwargs)
+        self.sample_rate = check_positive_int("sample_rate", sample_rate)
+        self.frame_length = check_positive_int("frame_length", frame_length)
+        self.frame_step = check_positive_int("frame_step", frame_step)
+        self.fft_length = check_positive_int("fft_length", fft_length)
+        if fft_length < frame_length:
+            raise ValueError(
+                f"Invalid value for argument `fft_length`. Expected at least frame_length="
+                f"{frame_length}. Received fft_length={fft_length}."
+            )
+        self.num_mel_bins = check_positive_int("num_mel_bins", num_mel_bins)
+        nyquist = sample_rate / 2
+        upper = nyquist if upper_edge_hertz is None else float(upper_edge_hertz)
+        lower = float(lower_edge_hertz)
+        if not 0 <= lower < upper <= nyquist:
+            raise ValueError(
+                "Invalid value for arguments `lower_edge_hertz` and `upper_edge_hertz`. "
+                f"Expected 0 <= lower < upper <= {nyquist:g} (the Nyquist frequency). Received "
+                f"lower_edge_hertz={lower_edge_hertz}, upper_edge_hertz={upper_edge_hertz}."
+            )
+        self.lower_edge_hertz, self.upper_edge_hertz = lower, upper_edge_hertz
+        self.log_offset = check_positive("log_offset", log_offset)
+        if check_non_negative_int("mfcc", mfcc) > num_mel_bins:
+            raise ValueError(
+                f"Invalid value for argument `mfcc`. Expected at most num_mel_bins="
+                f"{num_mel_bins}. Received mfcc={mfcc}."
+            )
+        self.mfcc = mfcc
+        self._mel_weights = tf.signal.linear_to_mel_weight_matrix(
+            num_mel_bins, fft_length // 2 + 1, sample_rate, lower, upper
+        )
+        self.built = True  # no weights
+
+    def frames(self, samples: int) -> int:
+        """Frames of a clip ``samples`` long (0 if shorter than a frame)."""
+        return max(0, 1 + (samples - self.frame_length) // self.frame_step)
+
+    def call(self, waveforms):
+        waveforms = tf.cast(waveforms, tf.float32)
+        checked = tf.debugging.assert_greater_equal(
+            tf.shape(waveforms)[-1],
+            self.frame_length,
+            message=f"a clip needs at least frame_length={self.frame_length} samples",
+        )
+        with tf.control_dependencies([checked]):
+            spectrum = tf.signal.stft(
+                tf.identity(waveforms), self.frame_length, self.frame_step, self.fft_length
+            )
+        power = tf.math.square(tf.math.abs(spectrum))
+        mel = tf.tensordot(power, self._mel_weights, 1)
+        features = tf.math.log(mel + self.log_offset)
+        if self.mfcc:
+            features = tf.signal.mfccs_from_log_mel_spectrograms(features)[..., : self.mfcc]
+        return features[..., tf.newaxis]
+
+    def compute_output_shape(self, input_shape):
+        samples = input_shape[-1]
+        frames = None if samples is None else self.frames(samples)
+        return (input_shape[0], frames, self.mfcc or self.num_mel_bins, 1)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "sample_rate": self.sample_rate,
+            "frame_length": self.frame_length,
+            "frame_step": self.frame_step,
+            "fft_length": self.fft_length,
+            "num_mel_bins": self.num_mel_bins,
+            "lower_edge_hertz": self.lower_edge_hertz,
+            "upper_edge_hertz": self.upper_edge_hertz,
+            "log_offset": self.log_offset,
+            "mfcc": self.mfcc,
+        }
+
+
+@keras.saving.register_keras_serializable(package="convseq")
+class SpecAugment(keras.layers.Layer):
+    """Time and frequency masking of spectrograms in training (SpecAugment, Park et al. 2019).
+
+    In training, each spectrogram gets ``time_masks`` stripes of up to
+    ``max_time_width`` frames and ``frequency_masks`` stripes of up to
+    ``max_frequency_width`` bins, each of a random width (0 included) at a
+    random place, set to that spectrogram's mean. Outside training it passes
+    spectrograms through unchanged.
+
+    Args:
+        time_masks: Stripes across time per spectrogram.
+        max_time_width: Widest time stripe, in frames.
+        frequency_masks: Stripes across frequency per spectrogram.
+        max_frequency_width: Widest frequency stripe, in bins.
+        seed: Seed of the draws (None: unseeded).
+        **kwargs: Base layer arguments (``name``, ...).
+
+    Call arguments:
+        spectrograms: ``[batch, frames, bins, channels]``.
+        training: Mask only when True.
+    """
+
+    def __init__(
+        self,
+        time_masks: int = 2,
+        max_time_width: int = 10,
+        frequency_masks: int = 2,
+        max_frequency_width: int = 5,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.time_masks = check_non_negative_int("time_masks", time_masks)
+        self.max_time_width = check_non_negative_int("max_time_width", max_time_width)
+        self.frequency_masks = check_non_negative_int("frequency_masks", frequency_masks)
+        self.max_frequency_width = check_non_negative_int(
+            "max_frequency_width", max_frequency_width
+        )
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.built = True
+
+    def _stripes(self, batch, size, count: int, max_width: int):
+        """Boolean ``[batch, size]``: True inside any of ``count`` random stripes."""
+        masked = tf.zeros((batch, size), tf.bool)
+        positions = tf.range(size)[tf.newaxis, :]
+        for _ in range(count):
+            width = keras.random.randint((batch, 1), 0, max_width + 1, seed=self.seed_generator)
+            width = tf.minimum(tf.cast(width, tf.int32), size)
+            room = tf.cast(size - width + 1, tf.float32)
+            start = keras.random.uniform((batch, 1), seed=self.seed_generator) * room
+            start = tf.cast(tf.floor(start), tf.int32)
+            masked |= (positions >= start) & (positions < start + width)
+        return masked
+
+    def call(self, spectrograms, training=None):
+        if not training:
+            return spectrograms
+        shape = tf.shape(spectrograms)
+        times = self._stripes(shape[0], shape[1], self.time_masks, self.max_time_width)
+        bins = self._stripes(shape[0], shape[2], self.frequency_masks, self.max_frequency_width)
+        masked = times[:, :, tf.newaxis, tf.newaxis] | bins[:, tf.newaxis, :, tf.newaxis]
+        mean = tf.reduce_mean(spectrograms, axis=(1, 2, 3), keepdims=True)
+        return tf.where(masked, mean, spectrograms)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "time_masks": self.time_masks,
+            "max_time_width": self.max_time_width,
+            "frequency_masks": self.frequency_masks,
+            "max_frequency_width": self.max_frequency_width,
+            "seed": self.seed,
+        }

@@ -1,0 +1,83 @@
+"""Generated speech: speakers held out by split, texts from the vocabulary, seeded noise."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from data.speech import (
+    COMMANDS,
+    DIGITS,
+    HELD_OUT_FLITE,
+    degrade,
+    generated_speech,
+    random_texts,
+    speaker_plan,
+)
+from data.speech_synth import ESPEAK, FLITE, FLITE_VOICES
+
+VARIANTS = ("f1", "f2", "m1", "m3", "klatt2", "croak", "whisper", "m7")
+
+
+def test_the_speaker_plan_holds_out_accents_variants_and_flite_voices():
+    plan = speaker_plan(seed=0, variants=VARIANTS)
+
+    def parts(voices):
+        return {tuple(v.name.split("+")) for v in voices if v.engine == ESPEAK}
+
+    train, test = parts(plan.train), parts(plan.test)
+    assert train and test
+    assert not {a for a, _ in train} & {a for a, _ in test}  # accents never trained on
+    assert not {v for _, v in train} & {v for _, v in test}  # nor voice variants
+    trained_flite = {v.name for v in plan.train if v.engine == FLITE}
+    held_flite = {v.name for v in plan.held_out_flite}
+    assert len(trained_flite) == 3 and trained_flite | held_flite == set(FLITE_VOICES)
+    assert not trained_flite & held_flite
+    assert speaker_plan(seed=0, variants=VARIANTS) == plan != speaker_plan(1, VARIANTS)
+
+
+def test_texts_are_commands_or_strings_of_three_to_seven_digits():
+    rng = np.random.default_rng(0)
+    assert set(random_texts("commands", 200, rng)) <= set(COMMANDS)
+    for text in random_texts("digits", 50, rng):
+        words = text.split()
+        assert 3 <= len(words) <= 7 and set(words) <= set(DIGITS)
+    with pytest.raises(ValueError, match="kind='words'"):
+        random_texts("words", 1, rng)
+
+
+def test_degrade_delays_scales_and_adds_noise_at_the_drawn_snr():
+    wave = np.sin(np.linspace(0, 200 * np.pi, 8000)).astype(np.float32) * 0.5
+    degraded = degrade(wave, np.random.default_rng(3), 16000)
+    delay = len(degraded) - len(wave)
+    assert 0 <= delay <= 3200 and degraded.dtype == np.float32
+    speech = degraded[delay:]
+    gain = np.dot(speech, wave) / np.dot(wave, wave)  # noise is uncorrelated with the tone
+    assert 0.28 < gain < 1.02
+    snr = 10 * np.log10(np.mean((gain * wave) ** 2) / np.mean((speech - gain * wave) ** 2))
+    assert 9 < snr < 31
+    np.testing.assert_array_equal(degrade(wave, np.random.default_rng(3), 16000), degraded)
+
+
+@pytest.mark.skipif(
+    shutil.which(ESPEAK) is None or shutil.which(FLITE) is None,
+    reason="espeak-ng and flite are not installed (make data installs them)",
+)
+def test_generated_clips_are_seeded_and_said_by_each_splits_voices():
+    splits = generated_speech("commands", 12, 4, 4, seed=2, variants=VARIANTS)
+    plan = speaker_plan(2, VARIANTS)
+    assert {name: len(clips) for name, clips in splits.items()} == {
+        "train": 12,
+        "validation": 4,
+        "test": 4,
+        HELD_OUT_FLITE: 4,
+    }
+    speakers = {v.speaker for v in plan.train}
+    assert set(splits["train"].speakers) <= speakers
+    assert set(splits["test"].speakers) <= {v.speaker for v in plan.test}
+    assert set(splits[HELD_OUT_FLITE].speakers) <= {v.speaker for v in plan.held_out_flite}
+    assert set(splits["train"].texts) <= set(COMMANDS)
+    for wave in splits["train"].waves:
+        assert wave.dtype == np.float32 and 0.2 < len(wave) / 16000 < 3
+    again = generated_speech("commands", 12, 4, 4, seed=2, variants=VARIANTS)
+    np.testing.assert_array_equal(again["test"].waves[0], splits["test"].waves[0])
