@@ -141,7 +141,14 @@ def check_bool(name: str, value) -> bool:
 
 
 def check_filters(name: str, value) -> tuple[int, ...]:
-    """Returns ``value`` as a tuple if it is a non-empty list or tuple of positive ints.
+    """Returns ``value`` as a tuple of ints if it is a non-empty list or tuple of positive ints.
+
+    Args:
+        name: Argument name, for the error message.
+        value: The value received (filters per conv block).
+
+    Returns:
+        ``tuple(int(count) for count in value)``.
 
     Raises:
         ValueError: Otherwise, naming ``name`` and ``value``.
@@ -151,4 +158,6 @@ def check_filters(name: str, value) -> tuple[int, ...]:
         and bool(value)
         and all(_is_int(count) and count >= 1 for count in value)
     )
-    return tuple(_checked(name, value, accepted, "one positive int per conv block"))
+    return tuple(
+        int(count) for count in _checked(name, value, accepted, "one positive int per conv block")
+    )

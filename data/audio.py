@@ -6,8 +6,8 @@
 - `to_mono` and `resample`, the two steps on their own;
 - `fit_length`: a clip cut or zero-padded to a fixed number of samples.
 
-Errors name the file and the fix: a file that is not a WAV, or a clip with
-no samples.
+Errors name the file and the fix: a missing file, a file that is not a
+WAV, or a clip with no samples.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from common.validation import check_positive_int
 
-_FULL_SCALE = {np.dtype("int16"): 32768.0, np.dtype("int32"): 2147483648.0}
+_FULL_SCALE = {np.dtype("int16"): 2.0**15, np.dtype("int32"): 2.0**31, np.dtype("int64"): 2.0**63}
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:
@@ -46,7 +46,7 @@ def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
         target_rate: The rate wanted.
 
     Returns:
-        ``float32 [round(len * target_rate / rate)]``; the input as float32 if the rates agree.
+        ``float32 [ceil(len * target_rate / rate)]``; the input as float32 if the rates agree.
     """
     from scipy.signal import resample_poly
 
@@ -67,9 +67,10 @@ def read_wav(source: str | os.PathLike | bytes, sample_rate: int = 16000) -> np.
         sample_rate: The rate to return; other rates are resampled.
 
     Returns:
-        ``float32 [samples]``.
+        ``float32 [samples]`` (a float WAV's values as stored, even beyond 1).
 
     Raises:
+        FileNotFoundError: If the path does not exist.
         ValueError: If the file is not a readable WAV (naming it) or holds no samples.
     """
     from scipy.io import wavfile
@@ -86,12 +87,13 @@ def read_wav(source: str | os.PathLike | bytes, sample_rate: int = 16000) -> np.
         ) from None
     if samples.size == 0:
         raise ValueError(f"{name} holds no audio samples: drop it or record it again.")
-    samples = to_mono(samples)
+    if rate <= 0:
+        raise ValueError(f"{name} gives a sample rate of {rate} Hz: its header is damaged.")
     if samples.dtype == np.uint8:  # 8-bit WAV is unsigned, centred on 128
         samples = (samples.astype(np.float32) - 128.0) / 128.0
     elif samples.dtype in _FULL_SCALE:
-        samples = samples.astype(np.float32) / _FULL_SCALE[samples.dtype]
-    return resample(samples, int(rate), sample_rate)
+        samples = (samples / _FULL_SCALE[samples.dtype]).astype(np.float32)
+    return resample(to_mono(np.asarray(samples, np.float32)), int(rate), sample_rate)
 
 
 def fit_length(samples: np.ndarray, length: int) -> np.ndarray:

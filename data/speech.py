@@ -6,8 +6,11 @@ than the words, so the splits differ by speaker (`speaker_plan`):
 - ``train`` and ``validation``: espeak-ng voices of the training accents and
   voice variants, and 3 of flite's 5 voices;
 - ``test``: espeak-ng voices whose accent and variant were both held out;
-- ``test_held_out_flite``: flite's 2 other voices, a synthesiser's voices
-  unlike any espeak voice.
+- ``test_held_out_flite``: the voices of flite's 2 other speakers, a
+  synthesiser's voices unlike any espeak voice.
+
+(Some accents and variants are close relatives, e.g. ``en-gb`` and
+``en-gb-x-rp``, or ``klatt`` and ``klatt2``: held out by name, not by sound.)
 
 Every clip is a `data.speech_synth` voice saying a command (`COMMANDS`, the
 Speech Commands vocabulary) or a string of 3-7 digits, then shifted, scaled
@@ -27,7 +30,7 @@ from data.speech_synth import (
     ESPEAK,
     ESPEAK_ACCENTS,
     FLITE,
-    FLITE_VOICES,
+    FLITE_SPEAKERS,
     Voice,
     espeak_variants,
     synthesize,
@@ -40,7 +43,7 @@ KINDS = ("commands", "digits")
 HELD_OUT_FLITE = "test_held_out_flite"
 HELD_OUT_ACCENTS = 2
 HELD_OUT_VARIANT_SHARE = 0.25
-TRAINING_FLITE_VOICES = 3
+TRAINING_FLITE_SPEAKERS = 2
 SYNTHESIS_THREADS = 4  # each synthesis is a short-lived process
 
 
@@ -69,9 +72,9 @@ class SpeakerPlan:
     """Which voices each split is said in (see the module docstring).
 
     Attributes:
-        train: espeak ``accent+variant`` names and flite voices of train and validation.
-        test: espeak names of held-out accents with held-out variants.
-        held_out_flite: flite voices never trained on.
+        train: espeak ``accent+variant`` voices and flite voices of train and validation.
+        test: espeak voices of held-out accents with held-out variants.
+        held_out_flite: flite voices of speakers never trained on.
     """
 
     train: tuple[Voice, ...]
@@ -88,22 +91,33 @@ def speaker_plan(seed: int, variants: Sequence[str] | None = None) -> SpeakerPla
 
     Returns:
         The `SpeakerPlan`.
+
+    Raises:
+        ValueError: With fewer than 2 distinct variants (one for each side).
     """
     rng = np.random.default_rng(seed)
-    variants = sorted(espeak_variants() if variants is None else variants)
+    variants = sorted(set(espeak_variants() if variants is None else variants))
+    if len(variants) < 2:
+        raise ValueError(
+            "Invalid value for argument `variants`. Expected at least 2 distinct espeak voice "
+            f"variants, to train on some and test on others. Received variants={variants!r}."
+        )
     accents = [ESPEAK_ACCENTS[i] for i in rng.permutation(len(ESPEAK_ACCENTS))]
     shuffled = [variants[i] for i in rng.permutation(len(variants))]
     held_variants = max(1, int(len(shuffled) * HELD_OUT_VARIANT_SHARE))
-    flite = [FLITE_VOICES[i] for i in rng.permutation(len(FLITE_VOICES))]
+    speakers = [FLITE_SPEAKERS[i] for i in rng.permutation(len(FLITE_SPEAKERS))]
+
+    def flite(groups):
+        return tuple(Voice(FLITE, name) for group in groups for name in group)
 
     def espeak(accent_list, variant_list):
         return tuple(Voice(ESPEAK, f"{a}+{v}") for a in accent_list for v in variant_list)
 
     return SpeakerPlan(
         train=espeak(accents[HELD_OUT_ACCENTS:], shuffled[held_variants:])
-        + tuple(Voice(FLITE, name) for name in flite[:TRAINING_FLITE_VOICES]),
+        + flite(speakers[:TRAINING_FLITE_SPEAKERS]),
         test=espeak(accents[:HELD_OUT_ACCENTS], shuffled[:held_variants]),
-        held_out_flite=tuple(Voice(FLITE, name) for name in flite[TRAINING_FLITE_VOICES:]),
+        held_out_flite=flite(speakers[TRAINING_FLITE_SPEAKERS:]),
     )
 
 
@@ -123,23 +137,24 @@ def random_texts(kind: str, n: int, rng: np.random.Generator) -> list[str]:
 def degrade(wave: np.ndarray, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
     """A clip as a microphone might give it: delayed up to 0.2 s, scaled, over noise.
 
-    The gain is drawn from 0.3-1.0 and the noise (white, or brown: integrated
-    white noise) at a signal-to-noise ratio of 10-30 dB.
+    The gain is drawn from 0.3-1.0 and the noise (white, or brown: white
+    noise through a leaky integrator, most of its power below a few hundred
+    Hz) at a signal-to-noise ratio of 10-30 dB over the whole band.
     """
+    from scipy.signal import lfilter
+
     speech = np.asarray(wave, np.float32) * np.float32(rng.uniform(0.3, 1.0))
     delay = np.zeros(int(rng.integers(0, int(0.2 * sample_rate) + 1)), np.float32)
     clip = np.concatenate([delay, speech])
     noise = rng.standard_normal(len(clip))
     if rng.random() < 0.5:
-        noise = np.cumsum(noise)
-        noise -= np.linspace(noise[0], noise[-1], len(noise))  # no drift
+        noise = lfilter([1.0], [1.0, -0.98], noise)  # -6 dB per octave above ~50 Hz
     noise_power = float(np.mean(speech**2)) / 10 ** (rng.uniform(10, 30) / 10)
     noise *= np.sqrt(noise_power / max(float(np.mean(noise**2)), 1e-12))
     return (clip + noise).astype(np.float32)
 
 
-def _say(voices: Sequence[Voice], texts: Sequence[str], seed: int, sample_rate: int):
-    rng = np.random.default_rng(seed)
+def _say(voices: Sequence[Voice], texts: Sequence[str], rng: np.random.Generator, sample_rate):
     chosen = [voices[i] for i in rng.integers(len(voices), size=len(texts))]
     speeds = rng.integers(120, 221, size=len(texts))
     pitches = rng.integers(20, 81, size=len(texts))
@@ -182,14 +197,17 @@ def generated_speech(
     check_positive_int("n_train", n_train)
     check_non_negative_int("n_validation", n_validation)
     check_positive_int("n_test", n_test)
+    random_texts(kind, 0, np.random.default_rng(seed))  # an unknown kind fails first
     plan = speaker_plan(seed, variants)
-    rng = np.random.default_rng(seed)
+    # one stream per draw: a split's voices must not follow its words draw for draw
+    text_seed, *split_seeds = np.random.SeedSequence(seed).spawn(5)
+    rng = np.random.default_rng(text_seed)
     sizes = {"train": n_train, "validation": n_validation, "test": n_test, HELD_OUT_FLITE: n_test}
     voices = {"train": plan.train, "validation": plan.train, "test": plan.test}
     voices[HELD_OUT_FLITE] = plan.held_out_flite
     splits = {}
-    for offset, (name, size) in enumerate(sizes.items()):
+    for split_seed, (name, size) in zip(split_seeds, sizes.items(), strict=True):
         if size:
             texts = random_texts(kind, size, rng)
-            splits[name] = _say(voices[name], texts, seed * 1009 + offset, sample_rate)
+            splits[name] = _say(voices[name], texts, np.random.default_rng(split_seed), sample_rate)
     return splits

@@ -5,7 +5,8 @@ Two Debian synthesisers, called as programs (`make data` installs them):
 - ``espeak-ng``: English accents (`ESPEAK_ACCENTS`) times voice variants
   (`espeak_variants`: ``f1``, ``m3``, ``klatt2``, ...), each at a speed and
   pitch of its own;
-- ``flite``: its own voices (`FLITE_VOICES`), which sound like no espeak voice.
+- ``flite``: its own voices (`FLITE_VOICES`), which sound like no espeak voice;
+  ``kal`` and ``kal16`` are one speaker (`FLITE_SPEAKERS`).
 
 A `Voice` names one such speaker; `synthesize` returns its clip as mono
 ``float32`` samples at the requested rate (`data.audio.read_wav`), scaled
@@ -38,8 +39,9 @@ ESPEAK_ACCENTS = (
     "en-029",
 )
 """espeak-ng's English accents that need no extra voice data (its mbrola voices do)."""
-FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
-"""flite's built-in voices that say any text (``awb_time`` only tells the time)."""
+FLITE_SPEAKERS = (("kal", "kal16"), ("awb",), ("rms",), ("slt",))
+"""flite's built-in voices that say any text, by speaker (``awb_time`` only tells the time)."""
+FLITE_VOICES = tuple(voice for speaker in FLITE_SPEAKERS for voice in speaker)
 PEAK = 0.5
 """Peak amplitude of a synthesised clip."""
 INSTALL_HINT = "install it with `sudo apt-get install espeak-ng flite` (or `make data` as root)"
@@ -129,7 +131,8 @@ def synthesize(text: str, voice: Voice, sample_rate: int = 16000) -> np.ndarray:
 
     Raises:
         FileNotFoundError: If the voice's synthesiser is not installed.
-        ValueError: If ``text`` is empty or the synthesiser returned silence.
+        ValueError: If ``text`` is empty, or the synthesiser failed (its
+            message quoted), timed out or returned silence.
     """
     check_positive_int("sample_rate", sample_rate)
     if not str(text).strip():
@@ -141,7 +144,15 @@ def synthesize(text: str, voice: Voice, sample_rate: int = 16000) -> np.ndarray:
             command += ["-p", str(voice.pitch), "-w", str(path), "--", text]
         else:
             command = [_program(FLITE), "-voice", voice.name, "-t", text, "-o", str(path)]
-        subprocess.run(command, capture_output=True, check=True, timeout=TIMEOUT_SECONDS)
+        try:
+            subprocess.run(command, capture_output=True, check=True, timeout=TIMEOUT_SECONDS)
+        except subprocess.CalledProcessError as error:
+            message = error.stderr.decode(errors="replace").strip() or f"exit {error.returncode}"
+            raise ValueError(f"{voice.speaker} failed to say {text!r}: {message}") from None
+        except subprocess.TimeoutExpired:
+            raise ValueError(
+                f"{voice.speaker} took over {TIMEOUT_SECONDS} s to say {text!r}: use shorter texts."
+            ) from None
         samples = read_wav(path, sample_rate)
     peak = float(np.max(np.abs(samples)))
     if peak == 0.0:

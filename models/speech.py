@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import keras
 
-from common.validation import check_filters, check_positive_int, check_rate
+from common.validation import check_bool, check_filters, check_positive_int, check_rate
 from models.audio_features import LogMelSpectrogram, SpecAugment
 from models.layers import Conv2D, MaxPool2D
 
@@ -55,6 +55,9 @@ def command_classifier(
     filters = check_filters("filters", filters)
     check_positive_int("dense_units", dense_units)
     check_rate("dropout", dropout)
+    check_bool("spec_augment", spec_augment)
+    if clip_samples is not None:
+        check_positive_int("clip_samples", clip_samples)
     waves = keras.Input((clip_samples,), dtype="float32", name="audio")
     x = LogMelSpectrogram(sample_rate, num_mel_bins=num_mel_bins, name="log_mel")(waves)
     # each clip to zero mean and unit variance: loudness and microphone gain drop out

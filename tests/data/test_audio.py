@@ -53,9 +53,7 @@ def test_bad_files_are_named_with_the_fix(tmp_path):
 def test_resample_to_mono_and_fit_length():
     assert resample(np.ones(441, np.float32), 44100, 16000).shape == (160,)
     same = np.arange(5, dtype=np.float32)
-    assert (
-        resample(same, 16000, 16000) is not None and resample(same, 8, 8).tolist() == same.tolist()
-    )
+    assert resample(same, 16000, 16000) is same
     np.testing.assert_array_equal(to_mono(np.array([[1.0, 3.0], [2.0, 4.0]])), [2.0, 3.0])
     with pytest.raises(ValueError, match=r"Received shape \(2, 2, 2\)"):
         to_mono(np.zeros((2, 2, 2)))

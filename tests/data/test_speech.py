@@ -14,7 +14,7 @@ from data.speech import (
     random_texts,
     speaker_plan,
 )
-from data.speech_synth import ESPEAK, FLITE, FLITE_VOICES
+from data.speech_synth import ESPEAK, FLITE, FLITE_SPEAKERS, FLITE_VOICES
 
 VARIANTS = ("f1", "f2", "m1", "m3", "klatt2", "croak", "whisper", "m7")
 
@@ -31,9 +31,23 @@ def test_the_speaker_plan_holds_out_accents_variants_and_flite_voices():
     assert not {v for _, v in train} & {v for _, v in test}  # nor voice variants
     trained_flite = {v.name for v in plan.train if v.engine == FLITE}
     held_flite = {v.name for v in plan.held_out_flite}
-    assert len(trained_flite) == 3 and trained_flite | held_flite == set(FLITE_VOICES)
-    assert not trained_flite & held_flite
+    assert trained_flite | held_flite == set(FLITE_VOICES) and trained_flite and held_flite
+    for speaker in FLITE_SPEAKERS:  # kal and kal16, one speaker, stay on one side
+        assert set(speaker) <= trained_flite or set(speaker) <= held_flite
     assert speaker_plan(seed=0, variants=VARIANTS) == plan != speaker_plan(1, VARIANTS)
+    assert speaker_plan(0, VARIANTS + VARIANTS) == plan  # duplicates count once
+    with pytest.raises(ValueError, match=r"at least 2 distinct .* variants=\['f1'\]"):
+        speaker_plan(0, ["f1", "f1"])
+
+
+def test_who_speaks_does_not_follow_what_is_said(monkeypatch):
+    monkeypatch.setattr("data.speech.synthesize", lambda text, voice, rate: np.ones(800, "f4"))
+    train = generated_speech("commands", 600, 0, 10, seed=0, variants=VARIANTS)["train"]
+    words: dict[str, set] = {}
+    for speaker, text in zip(train.speakers, train.texts, strict=True):
+        words.setdefault(speaker, set()).add(text)
+    busy = [said for speaker, said in words.items() if train.speakers.count(speaker) >= 5]
+    assert busy and np.mean([len(said) >= 3 for said in busy]) > 0.9
 
 
 def test_texts_are_commands_or_strings_of_three_to_seven_digits():
@@ -46,9 +60,10 @@ def test_texts_are_commands_or_strings_of_three_to_seven_digits():
         random_texts("words", 1, rng)
 
 
-def test_degrade_delays_scales_and_adds_noise_at_the_drawn_snr():
+@pytest.mark.parametrize("seed", range(6))  # white and brown noise both drawn
+def test_degrade_delays_scales_and_adds_noise_at_the_drawn_snr(seed):
     wave = np.sin(np.linspace(0, 200 * np.pi, 8000)).astype(np.float32) * 0.5
-    degraded = degrade(wave, np.random.default_rng(3), 16000)
+    degraded = degrade(wave, np.random.default_rng(seed), 16000)
     delay = len(degraded) - len(wave)
     assert 0 <= delay <= 3200 and degraded.dtype == np.float32
     speech = degraded[delay:]
@@ -56,7 +71,7 @@ def test_degrade_delays_scales_and_adds_noise_at_the_drawn_snr():
     assert 0.28 < gain < 1.02
     snr = 10 * np.log10(np.mean((gain * wave) ** 2) / np.mean((speech - gain * wave) ** 2))
     assert 9 < snr < 31
-    np.testing.assert_array_equal(degrade(wave, np.random.default_rng(3), 16000), degraded)
+    np.testing.assert_array_equal(degrade(wave, np.random.default_rng(seed), 16000), degraded)
 
 
 @pytest.mark.skipif(

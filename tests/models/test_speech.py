@@ -1,5 +1,6 @@
 """The command classifier: raw waveforms in, command probabilities out, learned from speech."""
 
+import re
 import shutil
 
 import keras
@@ -23,8 +24,10 @@ def test_any_clip_length_gives_one_probability_per_command():
     assert fixed.input_shape == (None, 8000) and "spec_augment" not in [
         layer.name for layer in fixed.layers
     ]
-    with pytest.raises(ValueError, match="filters=()"):
+    with pytest.raises(ValueError, match=re.escape("filters=()")):
         command_classifier(3, filters=())
+    with pytest.raises(ValueError, match="clip_samples=0"):
+        command_classifier(3, clip_samples=0)
     with pytest.raises(ValueError, match="classes"):
         command_classifier(0)
 
@@ -42,7 +45,8 @@ def test_the_classifier_learns_commands_said_by_voices_it_never_heard():
         return waves, np.array([COMMANDS.index(text) for text in clips.texts])
 
     keras.utils.set_random_seed(0)
-    # without masking, which slows the first epochs (measured here: 0.445 without, 0.295 with)
+    # without SpecAugment, which slows the first epochs; measured: 0.53 on the unseen espeak
+    # voices (0.11 on the held-out flite speakers, not asserted: 2,000 clips are too few)
     model = command_classifier(len(COMMANDS), clip_samples=16000, spec_augment=False)
     model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy")
     history = model.fit(*arrays(splits["train"]), batch_size=32, epochs=10, verbose=0)

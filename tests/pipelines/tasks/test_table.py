@@ -133,7 +133,8 @@ CONTEXT = {
     },
     ("forecast", "conv_kernel_size"): {"conv_filters": 8},
     ("ocr", "filters"): {"width_pools": 1},  # one conv block pools the width at most once
-    ("ocr", "stride"): {"filters": "8,16", "width_pools": 0},  # columns left for the plates
+    # columns left for the plates; stride 2 takes an integer padding in a text reader
+    ("ocr", "stride"): {"filters": "8,16", "width_pools": 0, "padding": "1"},
     ("ocr", "test_fraction"): {"dataset": "<ocr labels>"},
     ("ocr", "unknown_characters"): {
         "unknown_characters": "skip",
