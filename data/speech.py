@@ -121,13 +121,17 @@ def speaker_plan(seed: int, variants: Sequence[str] | None = None) -> SpeakerPla
     )
 
 
-def random_texts(kind: str, n: int, rng: np.random.Generator) -> list[str]:
-    """``n`` commands, or strings of 3-7 digit words (``"three one four"``)."""
+def _check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise ValueError(
             f"Invalid value for argument `kind`. Expected one of {KINDS}. Received kind={kind!r}."
         )
-    if kind == "commands":
+    return kind
+
+
+def random_texts(kind: str, n: int, rng: np.random.Generator) -> list[str]:
+    """``n`` commands, or strings of 3-7 digit words (``"three one four"``)."""
+    if _check_kind(kind) == "commands":
         return [COMMANDS[i] for i in rng.integers(len(COMMANDS), size=n)]
     return [
         " ".join(DIGITS[d] for d in rng.integers(10, size=rng.integers(3, 8))) for _ in range(n)
@@ -197,12 +201,12 @@ def generated_speech(
     check_positive_int("n_train", n_train)
     check_non_negative_int("n_validation", n_validation)
     check_positive_int("n_test", n_test)
-    random_texts(kind, 0, np.random.default_rng(seed))  # an unknown kind fails first
+    _check_kind(kind)  # before espeak-ng is asked for its variants
     plan = speaker_plan(seed, variants)
-    # one stream per draw: a split's voices must not follow its words draw for draw
-    text_seed, *split_seeds = np.random.SeedSequence(seed).spawn(5)
-    rng = np.random.default_rng(text_seed)
     sizes = {"train": n_train, "validation": n_validation, "test": n_test, HELD_OUT_FLITE: n_test}
+    # one stream per draw: a split's voices must not follow its words draw for draw
+    text_seed, *split_seeds = np.random.SeedSequence(seed).spawn(1 + len(sizes))
+    rng = np.random.default_rng(text_seed)
     voices = {"train": plan.train, "validation": plan.train, "test": plan.test}
     voices[HELD_OUT_FLITE] = plan.held_out_flite
     splits = {}

@@ -41,7 +41,7 @@ parse_device = choice_parser("device", DEVICES)
 parse_precision = choice_parser("precision", PRECISIONS)
 
 
-def _either(names: list[str]) -> str:
+def either(names: list[str]) -> str:
     """``a``, ``a or b``, ``a, b or c``."""
     return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
 
@@ -158,7 +158,7 @@ class RunOptions:
             if getattr(self, field.name) != field.default:
                 owners = [t.name for t in TASKS.values() if field.name in t.option_names()]
                 raise ValueError(
-                    f"Option `{field.name}` applies to task {_either(owners)}, not "
+                    f"Option `{field.name}` applies to task {either(owners)}, not "
                     f"task={self.task!r}; leave it at its default "
                     f"({format_option(field.default)!r}). "
                     f"Received {field.name}={format_option(getattr(self, field.name))!r}."

@@ -16,7 +16,7 @@ import os
 
 from common.recurrent import parse_cells
 from common.validation import check_non_negative_int, check_positive_int
-from pipelines.config import TrainConfig, _either
+from pipelines.config import TrainConfig, either
 from pipelines.options import choice_parser, option_field
 from pipelines.search_tuning import RETRIEVAL_K
 from pipelines.tune_parsers import (
@@ -282,7 +282,7 @@ class TuneConfig(TrainConfig):
             if getattr(self, name) != self.__dataclass_fields__[name].default:
                 owners = [task for task, names in SEARCH_OPTIONS.items() if name in names]
                 raise ValueError(
-                    f"Option `{name}` is searched for task {_either(owners)}, not "
+                    f"Option `{name}` is searched for task {either(owners)}, not "
                     f"task={self.task!r}; leave it at its default. "
                     f"Received {name}={getattr(self, name)!r}."
                 )
