@@ -3,8 +3,9 @@
 - `read_wav`: a WAV file (path or bytes) -> mono ``float32`` samples in
   ``[-1, 1]`` at the requested rate: integer PCM scaled, stereo (or more
   channels) mixed down by their mean, other rates resampled;
-- `to_mono` and `resample`, the two steps on their own;
-- `fit_length`: a clip cut or zero-padded to a fixed number of samples.
+- `scaled_samples`, `to_mono` and `resample`, its steps on their own;
+- `fit_length`: a clip cut or zero-padded to a fixed number of samples;
+- `padded_waves`: clips zero-padded into one array.
 
 Errors name the file and the fix: a missing file, a file that is not a
 WAV, or a clip with no samples.
@@ -59,6 +60,16 @@ def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
     return resample_poly(samples, target_rate // common, rate // common).astype(np.float32)
 
 
+def scaled_samples(samples: np.ndarray) -> np.ndarray:
+    """PCM samples as ``float32`` in ``[-1, 1]`` (8-bit unsigned; 16, 32, 64-bit signed)."""
+    samples = np.asarray(samples)
+    if samples.dtype == np.uint8:  # 8-bit WAV is unsigned, centred on 128
+        return (samples.astype(np.float32) - 128.0) / 128.0
+    if samples.dtype in _FULL_SCALE:
+        return (samples / _FULL_SCALE[samples.dtype]).astype(np.float32)
+    return samples.astype(np.float32)
+
+
 def read_wav(source: str | os.PathLike | bytes, sample_rate: int = 16000) -> np.ndarray:
     """A WAV file as mono ``float32`` samples in ``[-1, 1]`` at ``sample_rate`` Hz.
 
@@ -89,11 +100,7 @@ def read_wav(source: str | os.PathLike | bytes, sample_rate: int = 16000) -> np.
         raise ValueError(f"{name} holds no audio samples: drop it or record it again.")
     if rate <= 0:
         raise ValueError(f"{name} gives a sample rate of {rate} Hz: its header is damaged.")
-    if samples.dtype == np.uint8:  # 8-bit WAV is unsigned, centred on 128
-        samples = (samples.astype(np.float32) - 128.0) / 128.0
-    elif samples.dtype in _FULL_SCALE:
-        samples = (samples / _FULL_SCALE[samples.dtype]).astype(np.float32)
-    return resample(to_mono(np.asarray(samples, np.float32)), int(rate), sample_rate)
+    return resample(to_mono(scaled_samples(samples)), int(rate), sample_rate)
 
 
 def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
@@ -103,3 +110,24 @@ def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
     if len(samples) >= length:
         return samples[:length]
     return np.pad(samples, (0, length - len(samples)))
+
+
+def padded_waves(waves, length: int | None = None) -> np.ndarray:
+    """``float32 [clips, length]``: clips zero-padded at the end to ``length`` (the longest's).
+
+    Raises:
+        ValueError: If a clip is longer than ``length``, or there is none.
+    """
+    if not len(waves):
+        raise ValueError("Invalid value for argument `waves`. Expected at least one clip.")
+    longest = max(len(wave) for wave in waves)
+    length = longest if length is None else check_positive_int("length", length)
+    if longest > length:
+        raise ValueError(
+            f"Invalid value for argument `waves`. A clip of {longest} samples is longer than "
+            f"length={length}."
+        )
+    batch = np.zeros((len(waves), length), np.float32)
+    for row, wave in enumerate(waves):
+        batch[row, : len(wave)] = wave
+    return batch

@@ -27,6 +27,7 @@ from data.sources import (
     sklearn_digits,
 )
 from data.specs import FULL, SPECS, TEST, TRAIN, DatasetSpec
+from data.speech import generated_speech
 from data.text import ROTTEN_TOMATOES_FILE, rotten_tomatoes
 from data.timeseries import (
     CO2_FILE,
@@ -129,6 +130,16 @@ _SOURCES: dict[str, Callable[[DataLocations], list[Source]]] = {
     "captchas": lambda locations: [
         FunctionSource(
             "generated captchas (the `captcha` package)", lambda: generated_splits("captchas")
+        )
+    ],
+    "spoken_commands": lambda locations: [
+        FunctionSource(
+            "commands said by espeak-ng and flite voices", lambda: generated_speech("commands")
+        )
+    ],
+    "spoken_digits": lambda locations: [
+        FunctionSource(
+            "digit strings said by espeak-ng and flite voices", lambda: generated_speech("digits")
         )
     ],
     "number_words": lambda locations: [

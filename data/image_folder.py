@@ -71,20 +71,23 @@ def decode_image_file(path: str | os.PathLike, channels: int = 0) -> tf.Tensor |
         return None
 
 
-def warn_skipped(skipped: Sequence[str], where: str | os.PathLike, stacklevel: int = 2) -> None:
+def warn_skipped(
+    skipped: Sequence[str], where: str | os.PathLike, stacklevel: int = 2, what: str = "images"
+) -> None:
     """One `UserWarning` counting the files skipped in ``where`` and naming the first ones.
 
     Args:
         skipped: The skipped files (nothing is warned when empty).
         where: The folder they are in.
         stacklevel: As for `warnings.warn`, counted from the caller.
+        what: What the files should have been, for the message.
     """
     if not skipped:
         return
     named = ", ".join(str(name) for name in skipped[:NAMED_SKIPPED])
     more = f" and {len(skipped) - NAMED_SKIPPED} more" if len(skipped) > NAMED_SKIPPED else ""
     warnings.warn(
-        f"Skipped {len(skipped)} file(s) in {where} that are not images or fail to "
+        f"Skipped {len(skipped)} file(s) in {where} that are not {what} or fail to "
         f"decode: {named}{more}.",
         UserWarning,
         stacklevel=stacklevel + 1,

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from common.validation import check_non_negative_int, check_positive_int
+from data.specs import HELD_OUT_FLITE
 from data.speech_synth import (
     ESPEAK,
     ESPEAK_ACCENTS,
@@ -40,7 +41,6 @@ DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight"
 COMMANDS = (*DIGITS, "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 """The Speech Commands vocabulary the generated command clips say."""
 KINDS = ("commands", "digits")
-HELD_OUT_FLITE = "test_held_out_flite"
 HELD_OUT_ACCENTS = 2
 HELD_OUT_VARIANT_SHARE = 0.25
 TRAINING_FLITE_SPEAKERS = 2
@@ -65,6 +65,15 @@ class SpeechClips:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def subset(self, indices) -> SpeechClips:
+        """The clips at ``indices``, in that order."""
+        return SpeechClips(
+            tuple(self.waves[i] for i in indices),
+            tuple(self.texts[i] for i in indices),
+            tuple(self.speakers[i] for i in indices),
+            self.sample_rate,
+        )
 
 
 @dataclasses.dataclass(frozen=True)

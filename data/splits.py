@@ -86,3 +86,50 @@ def _part_sizes(n: int, validation_fraction: float, test_fraction: float) -> tup
             "validation_fraction/test_fraction."
         )
     return n_train, n_validation, n_test
+
+
+def grouped_split_indices(
+    groups, validation_fraction: float, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded train/validation/test indices that keep each group (e.g. a speaker) in one part.
+
+    Groups are shuffled, then dealt to test until it holds ``test_fraction``
+    of the examples, then to validation until it holds ``validation_fraction``;
+    the rest train. A model is thus tested on groups it never saw.
+
+    Args:
+        groups: The group of each example (any hashable values).
+        validation_fraction: Share of examples for validation, in ``(0, 1)``.
+        test_fraction: Share for test, in ``(0, 1)``.
+        seed: Seed of the shuffle.
+
+    Returns:
+        ``(train, validation, test)`` sorted index arrays.
+
+    Raises:
+        ValueError: With fewer than 3 groups, or if a part would be empty.
+    """
+    check_fraction("validation_fraction", validation_fraction)
+    check_fraction("test_fraction", test_fraction)
+    groups = list(groups)
+    names = sorted(set(groups), key=str)
+    if len(names) < 3:
+        raise ValueError(
+            f"{len(names)} group(s) (speakers) cannot be split into train, validation and test "
+            "by group; each part needs its own. Use data from at least 3 speakers."
+        )
+    members: dict = {}
+    for index, group in enumerate(groups):
+        members.setdefault(group, []).append(index)
+    order = [names[i] for i in np.random.default_rng(seed).permutation(len(names))]
+    parts: list[list[int]] = [[], [], []]  # test, validation, train
+    targets = (test_fraction * len(groups), validation_fraction * len(groups))
+    part = 0
+    for remaining, group in zip(range(len(order), 0, -1), order, strict=True):
+        while part < 2 and parts[part] and len(parts[part]) >= targets[part]:
+            part += 1
+        if part < 2 and remaining <= 2 - part:  # leave a group for every later part
+            part += 1
+        parts[part].extend(members[group])
+    test, validation, train = (np.sort(np.asarray(p, dtype=np.int64)) for p in parts)
+    return train, validation, test

@@ -213,3 +213,24 @@ class SpecAugment(keras.layers.Layer):
             "max_frequency_width": self.max_frequency_width,
             "seed": self.seed,
         }
+
+
+def log_mel_statistics(
+    waveforms, sample_rate: int, num_mel_bins: int, frame_length: int = 400, frame_step: int = 160
+) -> tuple[float, float]:
+    """``(mean, variance)`` of the log-mel values of some clips, to standardize them with.
+
+    Args:
+        waveforms: ``float [clips, samples]`` (e.g. a few hundred training clips).
+        sample_rate: Their sample rate.
+        num_mel_bins: Mel bands.
+        frame_length: Samples per frame.
+        frame_step: Samples between frames.
+
+    Returns:
+        Python floats; the variance at least 1e-6.
+    """
+    features = LogMelSpectrogram(sample_rate, frame_length, frame_step, num_mel_bins=num_mel_bins)
+    values = features(tf.convert_to_tensor(waveforms, tf.float32))
+    mean, variance = tf.nn.moments(tf.reshape(values, [-1]), axes=[0])
+    return float(mean), max(float(variance), 1e-6)

@@ -118,3 +118,16 @@ def ids_to_text(ids, alphabet: str):
         raise ValueError("Invalid value for argument `alphabet`. Expected at least one character.")
     table = tf.constant(["", ""] + list(alphabet))  # -1 and the blank read as nothing
     return tf.strings.reduce_join(tf.gather(table, tf.cast(ids, tf.int32) + 1), axis=-1)
+
+
+def ids_to_words(ids, words: Sequence[str]):
+    """``int [batch, steps]`` word ids (-1 and `BLANK` ignored) -> ``string [batch]``, spaced.
+
+    Id ``i + 1`` is ``words[i]``, as ``alphabet[i]`` is for `ids_to_text`.
+    """
+    if not words:
+        raise ValueError("Invalid value for argument `words`. Expected at least one word.")
+    ids = tf.cast(ids, tf.int32)
+    table = tf.constant(["", ""] + list(words))
+    said = tf.ragged.boolean_mask(tf.gather(table, tf.maximum(ids + 1, 0)), ids > BLANK)
+    return tf.strings.reduce_join(said, axis=-1, separator=" ")

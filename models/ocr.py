@@ -47,9 +47,11 @@ class ConvStack:
     Each block is a ``kernel_size`` convolution (``stride``, ``padding``), then
     2x2 max pooling for the first ``width_pools`` blocks and 2x1 (height only)
     for the others, so the image keeps enough columns for its characters.
+    With ``padded_batches`` (text images: each batch padded to its widest),
     ``"same"`` padding takes stride 1 only: with a larger stride it pads by
     the remainder of the width, so a padded image would not be read as the
-    image alone.
+    image alone. Inputs of one fixed width (spectrograms of fixed-length
+    clips) can take any stride.
 
     Attributes:
         filters: Filters of each block.
@@ -57,6 +59,7 @@ class ConvStack:
         stride: Stride ``s`` of every conv (along height and width).
         padding: ``"same"``, ``"valid"`` or an integer ``p``.
         width_pools: How many blocks, from the first, also halve the width.
+        padded_batches: Whether inputs come padded to their batch's width.
 
     Raises:
         ValueError: On a bad field, naming it.
@@ -67,6 +70,7 @@ class ConvStack:
     stride: int = 1
     padding: str | int = "same"
     width_pools: int = 2
+    padded_batches: bool = True
 
     def __post_init__(self):
         filters = check_filters("filters", self.filters)
@@ -74,7 +78,11 @@ class ConvStack:
         check_positive_int("kernel_size", self.kernel_size)
         check_positive_int("stride", self.stride)
         object.__setattr__(self, "padding", parse_padding(self.padding))
-        if self.padding == "same" and self.stride > 1:
+        if (
+            self.padding == "same"
+            and self.stride > 1
+            and check_bool("padded_batches", self.padded_batches)
+        ):
             raise ValueError(
                 f"Invalid value for argument `padding`. padding='same' with stride="
                 f"{self.stride} pads an image by the remainder of its width, so an image padded "
@@ -127,8 +135,8 @@ class ConvStack:
         """
         counts = ops.cast(widths, "int32")
         for block in range(len(self.filters)):
-            if self.padding == "same":  # stride 1 (see the class)
-                convolved = counts
+            if self.padding == "same":  # ceil(w / s)
+                convolved = (counts + self.stride - 1) // self.stride
             else:
                 pad = 0 if self.padding == "valid" else 2 * self.padding
                 convolved = (counts + pad - self.kernel_size) // self.stride + 1
@@ -209,6 +217,38 @@ class BlankPadding(keras.layers.Layer):
         return None  # every step is now read: a mask would also weight the loss
 
 
+def conv_columns(x, conv: ConvStack, rows: int, batch_norm: bool = True):
+    """The conv blocks of ``conv`` over images, then one step per column of the feature maps.
+
+    Args:
+        x: ``[batch, height, width, channels]`` (float) images.
+        conv: The conv blocks; ReLU after each conv.
+        rows: ``conv.rows(height)``: rows of the last feature maps.
+        batch_norm: Batch-normalize each conv's output before its ReLU.
+
+    Returns:
+        ``[batch, conv.columns(width), rows * conv.filters[-1]]`` column features.
+    """
+    for block, count in enumerate(conv.filters, start=1):
+        x = Conv2D(
+            count,
+            conv.kernel_size,
+            strides=conv.stride,
+            padding=conv.padding,
+            activation=None if batch_norm else "relu",
+            use_bias=not batch_norm,
+            name=f"block{block}_conv",
+        )(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(name=f"block{block}_bn")(x)
+            x = keras.layers.ReLU(name=f"block{block}_relu")(x)
+        pool = (2, 2) if block <= conv.width_pools else (2, 1)
+        x = MaxPool2D(pool, name=f"block{block}_pool")(x)
+    # [batch, rows, columns, filters] -> one step per column: [batch, columns, rows * filters]
+    x = keras.layers.Permute((2, 1, 3), name="columns_first")(x)
+    return keras.layers.Reshape((-1, rows * conv.filters[-1]), name="columns")(x)
+
+
 def text_reader(
     alphabet_size: int,
     height: int = 32,
@@ -261,24 +301,7 @@ def text_reader(
     images = keras.Input((height, None, 1), dtype="uint8", name="images")
     widths = keras.Input((), dtype="int32", name="widths")
     x = keras.layers.Rescaling(1.0 / 255.0, name="rescaling")(images)
-    for block, count in enumerate(conv.filters, start=1):
-        x = Conv2D(
-            count,
-            conv.kernel_size,
-            strides=conv.stride,
-            padding=conv.padding,
-            activation=None if batch_norm else "relu",
-            use_bias=not batch_norm,
-            name=f"block{block}_conv",
-        )(x)
-        if batch_norm:
-            x = keras.layers.BatchNormalization(name=f"block{block}_bn")(x)
-            x = keras.layers.ReLU(name=f"block{block}_relu")(x)
-        pool = (2, 2) if block <= conv.width_pools else (2, 1)
-        x = MaxPool2D(pool, name=f"block{block}_pool")(x)
-    # [batch, rows, columns, filters] -> one step per column: [batch, columns, rows * filters]
-    x = keras.layers.Permute((2, 1, 3), name="columns_first")(x)
-    x = keras.layers.Reshape((-1, rows * conv.filters[-1]), name="columns")(x)
+    x = conv_columns(x, conv, rows, batch_norm)
     x = keras.layers.Dense(dense_units, activation="relu", name="column_features")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="column_dropout")(x)

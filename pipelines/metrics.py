@@ -122,8 +122,8 @@ def retrieval_scores(
     }
 
 
-def edit_distance(first: str, second: str) -> int:
-    """Levenshtein distance: fewest insertions, deletions and substitutions between two texts."""
+def edit_distance(first: Sequence, second: Sequence) -> int:
+    """Levenshtein distance: fewest insertions, deletions, substitutions (characters or words)."""
     previous = list(range(len(second) + 1))
     for i, left in enumerate(first, start=1):
         current = [i]
@@ -156,3 +156,18 @@ def text_recognition_scores(predicted: Sequence[str], true: Sequence[str]) -> di
     errors = sum(edit_distance(p, t) for p, t in zip(predicted, true, strict=True))
     exact = sum(p == t for p, t in zip(predicted, true, strict=True))
     return {"cer": errors / characters, "accuracy": exact / len(true)}
+
+
+def speech_recognition_scores(heard: Sequence[str], said: Sequence[str]) -> dict[str, float]:
+    """Word and character error rates and exact-transcript accuracy, as jiwer counts them.
+
+    ``wer`` is the summed word-level edit distance over the summed count of
+    words said; ``cer`` and ``accuracy`` as in `text_recognition_scores`.
+
+    Raises:
+        ValueError: On lists of different lengths, or nothing said.
+    """
+    scores = text_recognition_scores(heard, said)
+    words = sum(len(text.split()) for text in said)
+    errors = sum(edit_distance(h.split(), s.split()) for h, s in zip(heard, said, strict=True))
+    return {"wer": errors / words, **scores}

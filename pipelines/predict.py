@@ -5,6 +5,8 @@
 version, e.g. ``exports/fashion_mnist_cnn/1``) or an MLflow model URI
 (``models:/<name>/<version>``, ``runs:/<run_id>/model``). ``I`` is:
 
+- a folder of WAV files (every ``.wav``, sorted by name), for a speech
+  SavedModel: read on the host at the model's rate (`pipelines.predict_audio`);
 - a folder of images (every ``.png``/``.jpg``/``.jpeg``/``.gif``/``.bmp``,
   sorted by name): SavedModels get the file bytes through their
   ``serve_image_bytes`` signature (decoded and resized inside); MLflow
@@ -17,8 +19,9 @@ version, e.g. ``exports/fashion_mnist_cnn/1``) or an MLflow model URI
 Each output row holds the input's name (file name, line or row number) and
 the model's outputs: scalars as they are, vectors as ``<output>_<i>``
 columns (``probabilities_<label>`` when the export names its labels).
-An image that cannot be decoded gets no row: it is skipped with one warning
-that counts and names the skipped files. Progress goes to stderr.
+An image that cannot be decoded, or a clip that cannot be read or is too
+long for the model, gets no row: it is skipped with one warning that counts
+and names the skipped files. Progress goes to stderr.
 
 Importing this module loads neither TensorFlow nor MLflow (``convseq
 --help`` reads `PredictConfig`); `predict` imports what the model needs.
@@ -37,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.options import option_field, parse_fields
+from pipelines.predict_audio import audio_paths, audio_settings, readable_clips
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 MLFLOW_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
@@ -55,7 +59,7 @@ class PredictConfig:
     """
 
     model: str = option_field("", "SavedModel folder or MLflow model URI (models:/name/1)")
-    input: str = option_field("", "image folder, .txt (one text per line) or .csv file")
+    input: str = option_field("", "image or WAV folder, .txt (one text per line) or .csv file")
     output: str = option_field("predictions.csv", "predictions CSV to write")
     column: str = option_field("text", "CSV column of the texts")
     batch_size: int = option_field(64, "inputs per model call")
@@ -81,11 +85,12 @@ class PredictConfig:
 
 @dataclasses.dataclass(frozen=True)
 class Inputs:
-    """What to predict on: names and either image file paths or texts."""
+    """What to predict on: names and either image file paths, audio file paths or texts."""
 
     names: list[str]
     image_paths: list[Path] | None = None
     texts: list[str] | None = None
+    audio_paths: list[Path] | None = None
 
 
 def read_inputs(config: PredictConfig) -> Inputs:
@@ -97,6 +102,9 @@ def read_inputs(config: PredictConfig) -> Inputs:
     """
     source = Path(config.input)
     if source.is_dir():
+        clips = audio_paths(source)
+        if clips and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in source.iterdir()):
+            return Inputs([p.name for p in clips], audio_paths=clips)
         return image_folder_inputs(source)
     if not source.is_file():
         raise FileNotFoundError(f"Input {str(source)!r} is neither a folder nor a file.")
@@ -132,7 +140,7 @@ def image_folder_inputs(folder: Path) -> Inputs:
     """
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
-        raise ValueError(f"{folder} holds no image ({', '.join(IMAGE_SUFFIXES)}).")
+        raise ValueError(f"{folder} holds no image ({', '.join(IMAGE_SUFFIXES)}) nor .wav file.")
     return Inputs([p.name for p in paths], image_paths=paths)
 
 
@@ -199,6 +207,14 @@ class _SavedModelPredictor:
         metadata_file = path / "assets.extra" / "metadata.json"
         metadata = json.loads(metadata_file.read_text("utf-8")) if metadata_file.is_file() else {}
         self.labels = metadata.get("labels", [])
+        self.audio_settings = audio_settings(path)
+
+    def audio(self, waves: list[np.ndarray]) -> dict:
+        from data.audio import padded_waves
+
+        return self.loaded.signatures["serving_default"](
+            audio=self.tf.constant(padded_waves(waves))
+        )
 
     def images(self, paths: list[Path]) -> dict:
         if "serve_image_bytes" not in self.loaded.signatures:
@@ -228,6 +244,7 @@ class _MlflowPredictor:
 
         self.model = mlflow.pyfunc.load_model(uri)
         self.labels = []
+        self.audio_settings = None  # a WAV folder is predicted with the SavedModel folder
         schema = self.model.metadata.get_input_schema()
         self.input_shape = None
         if schema is not None and schema.is_tensor_spec():
@@ -283,6 +300,23 @@ def _columns(outputs: dict, labels: list[str], rows: int) -> dict[str, list]:
     return columns
 
 
+def _readable_audio(inputs: Inputs, config: PredictConfig, predictor) -> tuple[list, Inputs]:
+    """The clips of a WAV folder the model can take, read at its rate, and their inputs."""
+    if predictor.audio_settings is None:
+        raise ValueError(
+            f"{config.input} holds WAV files, but {config.model!r} is not a speech SavedModel "
+            "(no assets.extra/audio.json): pass the export folder of a speech_commands or "
+            "speech_digits run, e.g. exports/<model>/1."
+        )
+    names, waves = readable_clips(
+        inputs.audio_paths,
+        config.input,
+        predictor.audio_settings["sample_rate"],
+        predictor.audio_settings["clip_samples"],
+    )
+    return waves, Inputs(names, audio_paths=[Path(config.input) / name for name in names])
+
+
 def predict(config: PredictConfig) -> Path:
     """Writes the predictions CSV of a config; returns its path.
 
@@ -300,6 +334,8 @@ def predict(config: PredictConfig) -> Path:
         predictor = _MlflowPredictor(config.model)
     else:
         predictor = _SavedModelPredictor(Path(config.model))
+    if inputs.audio_paths is not None:
+        waves, inputs = _readable_audio(inputs, config, predictor)
     total = len(inputs.names)
     output = Path(config.output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -307,7 +343,9 @@ def predict(config: PredictConfig) -> Path:
     writer = None
     with open(partial, "w", encoding="utf-8", newline="") as handle:
         for part in _batches(total, config.batch_size):
-            if inputs.image_paths is not None:
+            if inputs.audio_paths is not None:
+                outputs = predictor.audio(waves[part])
+            elif inputs.image_paths is not None:
                 outputs = predictor.images(inputs.image_paths[part])
             else:
                 outputs = predictor.texts(inputs.texts[part])

@@ -11,6 +11,8 @@ from pipelines.tasks import (
     ocr,
     search,
     sentiment,
+    speech_commands,
+    speech_digits,
     tagging,
     transfer,
     translation,
@@ -29,6 +31,8 @@ TASKS: dict[str, Task] = {
         captioning,
         search,
         ocr,
+        speech_commands,
+        speech_digits,
     )
 }
 

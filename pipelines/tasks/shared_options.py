@@ -55,7 +55,7 @@ class ConvBlockOptions:
     filters: tuple[int, ...] = option_field(
         (16, 32),
         "filters per conv block, comma-separated, e.g. 16,32 (unless set: search 32,64; ocr "
-        "16,32,64)",
+        "and speech tasks 16,32,64)",
         parse=parse_filters,
     )
     kernel_size: int = option_field(3, "conv filter size f", check=check_positive_int)
@@ -297,3 +297,46 @@ def check_gated_decoder(config) -> None:
             f"Invalid value for argument `cell`. Task {config.task} takes lstm or gru (the "
             "decoder needs a gated cell to carry its state). Received cell='simple_rnn'."
         )
+
+
+SPEECH_DEFAULTS = {"speech_commands": (1.5, 8000), "speech_digits": (4.5, 3000)}
+"""What ``clip_seconds`` and ``generated_clips`` 0 mean for each speech task."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeechOptions:
+    """The clips and spectrograms of the speech tasks, and their generated sets."""
+
+    sample_rate: int = option_field(
+        16000,
+        "samples per second every clip is resampled to (the model's rate)",
+        check=check_positive_int,
+    )
+    clip_seconds: float = option_field(
+        0.0,
+        "longest clip the model takes, in seconds (0: speech_commands 1.5, speech_digits 4.5); "
+        "shorter clips are padded with silence, longer ones left out of training and refused "
+        "by the SavedModel",
+        check=check_non_negative,
+    )
+    generated_clips: int = option_field(
+        0,
+        "training clips of a generated set (0: spoken_commands 8000, spoken_digits 3000); "
+        "validation and each test split get an eighth as many",
+        check=check_non_negative_int,
+    )
+    mel_bins: int = option_field(
+        40, "mel bands of the log-mel spectrogram", check=check_positive_int
+    )
+    spec_augment: bool = option_field(
+        True, "mask random time and frequency stripes of training spectrograms (SpecAugment)"
+    )
+
+    def clip_samples(self) -> int:
+        """Samples of the longest clip: ``clip_seconds`` (or the task's) times ``sample_rate``."""
+        seconds = self.clip_seconds or SPEECH_DEFAULTS[self.task][0]
+        return int(round(seconds * self.sample_rate))
+
+    def training_clips(self) -> int:
+        """``generated_clips``, or the task's number when 0."""
+        return self.generated_clips or SPEECH_DEFAULTS[self.task][1]

@@ -11,9 +11,11 @@ from data.idx import write_idx
 from data.sources import host_reachable
 from data.specs import (
     FULL,
+    HELD_OUT_FLITE,
     HELD_OUT_FONTS,
     IMAGE_CLASSIFICATION,
     SPECS,
+    SPEECH_RECOGNITION,
     TASKS,
     TEST,
     TEXT_CLASSIFICATION,
@@ -56,6 +58,8 @@ def test_specs_are_consistent_with_the_catalog():
             assert spec.splits == (TRAIN, TEST)
         elif spec.task == TEXT_RECOGNITION:
             assert spec.splits == (TRAIN, VALIDATION, TEST, HELD_OUT_FONTS)
+        elif spec.task == SPEECH_RECOGNITION:
+            assert spec.splits == (TRAIN, VALIDATION, TEST, HELD_OUT_FLITE)
         else:
             assert spec.splits == (FULL,)
         if spec.task == TEXT_CLASSIFICATION:

@@ -134,7 +134,10 @@ def test_bad_option_values_exit_2_with_the_value_named(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--task", "sentiment", "--filters", "8"])
     error = capsys.readouterr().err
-    assert "`filters` applies to task classify, search or ocr, not task='sentiment'" in error
+    assert (
+        "`filters` applies to task classify, search, ocr, speech_commands or speech_digits, "
+        "not task='sentiment'"
+    ) in error
 
 
 def test_data_locations_follow_keras_home(tmp_path, monkeypatch):

@@ -88,3 +88,25 @@ def test_text_recognition_scores_count_characters_not_texts():
         text_recognition_scores(["a", "b"], ["a"])
     with pytest.raises(ValueError, match="no character"):
         text_recognition_scores([""], [""])
+
+
+def test_speech_scores_equal_jiwer_on_the_same_transcripts():
+    import jiwer
+
+    from pipelines.metrics import speech_recognition_scores
+
+    rng = np.random.default_rng(0)
+    words = ["zero", "one", "two", "three", "four"]
+    said = [" ".join(rng.choice(words, rng.integers(3, 8))) for _ in range(40)]
+    heard = []
+    for text in said:  # drop, swap and insert words at random
+        kept = [w for w in text.split() if rng.random() > 0.15]
+        kept = [rng.choice(words) if rng.random() < 0.1 else w for w in kept]
+        if rng.random() < 0.2:
+            kept.insert(int(rng.integers(len(kept) + 1)), str(rng.choice(words)))
+        heard.append(" ".join(kept))
+    scores = speech_recognition_scores(heard, said)
+    assert scores["wer"] == pytest.approx(jiwer.wer(said, heard))
+    assert scores["cer"] == pytest.approx(jiwer.cer(said, heard))
+    assert scores["accuracy"] == pytest.approx(np.mean([h == s for h, s in zip(heard, said)]))
+    assert 0.1 < scores["wer"] < 0.6

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
+from scipy.io import wavfile
 
 from data import DataLocations
 from data.ocr_fonts import find_fonts
@@ -46,6 +47,8 @@ SMALL = {
     "captioning": {"max_examples": 60},
     "search": {"dataset": "fashion_mnist", "max_examples": 120},
     "ocr": {"generated_images": 64, "held_out_fonts": 1},
+    "speech_commands": {"generated_clips": 48},
+    "speech_digits": {"generated_clips": 24},
 }
 PLATE_CHARACTERS = PLATE_LETTERS + DIGITS + " "
 
@@ -107,6 +110,11 @@ CHANGED = {
     "held_out_fonts": 2,
     "alphabet": PLATE_CHARACTERS + "-",
     "unknown_characters": "remove",
+    "sample_rate": 8000,
+    "clip_seconds": 1.7,
+    "generated_clips": 56,
+    "mel_bins": 32,
+    "spec_augment": "false",
 }
 
 # Options that need another option or a dataset to take effect: the base they change.
@@ -136,6 +144,10 @@ CONTEXT = {
     # columns left for the plates; stride 2 takes an integer padding in a text reader
     ("ocr", "stride"): {"filters": "8,16", "width_pools": 0, "padding": "1"},
     ("ocr", "test_fraction"): {"dataset": "<ocr labels>"},
+    ("speech_commands", "stride"): {"filters": "8,16"},  # 3 stride-2 blocks leave no bin
+    ("speech_commands", "test_fraction"): {"dataset": "<word folders>"},
+    ("speech_digits", "stride"): {"filters": "8,16"},
+    ("speech_digits", "test_fraction"): {"dataset": "<transcripts>"},
     ("ocr", "unknown_characters"): {
         "unknown_characters": "skip",
         "alphabet": PLATE_CHARACTERS.replace("9", ""),
@@ -149,6 +161,7 @@ ALSO_CHANGED = {
     ("captioning", "image_encoder"): {"image_encoder": "vgg16"},
     ("forecast", "time_column"): {"time_column": "when"},
     ("translation", "sequence_length"): {"sequence_length": 4},  # number words: up to 7 tokens
+    ("speech_digits", "clip_seconds"): {"clip_seconds": 5.0},  # digit strings: up to 4 s
 }
 
 
@@ -195,6 +208,17 @@ def files(tmp_path_factory):
     (ocr_folder / "labels.tsv").write_text(
         "".join(f"{i}.png\t{text}\n" for i, text in enumerate(plates)), encoding="utf-8"
     )
+    words = root / "words"
+    for speaker in range(6):
+        for word, hertz in (("yes", 300), ("no", 600)):
+            samples = np.sin(2 * np.pi * hertz * np.arange(8000) / 16000) * (speaker + 1) * 3000
+            (words / word).mkdir(parents=True, exist_ok=True)
+            wavfile.write(
+                words / word / f"s{speaker}_nohash_0.wav", 16000, samples.astype(np.int16)
+            )
+    (words / "transcripts.tsv").write_text(
+        "".join(f"{w}/s{i}_nohash_0.wav\tone {w}\n" for i in range(6) for w in ("yes", "no"))
+    )
     from models import vgg16
 
     weights = root / "vgg16_notop.weights.h5"
@@ -206,6 +230,8 @@ def files(tmp_path_factory):
         "<caption folder>": str(captions),
         "<ocr labels>": str(ocr_folder / "labels.tsv"),
         "<weights file>": str(weights),
+        "<word folders>": str(words),
+        "<transcripts>": str(words / "transcripts.tsv"),
     }
 
 
