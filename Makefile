@@ -17,9 +17,9 @@ OCR_FONT_FILES := $(addprefix /usr/share/fonts/truetype/,dejavu/DejaVuSans.ttf \
 	liberation2/LiberationSans-Regular.ttf freefont/FreeSans.ttf noto/NotoMono-Regular.ttf)
 # Tesseract, the OCR baseline of bench ocr (baselines/ocr.py), installed with the fonts.
 OCR_PACKAGES := $(OCR_FONT_PACKAGES) tesseract-ocr tesseract-ocr-eng
-# Speech synthesisers of the generated speech data (data/speech_synth.py), sox, and the few
-# real recordings bench speech reports on (pocketsphinx-testdata).
-SPEECH_PACKAGES := espeak-ng flite sox pocketsphinx-testdata
+# Speech synthesisers of the generated speech data (data/speech_synth.py), and sox; apart, the
+# few real recordings bench speech reports on (optional).
+SPEECH_PACKAGES := espeak-ng flite sox
 SPEECH_RECORDINGS := /usr/share/pocketsphinx/test/data
 # $(call APT_INSTALL,packages): quiet apt-get install, refreshing the package lists once on failure.
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null 2>&1 || \
@@ -94,14 +94,18 @@ data:
 		echo "note: OCR fonts or Tesseract missing; run 'sudo apt-get install $(OCR_PACKAGES)'" \
 		     "(until then OCR renders in matplotlib's fonts only, without the Tesseract baseline)"; \
 	fi
-	@if command -v espeak-ng >/dev/null 2>&1 && command -v flite >/dev/null 2>&1 && \
-		[ -d $(SPEECH_RECORDINGS) ]; then :; \
+	@if command -v espeak-ng >/dev/null 2>&1 && command -v flite >/dev/null 2>&1; then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		echo "Installing the speech synthesisers ($(SPEECH_PACKAGES)) with apt-get"; \
 		$(call APT_INSTALL,$(SPEECH_PACKAGES)) || \
 		echo "warning: could not install $(SPEECH_PACKAGES); generated speech is unavailable"; \
 	else \
 		echo "note: speech synthesisers missing; run 'sudo apt-get install $(SPEECH_PACKAGES)'"; \
+	fi
+	@if [ -d $(SPEECH_RECORDINGS) ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		$(call APT_INSTALL,pocketsphinx-testdata) || \
+		echo "note: no pocketsphinx-testdata; bench speech skips the real recordings"; \
 	fi
 
 clean:

@@ -106,14 +106,21 @@ def read_transcripts(path: str | os.PathLike, sample_rate: int = 16000) -> Speec
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ValueError: On a line without a tab or with an empty text (naming
-            its number), no line, or no clip that reads.
+        ValueError: On a file that is not text, a line without a tab or with
+            an empty text (naming its number), no line, or no clip that reads.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such transcripts file: {path}")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"{path} is not a transcripts file (UTF-8 text of 'clip<TAB>text' lines). Pass a "
+            "transcripts file, or a folder per word (root/<word>/<clip>.wav)."
+        ) from None
     entries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         fields = line.rstrip("\r\n").split("\t")
@@ -134,13 +141,34 @@ def read_transcripts(path: str | os.PathLike, sample_rate: int = 16000) -> Speec
 def speaker_splits(
     clips: SpeechClips, validation_fraction: float, test_fraction: float, seed: int
 ) -> tuple[SpeechClips, SpeechClips, SpeechClips]:
-    """``(train, validation, test)`` of one set, no speaker in two of them.
+    """``(train, validation, test)`` of one set, no speaker in two of them, each shuffled.
+
+    Args:
+        clips: The whole set.
+        validation_fraction: Share of clips for validation.
+        test_fraction: Share of clips for test.
+        seed: Seed of which speakers go where and of each split's order (so
+            ``max_examples`` keeps clips of every word, not the first words).
+
+    Returns:
+        The three splits.
 
     Raises:
-        ValueError: With fewer than 3 speakers, or a part left empty.
+        ValueError: With fewer than 3 speakers, a part left empty, or a
+            training split smaller than another (a speaker with most clips).
     """
     parts = grouped_split_indices(clips.speakers, validation_fraction, test_fraction, seed)
-    return tuple(clips.subset(indices) for indices in parts)
+    sizes = [len(part) for part in parts]
+    if sizes[0] < max(sizes[1:]):
+        largest = max(set(clips.speakers), key=clips.speakers.count)
+        raise ValueError(
+            f"Split by speaker, the {len(clips)} clips give train {sizes[0]}, validation "
+            f"{sizes[1]} and test {sizes[2]}: speaker {largest!r} says "
+            f"{clips.speakers.count(largest)} of them. Add clips of other speakers, or name "
+            "each clip's speaker in the transcripts' third column."
+        )
+    rng = np.random.default_rng(seed)
+    return tuple(clips.subset(rng.permutation(part)) for part in parts)
 
 
 TFDS_AUDIO = "audio"

@@ -78,11 +78,8 @@ class ConvStack:
         check_positive_int("kernel_size", self.kernel_size)
         check_positive_int("stride", self.stride)
         object.__setattr__(self, "padding", parse_padding(self.padding))
-        if (
-            self.padding == "same"
-            and self.stride > 1
-            and check_bool("padded_batches", self.padded_batches)
-        ):
+        check_bool("padded_batches", self.padded_batches)
+        if self.padding == "same" and self.stride > 1 and self.padded_batches:
             raise ValueError(
                 f"Invalid value for argument `padding`. padding='same' with stride="
                 f"{self.stride} pads an image by the remainder of its width, so an image padded "

@@ -6,9 +6,9 @@ samples]`` waveforms -> log-mel spectrogram
 training set's mean and variance -> SpecAugment masking in training -> the
 spectrogram as an image, mel bands up and time across, through the conv
 blocks of a `models.ocr.ConvStack` (our `Conv2D`, batch-normalized, and
-`MaxPool2D`: every block halves the bands, the first ``time_pools`` also
-the frames) -> one step per frame of the feature maps -> our recurrent
-layers (a bidirectional GRU by default):
+`MaxPool2D`: every block halves the bands, the first ``conv.width_pools``
+also the frames) -> one step per frame of the feature maps -> our recurrent
+layers (the factories default to a bidirectional GRU; the tasks take ``--cell``):
 
 - `command_classifier`: the recurrent layers' last states -> the probability
   of each word (many-to-one);
@@ -40,7 +40,7 @@ LOG_MEL_STATISTICS = (-5.0, 25.0)
 
 
 def frames_of(clip_samples: int) -> int:
-    """Spectrogram frames of a clip (0 if shorter than a frame)."""
+    """Spectrogram frames of a clip ``clip_samples`` long (0 if shorter than a frame)."""
     return max(0, 1 + (clip_samples - FRAME_LENGTH) // FRAME_STEP)
 
 

@@ -63,6 +63,9 @@ def _without_long_clips(splits: dict, clip_samples: int, sample_rate: int):
     """The splits without clips over ``clip_samples``, and how many were left out."""
     kept, left_out, longest = {}, 0, 0
     for name, clips in splits.items():
+        if not len(clips):  # refused, with its name, by load_speech
+            kept[name] = clips
+            continue
         lengths = np.array([len(wave) for wave in clips.waves])
         keep = np.flatnonzero(lengths <= clip_samples)
         left_out += len(clips) - len(keep)

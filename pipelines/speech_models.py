@@ -47,13 +47,16 @@ def check_speech_model(config: TrainConfig, time_pools: int) -> None:
 
 
 def spectrogram_statistics(config: TrainConfig, data: SpeechData) -> tuple[float, float]:
-    """Mean and variance of the log-mel values of the first training clips."""
+    """Mean and variance of the log-mel values of `STATISTICS_CLIPS` random training clips."""
+    import numpy as np
+
     from models.audio_features import log_mel_statistics
     from models.speech import FRAME_LENGTH, FRAME_STEP
     from pipelines.speech_data import clip_array
 
     train = data.splits["train"]
-    clips = train.subset(range(min(STATISTICS_CLIPS, len(train))))
+    chosen = np.random.default_rng(config.seed).permutation(len(train))[:STATISTICS_CLIPS]
+    clips = train.subset(np.sort(chosen))
     return log_mel_statistics(
         clip_array(clips, config.clip_samples()),
         config.sample_rate,

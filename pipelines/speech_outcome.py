@@ -128,14 +128,15 @@ def finish_digit_reader(
     from pipelines.metrics import speech_recognition_scores
     from pipelines.speech_data import clip_array
     from pipelines.speech_plots import SAMPLES
-    from pipelines.speech_reading import heard_texts, transcript_lines
+    from pipelines.speech_reading import heard_texts, transcriber, transcript_lines
     from pipelines.tasks.ocr import evaluation_settings
     from pipelines.tracking import TaskOutcome
 
     log_data_sizes(reader, data)
+    read = transcriber(reader, words, config.beam_width)
     metrics = {}
     for name, clips in test_splits(data).items():
-        heard = heard_texts(reader, clips, words, config)
+        heard = heard_texts(read, clips)
         scores = speech_recognition_scores(heard, clips.texts)
         metrics[f"{name}_wer"] = scores["wer"]
         metrics[f"{name}_cer"] = scores["cer"]

@@ -2,44 +2,41 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from data.speech import SpeechClips
-    from pipelines.config import TrainConfig
 
 READ_BATCH = 64
-_TRANSCRIBERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _compiled(reader, words: tuple[str, ...], beam_width: int):
-    """``clips -> text`` of a reader as one graph, traced once per vocabulary and beam width."""
+def transcriber(reader, words: Sequence[str], beam_width: int):
+    """``clips -> string [batch]`` of a `models.speech.digit_reader`, one graph for any batch.
+
+    Greedy decoding for ``beam_width`` 1, else CTC beam search. Build it once
+    per reader and reuse it: each call of this function traces anew.
+    """
     import tensorflow as tf
 
     from models.speech import transcribe
 
-    by_setting = _TRANSCRIBERS.setdefault(reader, {})
-    key = (words, beam_width)
-    if key not in by_setting:
-        strategy = "greedy" if beam_width == 1 else "beam_search"
-        clip_samples = int(reader.input_shape[1])
+    strategy = "greedy" if beam_width == 1 else "beam_search"
+    words = tuple(words)
+    clip_samples = int(reader.input_shape[1])
 
-        @tf.function(input_signature=[tf.TensorSpec((None, clip_samples), tf.float32)])
-        def read(clips):
-            return transcribe(reader, clips, words, strategy, beam_width)[0]
+    @tf.function(input_signature=[tf.TensorSpec((None, clip_samples), tf.float32)])
+    def read(clips):
+        return transcribe(reader, clips, words, strategy, beam_width)[0]
 
-        by_setting[key] = read
-    return by_setting[key]
+    return read
 
 
-def heard_texts(reader, clips: SpeechClips, words: Sequence[str], config: TrainConfig) -> list[str]:
-    """What ``reader`` hears in each clip (``config.beam_width`` 1: greedy, else beam search)."""
+def heard_texts(read, clips: SpeechClips) -> list[str]:
+    """What a `transcriber` hears in each clip (clips zero-padded to the reader's length)."""
     from data.audio import padded_waves
 
-    read = _compiled(reader, tuple(words), config.beam_width)
-    clip_samples = int(reader.input_shape[1])
+    clip_samples = int(read.input_signature[0].shape[1])
     heard = []
     for start in range(0, len(clips), READ_BATCH):
         batch = padded_waves(clips.waves[start : start + READ_BATCH], clip_samples)

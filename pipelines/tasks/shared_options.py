@@ -9,6 +9,7 @@ has one declaration, one default and one parser whichever task owns it.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from common.padding import parse_padding
 from common.recurrent import CELL_NAMES
@@ -299,6 +300,17 @@ def check_gated_decoder(config) -> None:
         )
 
 
+def check_finite_non_negative(name: str, value) -> float:
+    """`check_non_negative`, and finite (a clip of infinite seconds has no sample count)."""
+    value = check_non_negative(name, value)
+    if not math.isfinite(value):
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected a finite number of seconds. "
+            f"Received {name}={value!r}."
+        )
+    return value
+
+
 SPEECH_DEFAULTS = {"speech_commands": (1.5, 8000), "speech_digits": (4.5, 3000)}
 """What ``clip_seconds`` and ``generated_clips`` 0 mean for each speech task."""
 
@@ -317,7 +329,7 @@ class SpeechOptions:
         "longest clip the model takes, in seconds (0: speech_commands 1.5, speech_digits 4.5); "
         "shorter clips are padded with silence, longer ones left out of training and refused "
         "by the SavedModel",
-        check=check_non_negative,
+        check=check_finite_non_negative,
     )
     generated_clips: int = option_field(
         0,

@@ -1,4 +1,4 @@
-"""The speech_commands task: one word a clip -> log-mel, CNN, BiGRU -> SavedModel taking audio.
+"""The speech_commands task: one word a clip -> log-mel, CNN, BiLSTM -> SavedModel taking audio.
 
 Data (`pipelines.speech_data`): generated commands said by espeak-ng and
 flite voices (``spoken_commands``, the Speech Commands vocabulary; its test
@@ -7,7 +7,7 @@ speakers never trained on), a folder per word, a transcripts file, or a
 TFDS dataset. The words are the training clips' texts. The model
 (`models.speech.command_classifier`) computes the log-mel spectrogram
 inside, so it trains on and serves raw waveforms: conv blocks over the
-spectrogram, a bidirectional GRU over its frames, the last states decide.
+spectrogram, a bidirectional LSTM (``cell``) over its frames, the last states decide.
 Adam's learning rate decays along a cosine over the planned epochs.
 Reported: accuracy of every test split, the confusion matrix, and sample
 spectrograms with what was heard.
@@ -146,7 +146,7 @@ def train(config: TrainConfig, locations: DataLocations | None = None) -> TaskOu
 
 TASK = Task(
     name="speech_commands",
-    summary="spoken word classifier: log-mel inside the model -> our conv blocks -> BiGRU",
+    summary="spoken word classifier: log-mel inside the model -> our conv blocks -> BiLSTM",
     options=SpeechCommandsOptions,
     defaults=TaskDefaults("spoken_commands", epochs=15, batch_size=64, learning_rate=3e-3),
     load_data=load_data,

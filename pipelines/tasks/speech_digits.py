@@ -1,4 +1,4 @@
-"""The speech_digits task: digit strings -> log-mel, CNN, BiGRU, CTC -> SavedModel taking audio.
+"""The speech_digits task: digit strings -> log-mel, CNN, BiLSTM, CTC -> SavedModel taking audio.
 
 Data (`pipelines.speech_data`): generated strings of 3-7 digits said by
 espeak-ng and flite voices (``spoken_digits``; its test voices never
@@ -6,7 +6,7 @@ trained on, and a ``test_held_out_flite`` split in flite speakers never
 trained on), a transcripts file (``clip<TAB>text``), or a TFDS dataset
 with ``audio`` and ``text``. The vocabulary is the training transcripts'
 words. The model (`models.speech.digit_reader`) computes the log-mel
-spectrogram inside: conv blocks over it, a bidirectional GRU over its
+spectrogram inside: conv blocks over it, a bidirectional LSTM (``cell``) over its
 frames, and logits over ``blank + words`` per step, trained with Keras's
 CTC loss (no word timings needed). After every epoch the validation word
 error rate is scored and sample transcripts are logged; the weights of the
@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 
 from pipelines.speech_models import speech_preset
 from pipelines.tasks.base import Task, TaskDefaults
-from pipelines.tasks.ocr import evaluation_settings  # noqa: F401  (decoding as ocr's: beam_width)
+
+# the decoding a config asks for (beam_width), as ocr's; the task table reads it from here
+from pipelines.tasks.ocr import evaluation_settings  # noqa: F401
 from pipelines.tasks.shared_options import (
     BeamWidthOption,
     ConvBlockOptions,
@@ -144,12 +146,13 @@ def _validation_score(model, data: SpeechData, words, config: TrainConfig):
     import mlflow
 
     from pipelines.metrics import speech_recognition_scores
-    from pipelines.speech_reading import heard_texts, transcript_lines
+    from pipelines.speech_reading import heard_texts, transcriber, transcript_lines
 
     validation = data.splits["validation"]
+    read = transcriber(model, words, config.beam_width)
 
     def score(epoch: int) -> dict[str, float]:
-        heard = heard_texts(model, validation, words, config)
+        heard = heard_texts(read, validation)
         scores = speech_recognition_scores(heard, validation.texts)
         if mlflow.active_run():
             shown = slice(0, SAMPLE_TRANSCRIPTS)
@@ -206,7 +209,7 @@ def train(config: TrainConfig, locations: DataLocations | None = None) -> TaskOu
 
 TASK = Task(
     name="speech_digits",
-    summary="spoken digit strings: log-mel inside the model -> our conv blocks -> BiGRU -> CTC",
+    summary="spoken digit strings: log-mel inside the model -> our conv blocks -> BiLSTM -> CTC",
     options=SpeechDigitsOptions,
     defaults=TaskDefaults("spoken_digits", epochs=15, batch_size=32, learning_rate=3e-3),
     load_data=load_data,

@@ -89,3 +89,30 @@ def test_tfds_examples_read_labels_by_name_and_audio_at_the_rate_asked():
     assert clips.texts == ("yes",)
     assert clips.waves[0].shape == (4000,) and clips.sample_rate == 16000
     assert np.max(np.abs(clips.waves[0])) == pytest.approx(0.5, abs=0.02)
+
+
+def test_a_speaker_with_most_clips_out_of_training_is_refused_by_name():
+    from data.speech import SpeechClips
+    from data.splits import grouped_split_indices
+
+    speakers = ("big",) * 50 + ("s1", "s2", "s3", "s4")
+    clips = SpeechClips(tuple(np.zeros(10, np.float32) for _ in speakers), speakers, speakers)
+    lopsided = [
+        seed
+        for seed in range(20)
+        if 0 not in grouped_split_indices(speakers, 0.1, 0.1, seed)[0]  # "big" not in train
+    ]
+    assert lopsided and len(lopsided) < 20
+    for seed in range(20):
+        if seed in lopsided:
+            with pytest.raises(ValueError, match=r"speaker 'big' says 50 of them"):
+                speaker_splits(clips, 0.1, 0.1, seed)
+        else:
+            assert len(speaker_splits(clips, 0.1, 0.1, seed)[0]) >= 50
+
+
+def test_a_file_that_is_not_text_is_not_a_transcripts_file(tmp_path):
+    path = tmp_path / "clip.wav"
+    write_pcm16(path, tone(300))
+    with pytest.raises(ValueError, match=r"clip\.wav is not a transcripts file .*folder per word"):
+        read_transcripts(path)

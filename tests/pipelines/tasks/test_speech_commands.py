@@ -65,6 +65,8 @@ def test_word_folders_are_split_by_speaker_and_long_clips_left_out_with_a_count(
     assert not speakers[0] & speakers[2] and not speakers[1] & speakers[2]
     assert not speakers[0] & speakers[1] and len(data.splits["test"]) >= 0.2 * 21
     assert words_of(data) == ("no", "yes")
+    cut = load_data(dataclasses.replace(config, max_examples=4))  # a shuffled split: both words
+    assert set(cut.splits["train"].texts) == {"no", "yes"} and len(cut.splits["train"]) <= 4
 
 
 def test_a_word_no_training_clip_says_is_named():

@@ -113,15 +113,15 @@ def test_a_run_logs_error_rates_transcripts_and_an_export_that_hears_wav_bytes(
     assert len(served) == 2 and all(set(text.split()) <= words for text in served)
 
 
-@pytest.mark.slow  # make test-slow: synthesises 1,500 digit strings and trains; about 6 minutes
+@pytest.mark.slow  # make test-slow: synthesises 1,650 digit strings, trains; about 6 minutes
 @needs_synthesisers
 def test_the_reader_transcribes_digit_strings_of_voices_it_never_heard(mlflow_store, tmp_path):
     # CTC first learns to say nothing: the default run (94 steps an epoch) left that plateau in
-    # its 4th epoch. 75 steps an epoch here, 600 in all.
+    # its 4th epoch. 75 steps an epoch here, 900 in all; 600 gave WER 0.69.
     config = TrainConfig(
         task="speech_digits",
         generated_clips=1200,
-        epochs=8,
+        epochs=12,
         batch_size=16,
         export_dir=str(tmp_path / "exports"),
     )
