@@ -59,7 +59,8 @@ class RunOptions:
     dataset: str = option_field(
         "",
         "catalog name (fashion_mnist, digits, rotten_tomatoes, wnut16, sunspots, co2, stocks, "
-        "stocks_daily, number_words, shapes, plates, text_lines, captchas), tfds:<name>, or a "
+        "stocks_daily, number_words, shapes, plates, text_lines, captchas, spoken_commands, "
+        "spoken_digits), tfds:<name>, or a "
         "data file or folder; empty: the task's default",
     )
     epochs: int = option_field(

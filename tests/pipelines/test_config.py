@@ -78,12 +78,15 @@ def test_an_option_of_another_task_is_an_error_naming_its_tasks():
     ):
         TrainConfig(task="sentiment", window=10)
     with pytest.raises(
-        ValueError, match=r"`filters` applies to task classify, search or ocr, not task='tagging'"
+        ValueError,
+        match=r"`filters` applies to task classify, search, ocr, speech_commands or speech_digits, "
+        r"not task='tagging'",
     ):
         TrainConfig(task="tagging", filters="8,8")
     with pytest.raises(
         ValueError,
-        match=r"`cell` applies to task sentiment, tagging, forecast, translation, captioning or oc",
+        match=r"`cell` applies to task sentiment, tagging, forecast, translation, captioning, ocr, "
+        r"speech_commands or speech_digits, not task='classify'",
     ):
         TrainConfig(task="classify", cell="gru")
     # defaults given explicitly, as `mlflow run` passes them, are fine
