@@ -94,7 +94,14 @@ def warn_skipped(
     )
 
 
-def _decode(path: Path, image_size: tuple[int, int], channels: int) -> np.ndarray | None:
+def resized_image_file(
+    path: str | os.PathLike, image_size: tuple[int, int], channels: int
+) -> np.ndarray | None:
+    """The image a file holds, resized (antialiased) to ``image_size``; ``None`` if unreadable.
+
+    Returns:
+        ``uint8 [height, width, channels]``, or ``None`` (see `decode_image_file`).
+    """
     image = decode_image_file(path, channels)
     if image is None:
         return None
@@ -113,7 +120,7 @@ def _load_split(
         for path in files:
             image = None
             if path.suffix.lower() in IMAGE_EXTENSIONS:
-                image = _decode(path, image_size, channels)
+                image = resized_image_file(path, image_size, channels)
             if image is None:
                 skipped.append(str(path))
                 continue
