@@ -8,19 +8,29 @@ LFW's verification protocol: ``pairs.txt`` (a ``folds pairs`` header, then
 each fold's matched pairs ``name i j`` and mismatched pairs ``name i name j``)
 or ``pairsDevTrain.txt``/``pairsDevTest.txt`` (a ``pairs`` header, one fold).
 `pair_rows` finds each pair's photos in a folder: photo ``i`` of ``name`` is
-``name/name_000i.<ext>``, as LFW names them.
+``name/name_000i.<ext>``, as LFW names them. With ``align``, each photo's
+face is found and aligned by its eyes (`data.face_detect`) instead of the
+whole photo being resized; photos without a face are left out, listed in
+`FaceFolder.no_face` and named in a warning.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from data.face_synth import FaceImages
-from data.image_folder import IMAGE_EXTENSIONS, resized_image_file, warn_skipped
+from data.image_folder import (
+    IMAGE_EXTENSIONS,
+    NAMED_SKIPPED,
+    decode_image_file,
+    resized_image_file,
+    warn_skipped,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,11 +41,13 @@ class FaceFolder:
         faces: The photos; ``faces.names`` are the person folders, sorted.
         files: Each photo's path relative to the root (``"Ann/Ann_0001.jpg"``), row by row.
         skipped: Files that are not readable images.
+        no_face: Photos read with ``align`` in which no face was found (left out).
     """
 
     faces: FaceImages
     files: tuple[str, ...]
     skipped: tuple[str, ...]
+    no_face: tuple[str, ...] = ()
 
     def photo_counts(self) -> dict[str, int]:
         """Person -> photos read."""
@@ -43,32 +55,70 @@ class FaceFolder:
         return dict(zip(self.faces.names, counts.tolist(), strict=True))
 
 
+def _aligned_face(path: Path, size: int) -> np.ndarray | bool | None:
+    """The aligned face of a photo file; ``None`` if unreadable, ``False`` if it shows no face."""
+    from data.face_detect import align_face, find_face
+
+    photo = decode_image_file(path, channels=3)
+    if photo is None:
+        return None
+    photo = photo.numpy()
+    face = find_face(photo)
+    return False if face is None else align_face(photo, face, size)
+
+
+def _warn_no_face(no_face: list[str], root: Path) -> None:
+    if no_face:
+        named = ", ".join(no_face[:NAMED_SKIPPED])
+        more = f" and {len(no_face) - NAMED_SKIPPED} more" if len(no_face) > NAMED_SKIPPED else ""
+        warnings.warn(
+            f"Found no face in {len(no_face)} photo(s) of {root}, left out: {named}{more}. "
+            "Crop them to the face, or read the folder without align.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def read_face_folder(
-    directory: str | os.PathLike, image_size: tuple[int, int] = (64, 64)
+    directory: str | os.PathLike, image_size: tuple[int, int] = (64, 64), align: bool = False
 ) -> FaceFolder:
     """Reads ``root/<person>/<image>`` into memory, every photo RGB at ``image_size``.
 
     Args:
         directory: The root folder.
         image_size: ``(height, width)`` each photo is resized to.
+        align: Find each photo's face and align it by its eyes into a square
+            ``image_size`` crop (`data.face_detect`), rather than resize the photo.
 
     Returns:
         A `FaceFolder`.
 
     Raises:
-        ValueError: If the folder is missing or no person folder holds a readable image.
+        ValueError: If the folder is missing, no person folder holds a readable
+            image, or ``align`` is asked with a size that is not square.
     """
     root = Path(directory)
     if not root.is_dir():
         raise ValueError(f"Face folder {root} does not exist or is not a directory.")
     size = tuple(int(n) for n in image_size)
-    images, labels, files, names, skipped = [], [], [], [], []
+    if align and size[0] != size[1]:
+        raise ValueError(
+            f"Invalid value for argument `image_size`. Aligned faces are square. Received "
+            f"image_size={image_size!r} with align=True."
+        )
+    images, labels, files, names, skipped, no_face = [], [], [], [], [], []
     for folder in sorted(path for path in root.iterdir() if path.is_dir()):
         read = 0
         for path in sorted(p for p in folder.iterdir() if p.is_file()):
             image = None
             if path.suffix.lower() in IMAGE_EXTENSIONS:
-                image = resized_image_file(path, size, channels=3)
+                if align:
+                    image = _aligned_face(path, size[0])
+                else:
+                    image = resized_image_file(path, size, channels=3)
+            if image is False:
+                no_face.append(str(path.relative_to(root)))
+                continue
             if image is None:
                 skipped.append(str(path.relative_to(root)))
                 continue
@@ -78,14 +128,16 @@ def read_face_folder(
             read += 1
         if read:
             names.append(folder.name)
+    warn_skipped(skipped, root)
+    _warn_no_face(no_face, root)
     if not images:
         raise ValueError(
-            f"Face folder {root} has no person folder with a readable image. Expected "
-            f"root/<person>/<image> with extensions {', '.join(IMAGE_EXTENSIONS)}."
+            f"Face folder {root} has no person folder with a readable image"
+            + (" showing a face" if no_face else "")
+            + f". Expected root/<person>/<image> with extensions {', '.join(IMAGE_EXTENSIONS)}."
         )
-    warn_skipped(skipped, root)
     faces = FaceImages(np.stack(images), np.asarray(labels, np.int64), tuple(names))
-    return FaceFolder(faces, tuple(files), tuple(skipped))
+    return FaceFolder(faces, tuple(files), tuple(skipped), tuple(no_face))
 
 
 @dataclasses.dataclass(frozen=True)

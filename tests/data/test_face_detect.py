@@ -39,3 +39,22 @@ def test_a_tilted_smaller_photo_aligns_like_the_upright_one_and_faceless_photos_
     correlation = np.corrcoef(upright, turned)[0, 1]
     unaligned = np.asarray(Image.fromarray(tilted).resize((64, 64)), np.float32).ravel()
     assert correlation > 0.8 and correlation > np.corrcoef(upright, unaligned)[0, 1] + 0.3
+
+
+def test_a_face_folder_read_with_align_crops_faces_and_names_the_photos_without_one(tmp_path):
+    from data.face_folders import read_face_folder
+
+    photo = skimage_data.astronaut()
+    (tmp_path / "Eileen").mkdir()
+    (tmp_path / "Cup").mkdir()
+    Image.fromarray(photo).save(tmp_path / "Eileen" / "Eileen_0001.png")
+    Image.fromarray(photo[:, ::-1]).save(tmp_path / "Eileen" / "Eileen_0002.jpg")
+    Image.fromarray(skimage_data.coffee()).save(tmp_path / "Cup" / "Cup_0001.jpg")
+    with pytest.warns(UserWarning, match=r"Found no face in 1 photo\(s\).*Cup/Cup_0001\.jpg"):
+        folder = read_face_folder(tmp_path, image_size=(48, 48), align=True)
+    assert folder.faces.names == ("Eileen",) and folder.faces.images.shape == (2, 48, 48, 3)
+    assert folder.no_face == ("Cup/Cup_0001.jpg",) and folder.skipped == ()
+    mirrored = folder.faces.images[1][:, ::-1].astype(np.float32).ravel()
+    assert np.corrcoef(folder.faces.images[0].astype(np.float32).ravel(), mirrored)[0, 1] > 0.8
+    with pytest.raises(ValueError, match=r"Aligned faces are square.*\(48, 64\)"):
+        read_face_folder(tmp_path, image_size=(48, 64), align=True)
