@@ -4,7 +4,7 @@ A model that has heard a voice in training can recognise that voice rather
 than the words, so the splits differ by speaker (`speaker_plan`):
 
 - ``train`` and ``validation``: espeak-ng voices of the training accents and
-  voice variants, and 3 of flite's 5 voices;
+  voice variants, and 3 of flite's 5 voices (saying `FLITE_SHARE` of the clips);
 - ``test``: espeak-ng voices whose accent and variant were both held out;
 - ``test_held_out_flite``: the voices of flite's 2 other speakers, a
   synthesiser's voices unlike any espeak voice.
@@ -44,6 +44,11 @@ KINDS = ("commands", "digits")
 HELD_OUT_ACCENTS = 2
 HELD_OUT_VARIANT_SHARE = 0.25
 TRAINING_FLITE_SPEAKERS = 2
+FLITE_SHARE = 0.15
+"""Share of a split's clips said by flite when it has voices of both synthesisers.
+
+Drawn voice by voice, flite's few training voices would say one clip in a
+hundred among espeak's hundreds of accent+variant voices."""
 SYNTHESIS_THREADS = 4  # each synthesis is a short-lived process
 
 
@@ -167,12 +172,21 @@ def degrade(wave: np.ndarray, rng: np.random.Generator, sample_rate: int) -> np.
     return (clip + noise).astype(np.float32)
 
 
+def _chosen_voices(voices: Sequence[Voice], count: int, rng: np.random.Generator) -> list[Voice]:
+    """``count`` voices drawn with `FLITE_SHARE` of them flite's (when both synthesisers speak)."""
+    by_engine = [[v for v in voices if v.engine == engine] for engine in (ESPEAK, FLITE)]
+    if not all(by_engine):
+        return [voices[i] for i in rng.integers(len(voices), size=count)]
+    engines = (rng.random(count) < FLITE_SHARE).astype(int)
+    return [by_engine[e][rng.integers(len(by_engine[e]))] for e in engines]
+
+
 def _say(voices: Sequence[Voice], texts: Sequence[str], rng: np.random.Generator, sample_rate):
-    chosen = [voices[i] for i in rng.integers(len(voices), size=len(texts))]
+    chosen = _chosen_voices(voices, len(texts), rng)
     speeds = rng.integers(120, 221, size=len(texts))
     pitches = rng.integers(20, 81, size=len(texts))
     spoken = [
-        dataclasses.replace(v, speed=int(s), pitch=int(p)) if v.engine == ESPEAK else v
+        dataclasses.replace(v, speed=int(s), pitch=int(p))
         for v, s, p in zip(chosen, speeds, pitches, strict=True)
     ]
     with ThreadPoolExecutor(SYNTHESIS_THREADS) as pool:

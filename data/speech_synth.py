@@ -6,7 +6,10 @@ Two Debian synthesisers, called as programs (`make data` installs them):
   (`espeak_variants`: ``f1``, ``m3``, ``klatt2``, ...), each at a speed and
   pitch of its own;
 - ``flite``: its own voices (`FLITE_VOICES`), which sound like no espeak voice;
-  ``kal`` and ``kal16`` are one speaker (`FLITE_SPEAKERS`).
+  ``kal`` and ``kal16`` are one speaker (`FLITE_SPEAKERS`). Speed and pitch
+  are set the way espeak's are: words per minute (a duration stretch of
+  `BASE_SPEED` / speed) and 0-99 (the voice's own mean pitch, `FLITE_PITCH_HZ`,
+  times 2 ** ((pitch - 50) / 50), an octave up at 100).
 
 A `Voice` names one such speaker; `synthesize` returns its clip as mono
 ``float32`` samples at the requested rate (`data.audio.read_wav`), scaled
@@ -42,6 +45,11 @@ ESPEAK_ACCENTS = (
 FLITE_SPEAKERS = (("kal", "kal16"), ("awb",), ("rms",), ("slt",))
 """flite's built-in voices that say any text, by speaker (``awb_time`` only tells the time)."""
 FLITE_VOICES = tuple(voice for speaker in FLITE_SPEAKERS for voice in speaker)
+FLITE_PITCH_HZ = {"kal": 103, "kal16": 94, "awb": 148, "rms": 96, "slt": 178}
+"""Each flite voice's own mean pitch, Hz (measured: autocorrelation of its voiced frames)."""
+BASE_SPEED = 160
+"""Words per minute of a `Voice` at its synthesiser's own pace (the default speed)."""
+BASE_PITCH = 50
 PEAK = 0.5
 """Peak amplitude of a synthesised clip."""
 INSTALL_HINT = "install it with `sudo apt-get install espeak-ng flite` (or `make data` as root)"
@@ -56,14 +64,14 @@ class Voice:
         engine: ``"espeak-ng"`` or ``"flite"``.
         name: An espeak accent with an optional ``+variant`` (``"en-gb+f2"``)
             or a flite voice (``"slt"``).
-        speed: espeak words per minute (80-450); flite ignores it.
-        pitch: espeak pitch (0-99); flite ignores it.
+        speed: Words per minute (80-450).
+        pitch: 0-99 (50: the voice's own pitch).
     """
 
     engine: str
     name: str
-    speed: int = 160
-    pitch: int = 50
+    speed: int = BASE_SPEED
+    pitch: int = BASE_PITCH
 
     def __post_init__(self):
         if self.engine not in ENGINES:
@@ -118,6 +126,17 @@ def espeak_variants() -> tuple[str, ...]:
     return tuple(sorted(variants))
 
 
+def _flite_pace(voice: Voice) -> list[str]:
+    """The flite settings of ``voice``'s speed and pitch (none at the defaults)."""
+    settings = []
+    if voice.speed != BASE_SPEED:
+        settings += ["--setf", f"duration_stretch={BASE_SPEED / voice.speed:.4f}"]
+    if voice.pitch != BASE_PITCH:
+        hertz = FLITE_PITCH_HZ[voice.name] * 2 ** ((voice.pitch - BASE_PITCH) / 50)
+        settings += ["--setf", f"int_f0_target_mean={hertz:.1f}"]
+    return settings
+
+
 def synthesize(text: str, voice: Voice, sample_rate: int = 16000) -> np.ndarray:
     """``voice`` saying ``text``, as mono ``float32`` samples peaking at `PEAK`.
 
@@ -143,7 +162,8 @@ def synthesize(text: str, voice: Voice, sample_rate: int = 16000) -> np.ndarray:
             command = [_program(ESPEAK), "-v", voice.name, "-s", str(voice.speed)]
             command += ["-p", str(voice.pitch), "-w", str(path), "--", text]
         else:
-            command = [_program(FLITE), "-voice", voice.name, "-t", text, "-o", str(path)]
+            command = [_program(FLITE), "-voice", voice.name, *_flite_pace(voice)]
+            command += ["-t", text, "-o", str(path)]
         try:
             subprocess.run(command, capture_output=True, check=True, timeout=TIMEOUT_SECONDS)
         except subprocess.CalledProcessError as error:

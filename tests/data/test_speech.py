@@ -8,6 +8,7 @@ import pytest
 from data.speech import (
     COMMANDS,
     DIGITS,
+    FLITE_SHARE,
     HELD_OUT_FLITE,
     degrade,
     generated_speech,
@@ -48,6 +49,23 @@ def test_who_speaks_does_not_follow_what_is_said(monkeypatch):
         words.setdefault(speaker, set()).add(text)
     busy = [said for speaker, said in words.items() if train.speakers.count(speaker) >= 5]
     assert busy and np.mean([len(said) >= 3 for said in busy]) > 0.9
+
+
+def test_flite_says_its_share_of_training_clips_at_many_speeds_and_pitches(monkeypatch):
+    asked = []
+
+    def said(text, voice, rate):
+        asked.append(voice)
+        return np.ones(800, "f4")
+
+    monkeypatch.setattr("data.speech.synthesize", said)
+    generated_speech("commands", 2000, 0, 10, seed=0, variants=VARIANTS)
+    training, tests = asked[:2000], asked[2000:]
+    flite = [voice for voice in training if voice.engine == FLITE]
+    espeak_voices = sum(v.engine == ESPEAK for v in speaker_plan(0, VARIANTS).train)
+    assert espeak_voices > 10 and abs(len(flite) / 2000 - FLITE_SHARE) < 0.03
+    assert len({v.speed for v in flite}) > 50 and len({v.pitch for v in flite}) > 40
+    assert {v.engine for v in tests[:10]} == {ESPEAK} and {v.engine for v in tests[10:]} == {FLITE}
 
 
 def test_texts_are_commands_or_strings_of_three_to_seven_digits():
