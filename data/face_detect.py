@@ -63,9 +63,15 @@ def _rgb(photo) -> np.ndarray:
             "Invalid value for argument `photo`. Expected an image [height, width] or "
             f"[height, width, 1, 3 or 4 channels]. Received shape {photo.shape}."
         )
+    if photo.dtype != np.uint8:
+        raise ValueError(
+            "Invalid value for argument `photo`. Expected uint8 pixels (0-255). Received "
+            f"dtype {photo.dtype}: convert with np.clip(photo, 0, 255).astype(np.uint8) "
+            "(multiply floats in [0, 1] by 255 first)."
+        )
     if photo.shape[-1] == 1:
         photo = np.repeat(photo, 3, axis=-1)
-    return np.ascontiguousarray(photo[..., :3]).astype(np.uint8)
+    return np.ascontiguousarray(photo[..., :3])
 
 
 def find_face(photo, min_confidence: float = 0.9) -> FoundFace | None:

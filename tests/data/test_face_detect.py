@@ -39,6 +39,10 @@ def test_a_tilted_smaller_photo_aligns_like_the_upright_one_and_faceless_photos_
     correlation = np.corrcoef(upright, turned)[0, 1]
     unaligned = np.asarray(Image.fromarray(tilted).resize((64, 64)), np.float32).ravel()
     assert correlation > 0.8 and correlation > np.corrcoef(upright, unaligned)[0, 1] + 0.3
+    with pytest.raises(ValueError, match="Expected uint8 pixels.*float64"):
+        find_face(photo / 255.0)
+    with pytest.raises(ValueError, match=r"Received shape \(4, 4, 2\)"):
+        find_face(np.zeros((4, 4, 2), np.uint8))
 
 
 def test_a_face_folder_read_with_align_crops_faces_and_names_the_photos_without_one(tmp_path):
