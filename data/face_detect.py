@@ -13,7 +13,6 @@ way the synthetic faces of `data.face_synth` are drawn.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -45,8 +44,12 @@ class FoundFace:
     right_eye: tuple[float, float]
 
 
-@functools.cache
-def _detector():
+def face_detector():
+    """A new mtcnn detector (its weights load once per detector: share it across photos).
+
+    Raises:
+        ImportError: If mtcnn is not installed, saying how to install it.
+    """
     try:
         from mtcnn import MTCNN
     except ImportError:
@@ -74,13 +77,25 @@ def _rgb(photo) -> np.ndarray:
     return np.ascontiguousarray(photo[..., :3])
 
 
-def find_face(photo, min_confidence: float = 0.9) -> FoundFace | None:
-    """The most confident face in ``photo`` (RGB, grayscale or RGBA ``uint8``), or ``None``."""
+def find_face(photo, min_confidence: float = 0.9, detector=None) -> FoundFace | None:
+    """The most confident face in a photo, or ``None`` when none is found.
+
+    Args:
+        photo: ``uint8`` RGB, grayscale or RGBA pixels.
+        min_confidence: Faces found with less confidence are not faces.
+        detector: A `face_detector` to reuse; a new one when ``None``.
+
+    Returns:
+        A `FoundFace`, or ``None``.
+
+    Raises:
+        ValueError: If ``photo`` is not ``uint8`` pixels of an image shape.
+    """
     check_fraction("min_confidence", min_confidence)
+    if detector is None:
+        detector = face_detector()
     found = [
-        face
-        for face in _detector().detect_faces(_rgb(photo))
-        if face["confidence"] >= min_confidence
+        face for face in detector.detect_faces(_rgb(photo)) if face["confidence"] >= min_confidence
     ]
     if not found:
         return None
@@ -98,15 +113,26 @@ def find_face(photo, min_confidence: float = 0.9) -> FoundFace | None:
 def align_face(photo, face: FoundFace, size: int = 64) -> np.ndarray:
     """The ``size`` square crop with ``face``'s eyes level at `EYE_ROW`, `EYE_GAP` apart.
 
+    Args:
+        photo: The photo ``face`` was found in (``uint8`` pixels).
+        face: Its `FoundFace`.
+        size: Side of the crop, in pixels.
+
     Returns:
         ``uint8 [size, size, 3]``; parts of the crop outside the photo are black.
+
+    Raises:
+        ValueError: On a bad size or photo, or a face whose eyes coincide.
     """
     check_positive_int("size", size)
     left, right = np.asarray(face.left_eye), np.asarray(face.right_eye)
     target_left = np.array([0.5 - EYE_GAP / 2, EYE_ROW]) * size
     gap = np.linalg.norm(right - left)
     if gap == 0:
-        raise ValueError(f"Invalid value for argument `face`: both eyes at {face.left_eye}.")
+        raise ValueError(
+            "Invalid value for argument `face`. Expected two eyes apart. Received both eyes at "
+            f"{face.left_eye}."
+        )
     scale = gap / (EYE_GAP * size)  # photo pixels per crop pixel
     angle = np.arctan2(*(right - left)[::-1])
     cos, sin = np.cos(angle) * scale, np.sin(angle) * scale
@@ -133,9 +159,11 @@ def aligned_faces(
         ``(crops, missing)``: ``uint8 [photos with a face, size, size, 3]`` and
         the positions of the photos where no face was found.
     """
+    check_positive_int("size", size)
+    detector = face_detector()
     crops, missing = [], []
     for position, photo in enumerate(photos):
-        face = find_face(photo, min_confidence)
+        face = find_face(photo, min_confidence, detector)
         if face is None:
             missing.append(position)
         else:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data.face_synth import FaceImages
+from data.face_images import FaceImages
 from data.image_folder import (
     IMAGE_EXTENSIONS,
     NAMED_SKIPPED,
@@ -55,7 +55,7 @@ class FaceFolder:
         return dict(zip(self.faces.names, counts.tolist(), strict=True))
 
 
-def _aligned_face(path: Path, size: int) -> np.ndarray | bool | None:
+def _aligned_face(path: Path, size: int, detector) -> np.ndarray | bool | None:
     """The aligned face of a photo file; ``None`` if unreadable, ``False`` if it shows no face."""
     from data.face_detect import align_face, find_face
 
@@ -63,7 +63,7 @@ def _aligned_face(path: Path, size: int) -> np.ndarray | bool | None:
     if photo is None:
         return None
     photo = photo.numpy()
-    face = find_face(photo)
+    face = find_face(photo, detector=detector)
     return False if face is None else align_face(photo, face, size)
 
 
@@ -100,12 +100,21 @@ def read_face_folder(
     root = Path(directory)
     if not root.is_dir():
         raise ValueError(f"Face folder {root} does not exist or is not a directory.")
+    if len(image_size) != 2 or not all(int(n) == n and n > 0 for n in image_size):
+        raise ValueError(
+            "Invalid value for argument `image_size`. Expected (height, width), two positive "
+            f"integers. Received image_size={image_size!r}."
+        )
     size = tuple(int(n) for n in image_size)
     if align and size[0] != size[1]:
         raise ValueError(
             f"Invalid value for argument `image_size`. Aligned faces are square. Received "
             f"image_size={image_size!r} with align=True."
         )
+    if align:
+        from data.face_detect import face_detector
+
+        detector = face_detector()
     images, labels, files, names, skipped, no_face = [], [], [], [], [], []
     for folder in sorted(path for path in root.iterdir() if path.is_dir()):
         read = 0
@@ -113,7 +122,7 @@ def read_face_folder(
             image = None
             if path.suffix.lower() in IMAGE_EXTENSIONS:
                 if align:
-                    image = _aligned_face(path, size[0])
+                    image = _aligned_face(path, size[0], detector)
                 else:
                     image = resized_image_file(path, size, channels=3)
             if image is False:
@@ -167,13 +176,23 @@ def _pair_error(path: Path, number: int, line: str, expected: str) -> ValueError
 def read_lfw_pairs(path: str | os.PathLike) -> FacePairs:
     """Reads LFW's ``pairs.txt`` (or a one-fold ``pairsDevTest.txt``), fields split by whitespace.
 
+    Args:
+        path: The pairs file.
+
+    Returns:
+        `FacePairs`, in the file's order.
+
     Raises:
         ValueError: Naming the file, the line and what it should hold.
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"Pairs file {path} does not exist: give LFW's pairs.txt.")
-    lines = [(n, line.strip()) for n, line in enumerate(path.read_text().splitlines(), 1)]
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"Pairs file {path} is not text: give LFW's pairs.txt.") from None
+    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1)]
     lines = [(n, line) for n, line in lines if line]
     if not lines:
         raise ValueError(f"Pairs file {path} is empty: expected a 'folds pairs' header line.")
@@ -181,6 +200,8 @@ def read_lfw_pairs(path: str | os.PathLike) -> FacePairs:
     if not 1 <= len(header) <= 2 or not all(field.isdigit() for field in header):
         raise _pair_error(path, lines[0][0], lines[0][1], "a 'folds pairs' or 'pairs' header")
     folds, per_fold = (int(header[0]), int(header[1])) if len(header) == 2 else (1, int(header[0]))
+    if not folds or not per_fold:
+        raise _pair_error(path, lines[0][0], lines[0][1], "a header of at least 1 fold and 1 pair")
     body = lines[1:]
     if len(body) != 2 * folds * per_fold:
         raise ValueError(
@@ -209,7 +230,14 @@ def read_lfw_pairs(path: str | os.PathLike) -> FacePairs:
 
 
 def pair_rows(folder: FaceFolder, pairs: FacePairs) -> tuple[np.ndarray, np.ndarray]:
-    """The rows of ``folder`` holding each pair's photos: ``(first rows, second rows)``.
+    """The rows of ``folder`` holding each pair's photos.
+
+    Args:
+        folder: A `FaceFolder` read from the folder the pairs were made for.
+        pairs: Its `FacePairs`.
+
+    Returns:
+        ``(first rows, second rows)``, ``int64 [pairs]`` each.
 
     Raises:
         ValueError: If a pair's photo is not in the folder, naming the file expected.
@@ -224,6 +252,15 @@ def pair_rows(folder: FaceFolder, pairs: FacePairs) -> tuple[np.ndarray, np.ndar
     def rows(photos):
         found = []
         for person, number in photos:
+            expected = f"{person}/{person}_{number:04d}"
+            if (person, number) not in row_of and any(
+                Path(file).with_suffix("").as_posix() == expected for file in folder.no_face
+            ):
+                raise ValueError(
+                    f"The pairs ask for photo {number} of {person!r}, in which no face was found "
+                    "when the folder was read with align: read it without align (LFW's "
+                    "deep-funneled photos are aligned already), or crop that photo to its face."
+                )
             if (person, number) not in row_of:
                 raise ValueError(
                     f"The pairs ask for photo {number} of {person!r}, but the face folder has "

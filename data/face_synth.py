@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from common.validation import check_positive_int
+from data.face_images import FaceImages
 
 CANVAS = 128  # faces are drawn this large, then scaled to the asked size
 SKIN_TONES = (
@@ -53,7 +54,7 @@ class Identity:
         skin: Skin colour, RGB.
         hair: Hair colour, RGB.
         hair_style: One of `HAIR_STYLES`.
-        hairline: Where the hair starts, a share of the face height above the centre.
+        hairline: How high the hair starts (0.45-0.7: the higher, the more forehead shows).
         eye_colour: Iris colour, RGB.
         eye_spacing: Distance of each eye from the midline, a share of the face width.
         eye_height: Height of the eyes above the centre, a share of the face height.
@@ -97,7 +98,14 @@ def _jittered(colour, rng: np.random.Generator, spread: float) -> tuple[int, int
 
 
 def random_identity(rng: np.random.Generator) -> Identity:
-    """One synthetic person, drawn from ``rng``."""
+    """One synthetic person.
+
+    Args:
+        rng: Draws every feature.
+
+    Returns:
+        An `Identity`.
+    """
     skin = _jittered(SKIN_TONES[rng.integers(len(SKIN_TONES))], rng, 10)
     return Identity(
         face_width=float(rng.uniform(0.25, 0.34)),
@@ -235,6 +243,9 @@ def render_face(person: Identity, rng: np.random.Generator, size: int = 64) -> n
         person: Who is in the photo.
         rng: Draws the pose, expression, lighting, background and defects.
         size: Side of the square image, in pixels.
+
+    Returns:
+        ``uint8 [size, size, 3]`` RGB pixels.
     """
     check_positive_int("size", size)
     layer = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
@@ -266,24 +277,6 @@ def render_face(person: Identity, rng: np.random.Generator, size: int = 64) -> n
     image = np.asarray(photo.resize((size, size), Image.BILINEAR), np.float32)
     image += rng.normal(0, rng.uniform(0, 8), image.shape)
     return np.clip(image, 0, 255).astype(np.uint8)
-
-
-@dataclasses.dataclass(frozen=True)
-class FaceImages:
-    """Face photos and who is in each.
-
-    Attributes:
-        images: ``uint8 [n, height, width, 3]``.
-        labels: ``int64 [n]``: ``names[label]`` is the person.
-        names: The people, one name each.
-    """
-
-    images: np.ndarray
-    labels: np.ndarray
-    names: tuple[str, ...]
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
 
 
 def synthetic_faces(

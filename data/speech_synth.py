@@ -48,8 +48,9 @@ FLITE_VOICES = tuple(voice for speaker in FLITE_SPEAKERS for voice in speaker)
 FLITE_PITCH_HZ = {"kal": 103, "kal16": 94, "awb": 148, "rms": 96, "slt": 178}
 """Each flite voice's own mean pitch, Hz (measured: autocorrelation of its voiced frames)."""
 BASE_SPEED = 160
-"""Words per minute of a `Voice` at its synthesiser's own pace (the default speed)."""
+"""A `Voice`'s default words per minute: espeak is asked for it; flite speaks at its own pace."""
 BASE_PITCH = 50
+"""A `Voice`'s default pitch (0-99): the voice's own."""
 PEAK = 0.5
 """Peak amplitude of a synthesised clip."""
 INSTALL_HINT = "install it with `sudo apt-get install espeak-ng flite` (or `make data` as root)"

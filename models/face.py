@@ -126,6 +126,18 @@ def face_embedder(
 
     Our CNN blocks (batch-normalized, each halving the image), global average
     pooling, a dense layer and unit length (`models.embedding.embedding_model`).
+
+    Args:
+        image_size: Side of the square faces, in pixels.
+        filters: Filters of each conv block.
+        dimension: Length of the vectors.
+        name: Model name.
+
+    Returns:
+        An uncompiled `keras.Model` whose output layer is named ``embedding``.
+
+    Raises:
+        ValueError: On a bad argument, naming it.
     """
     check_positive_int("image_size", image_size)
     backbone = small_cnn(
@@ -139,6 +151,14 @@ def face_embedder(
 
 
 def margin_trainer(embedder: keras.Model, people: int) -> keras.Model:
-    """``embedder`` then a `CosineClassifier` over ``people``: the model a margin loss trains."""
+    """``embedder`` then a `CosineClassifier` over ``people``: the model a margin loss trains.
+
+    Args:
+        embedder: A `face_embedder` (or any model to unit vectors); its layers are shared.
+        people: Training people, one centre each.
+
+    Returns:
+        An uncompiled `keras.Model`: faces -> cosines ``[batch, people]``.
+    """
     cosines = CosineClassifier(people, dtype="float32", name="person_cosines")(embedder.output)
     return keras.Model(embedder.inputs, cosines, name=f"{embedder.name}_trainer")

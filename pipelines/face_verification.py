@@ -36,6 +36,9 @@ def drawn_pairs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of labelled photos in LFW's shape: each fold half same-person, half not.
 
+    Unlike LFW's folds, these are drawn with replacement from all the people
+    (a pair may repeat, a person may be in several folds).
+
     Args:
         labels: The person in each photo.
         pairs_per_fold: Same-person pairs of each fold, and as many different-person ones.
@@ -78,14 +81,34 @@ def drawn_pairs(
 
 
 def cosine_scores(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Cosine similarity of each row of ``first`` with the same row of ``second``."""
+    """Cosine similarity of each row of ``first`` with the same row of ``second``.
+
+    Raises:
+        ValueError: If the two are not 2-D arrays of one shape.
+    """
     first, second = np.asarray(first, np.float64), np.asarray(second, np.float64)
+    if first.ndim != 2 or first.shape != second.shape:
+        raise ValueError(
+            "Invalid values for arguments `first` and `second`. Expected two [pairs, dimension] "
+            f"arrays of one shape. Received shapes {first.shape} and {second.shape}."
+        )
     norms = np.linalg.norm(first, axis=1) * np.linalg.norm(second, axis=1)
     return np.sum(first * second, axis=1) / np.maximum(norms, 1e-12)
 
 
 def best_threshold(scores, same) -> float:
-    """The threshold (accept when score > threshold) with the highest accuracy on these pairs."""
+    """The threshold (accept when score > threshold) with the highest accuracy on these pairs.
+
+    Args:
+        scores: Similarity of each pair.
+        same: Whether each pair shows one person.
+
+    Returns:
+        The midpoint between the two scores the best cut falls between.
+
+    Raises:
+        ValueError: If the two differ in shape, or the pairs are all of one kind.
+    """
     scores, same = _scored_pairs(scores, same)
     order = np.argsort(scores)
     sorted_scores, sorted_same = scores[order], same[order]
@@ -96,7 +119,7 @@ def best_threshold(scores, same) -> float:
     cuts = np.flatnonzero(np.concatenate([[True], np.diff(sorted_scores) > 0, [True]]))
     best = cuts[np.argmax(correct[cuts])]
     if best == 0:
-        return float(sorted_scores[0] - 1e-6)
+        return float(np.nextafter(sorted_scores[0], -np.inf))
     if best == len(scores):
         return float(sorted_scores[-1])
     return float((sorted_scores[best - 1] + sorted_scores[best]) / 2)
@@ -111,8 +134,13 @@ def ten_fold_accuracy(scores, same, folds) -> dict[str, float]:
         folds: Fold of each pair (LFW: 10 folds; any number from 2 works).
 
     Returns:
-        ``{"accuracy", "accuracy_std", "threshold"}``: mean and standard deviation
-        over folds, and the mean threshold chosen.
+        ``{"accuracy", "accuracy_std", "accuracy_standard_error", "threshold"}``:
+        the mean over folds, their standard deviation, the standard error of
+        the mean (what LFW results report after the ±), and the mean threshold.
+
+    Raises:
+        ValueError: If a fold is missing for a pair, there are fewer than 2
+            folds, or the pairs are all same-person or all different-person.
     """
     scores, same = _scored_pairs(scores, same)
     folds = np.asarray(folds)
@@ -131,15 +159,26 @@ def ten_fold_accuracy(scores, same, folds) -> dict[str, float]:
     return {
         "accuracy": float(np.mean(accuracies)),
         "accuracy_std": float(np.std(accuracies)),
+        "accuracy_standard_error": float(np.std(accuracies, ddof=1) / np.sqrt(len(accuracies))),
         "threshold": float(np.mean(thresholds)),
     }
 
 
 def roc_curve(scores, same) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(false-accept rates, true-accept rates, thresholds)``, thresholds falling.
+    """The ROC curve of pair scores, as scikit-learn's ``roc_curve`` without dropping points.
 
     Accepting pairs with score >= ``thresholds[i]`` gives ``(far[i], tar[i])``;
     the first point is ``(0, 0)``, accepting nothing.
+
+    Args:
+        scores: Similarity of each pair.
+        same: Whether each pair shows one person.
+
+    Returns:
+        ``(false-accept rates, true-accept rates, thresholds)``, thresholds falling.
+
+    Raises:
+        ValueError: If the two differ in shape, or the pairs are all of one kind.
     """
     scores, same = _scored_pairs(scores, same)
     order = np.argsort(-scores, kind="stable")
@@ -158,7 +197,7 @@ def roc_curve(scores, same) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def roc_auc(scores, same) -> float:
     """Area under the ROC curve: the chance a same-person pair outscores a different-person one."""
     far, tar, _ = roc_curve(scores, same)
-    return float(np.trapezoid(tar, far))
+    return float(np.sum(np.diff(far) * (tar[1:] + tar[:-1]) / 2))  # the trapezoid rule
 
 
 def tar_at_far(scores, same, far: float) -> float:
@@ -166,6 +205,17 @@ def tar_at_far(scores, same, far: float) -> float:
 
     The threshold is the lowest at which the false-accept rate is still at
     most ``far`` (pairs tied at it all count as accepted).
+
+    Args:
+        scores: Similarity of each pair.
+        same: Whether each pair shows one person.
+        far: The false-accept rate allowed, in (0, 1).
+
+    Returns:
+        The true-accept rate at that threshold.
+
+    Raises:
+        ValueError: On a ``far`` outside (0, 1), or pairs as `roc_curve` refuses.
     """
     check_fraction("far", far)
     rates, true_rates, _ = roc_curve(scores, same)

@@ -46,7 +46,7 @@ def test_a_tilted_smaller_photo_aligns_like_the_upright_one_and_faceless_photos_
 
 
 def test_a_face_folder_read_with_align_crops_faces_and_names_the_photos_without_one(tmp_path):
-    from data.face_folders import read_face_folder
+    from data.face_folders import pair_rows, read_face_folder, read_lfw_pairs
 
     photo = skimage_data.astronaut()
     (tmp_path / "Eileen").mkdir()
@@ -60,5 +60,8 @@ def test_a_face_folder_read_with_align_crops_faces_and_names_the_photos_without_
     assert folder.no_face == ("Cup/Cup_0001.jpg",) and folder.skipped == ()
     mirrored = folder.faces.images[1][:, ::-1].astype(np.float32).ravel()
     assert np.corrcoef(folder.faces.images[0].astype(np.float32).ravel(), mirrored)[0, 1] > 0.8
+    (tmp_path / "pairs.txt").write_text("1\nEileen 1 2\nEileen 1 Cup 1\n")
+    with pytest.raises(ValueError, match="photo 1 of 'Cup', in which no face was found"):
+        pair_rows(folder, read_lfw_pairs(tmp_path / "pairs.txt"))
     with pytest.raises(ValueError, match=r"Aligned faces are square.*\(48, 64\)"):
         read_face_folder(tmp_path, image_size=(48, 64), align=True)

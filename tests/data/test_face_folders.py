@@ -64,6 +64,7 @@ def test_pairs_txt_gives_folds_of_matched_then_mismatched_pairs_and_their_rows(t
     ("text", "message"),
     [
         ("", "is empty"),
+        ("10 0\n", "at least 1 fold and 1 pair"),
         ("ten\n", "header"),
         ("1 1\nAnn 1 2\n", "header says 1 fold.*2 lines.*1 pair lines"),
         ("1\nAnn 1 Bo 2\nAnn 1 2\n", r"line 2: 'Ann 1 Bo 2' is not 'name i j'"),
@@ -74,3 +75,11 @@ def test_a_bad_pairs_file_is_named_by_line(tmp_path, text, message):
     (tmp_path / "pairs.txt").write_text(text)
     with pytest.raises(ValueError, match=message):
         read_lfw_pairs(tmp_path / "pairs.txt")
+
+
+def test_a_binary_pairs_file_and_a_bad_size_are_named(tmp_path):
+    (tmp_path / "pairs.txt").write_bytes(bytes(range(128, 256)))
+    with pytest.raises(ValueError, match="is not text"):
+        read_lfw_pairs(tmp_path / "pairs.txt")
+    with pytest.raises(ValueError, match=r"image_size=\(64,\)"):
+        read_face_folder(tmp_path, image_size=(64,))

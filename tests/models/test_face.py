@@ -24,7 +24,10 @@ def test_the_cosine_classifier_gives_cosines_to_unit_centres_and_round_trips():
     )
     np.testing.assert_allclose(cosines, expected, rtol=1e-5, atol=1e-6)
     again = CosineClassifier.from_config(layer.get_config())
-    assert again.classes == 3 and again.name == "people"
+    again.build((None, 8))
+    again.set_weights(layer.get_weights())
+    assert again.classes == 3 and again.name == "people" and again.count_params() == 8 * 3
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(again(vectors)), cosines, rtol=1e-6)
     with pytest.raises(ValueError, match="classes=0"):
         CosineClassifier(0)
 
@@ -50,6 +53,8 @@ def test_margin_losses_hold_the_right_cosine_to_a_margin(kind):
     assert np.all(found > keras.ops.convert_to_numpy(plain(labels, cosines)))
     config = loss.get_config()
     assert (config["scale"], config["margin"], config["kind"]) == (16.0, 0.4, kind)
+    again = MarginSoftmaxLoss.from_config(config)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(again(labels, cosines)), found)
     with pytest.raises(ValueError, match="kind='sphereface'"):
         MarginSoftmaxLoss(kind="sphereface")
 
