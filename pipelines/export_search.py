@@ -35,7 +35,8 @@ MAX_ITEMS_IN_MODEL = 100_000
 """Largest catalog exported inside a search SavedModel (``items x dimension`` floats)."""
 
 
-def _image_specs(model: keras.Model):
+def image_specs(model: keras.Model):
+    """``(uint8 images [batch, h, w, channels], string image_bytes [batch])`` input specs."""
     channels = model.input_shape[-1]
     return (
         tf.TensorSpec((None, None, None, channels), tf.uint8, name="images"),
@@ -43,7 +44,7 @@ def _image_specs(model: keras.Model):
     )
 
 
-def _vectors(model: keras.Model, images):
+def resized_outputs(model: keras.Model, images):
     """The model's float32 outputs for uint8 images of any size, resized to its own."""
     height, width = model.input_shape[1:3]
     if height and width:
@@ -60,11 +61,11 @@ def export_embedder(embedder: keras.Model, export_dir: str | os.PathLike, model_
     Returns:
         The new version's folder.
     """
-    images_spec, bytes_spec = _image_specs(embedder)
+    images_spec, bytes_spec = image_specs(embedder)
 
     @tf.function(input_signature=[images_spec])
     def serve(images):
-        return {"embedding": _vectors(embedder, images)}
+        return {"embedding": resized_outputs(embedder, images)}
 
     @tf.function(input_signature=[bytes_spec])
     def serve_image_bytes(image_bytes):
@@ -131,7 +132,7 @@ def export_catalog_search(
         )
     catalog = CatalogSearch(len(item_ids), embedder.output_shape[-1], name="catalog_search")
     catalog.set_catalog(item_ids, vectors)
-    images_spec, bytes_spec = _image_specs(embedder)
+    images_spec, bytes_spec = image_specs(embedder)
     k_spec = tf.TensorSpec((), tf.int32, name="k")
 
     def results(queries, k):
@@ -140,11 +141,11 @@ def export_catalog_search(
 
     @tf.function(input_signature=[images_spec])
     def serve(images):
-        return results(_vectors(embedder, images), top_k)
+        return results(resized_outputs(embedder, images), top_k)
 
     @tf.function(input_signature=[images_spec, k_spec])
     def search(images, k):
-        return results(_vectors(embedder, images), k)
+        return results(resized_outputs(embedder, images), k)
 
     @tf.function(input_signature=[bytes_spec])
     def serve_image_bytes(image_bytes):
