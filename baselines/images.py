@@ -22,7 +22,8 @@ from common.validation import (
     check_positive_int,
 )
 from data.pipeline import split_train_validation
-from data.specs import TEST, TRAIN, ImageSplit
+from data.specs import TEST, TRAIN
+from data.splits_types import ImageSplit
 
 
 def pixel_features(images: np.ndarray) -> np.ndarray:

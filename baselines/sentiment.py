@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.specs import TextSplit
+from data.splits_types import TextSplit
 
 
 def tfidf_logistic_regression(train: TextSplit, test: TextSplit, max_iter: int = 1000) -> dict:

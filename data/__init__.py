@@ -4,7 +4,8 @@ from data.catalog import DataLocations, dataset_names, get_spec, load_dataset
 from data.errors import DatasetUnavailableError
 from data.image_folder import ImageFolder, load_image_folder
 from data.pipeline import InputPipelines, build_input_pipelines
-from data.specs import DatasetSpec, ImageSplit
+from data.specs import DatasetSpec
+from data.splits_types import ImageSplit
 
 __all__ = [
     "DataLocations",

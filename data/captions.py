@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from common.validation import check_positive_int
-from data.specs import CaptionSplit
+from data.splits_types import CaptionSplit
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from data.catalog import dataset_names, get_spec, load_dataset
-from data.specs import FULL, DatasetSplits
+from data.specs import FULL
 from data.splits import held_out_indices, shuffled_split_indices
+from data.splits_types import DatasetSplits
 from data.tfds_source import load_tfds_examples, tfds_name
 
 CATALOG, TFDS, FILE = "catalog", "tfds", "file"

@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 from data.package_files import package_file
-from data.specs import FULL, TaggedSplit
+from data.specs import FULL
+from data.splits_types import TaggedSplit
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from data.specs import TEST, TRAIN, VALIDATION, ImageSplit
+from data.specs import TEST, TRAIN, VALIDATION
+from data.splits_types import ImageSplit
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 SPLIT_NAMES = (TRAIN, VALIDATION, TEST)

@@ -9,7 +9,8 @@ import numpy as np
 import tensorflow as tf
 
 from common.validation import check_fraction, check_positive_int
-from data.specs import TEST, TRAIN, VALIDATION, ImageSplit
+from data.specs import TEST, TRAIN, VALIDATION
+from data.splits_types import ImageSplit
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,9 +17,8 @@ import numpy as np
 from common.network import host_reachable
 from data.errors import SourceUnavailableError
 from data.idx import read_idx
-from data.specs import (
-    TEST,
-    TRAIN,
+from data.specs import TEST, TRAIN
+from data.splits_types import (
     CaptionSplit,
     ImageSplit,
     ParallelSplit,

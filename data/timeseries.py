@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from data.package_files import package_file
-from data.specs import FULL, Series
+from data.specs import FULL
+from data.splits_types import Series
 
 SUNSPOTS_FILE = ("statsmodels", "datasets/sunspots/sunspots.csv")
 CO2_FILE = ("statsmodels", "datasets/co2/co2.csv")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from common.validation import check_positive_int
-from data.specs import ParallelSplit
+from data.splits_types import ParallelSplit
 
 logger = logging.getLogger(__name__)
 

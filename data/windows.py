@@ -15,8 +15,8 @@ import dataclasses
 import numpy as np
 
 from common.validation import check_positive_int
-from data.specs import Series
 from data.splits import chronological_split_indices
+from data.splits_types import Series
 
 
 @dataclasses.dataclass(frozen=True)

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import keras
 
     from data import DataLocations
-    from data.specs import CaptionSplit, DatasetSplits
+    from data.splits_types import CaptionSplit, DatasetSplits
     from pipelines.config import TrainConfig
     from pipelines.tracking import TaskOutcome
 
@@ -81,7 +81,7 @@ def _tfds_captions(name: str, config: TrainConfig, locations: DataLocations | No
     import tensorflow as tf
 
     from data.choice import tfds_examples, tfds_three_splits
-    from data.specs import CaptionSplit
+    from data.splits_types import CaptionSplit
 
     info, splits = tfds_examples(name, locations)
     features = info.features
@@ -120,7 +120,8 @@ def load_caption_data(config: TrainConfig, locations: DataLocations | None = Non
     from data import load_dataset
     from data.captions import read_caption_folder
     from data.choice import CATALOG, TFDS, choose_dataset, cut_to, draw_validation, split_three_ways
-    from data.specs import CAPTIONING, TEST, TRAIN, DatasetSplits
+    from data.specs import CAPTIONING, TEST, TRAIN
+    from data.splits_types import DatasetSplits
 
     choice = choose_dataset(
         config.dataset,
@@ -150,7 +151,7 @@ def load_caption_data(config: TrainConfig, locations: DataLocations | None = Non
 def _resized(split: CaptionSplit, size: int) -> CaptionSplit:
     import tensorflow as tf
 
-    from data.specs import CaptionSplit
+    from data.splits_types import CaptionSplit
 
     resized = tf.image.resize(split.images, (size, size))
     images = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy()

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from mlflow.models import ModelSignature
 
     from data import DataLocations
-    from data.specs import Series
+    from data.splits_types import Series
     from data.windows import ForecastData
     from pipelines.config import TrainConfig
     from pipelines.tracking import TaskOutcome

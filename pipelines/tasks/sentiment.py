@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from mlflow.models import ModelSignature
 
     from data import DataLocations
-    from data.specs import DatasetSplits, TextSplit
+    from data.splits_types import DatasetSplits, TextSplit
     from pipelines.config import TrainConfig
     from pipelines.tracking import TaskOutcome
 
@@ -137,7 +137,7 @@ def _tfds_text(name: str, config: TrainConfig, locations: DataLocations | None):
     import numpy as np
 
     from data.choice import draw_validation, tfds_examples
-    from data.specs import TextSplit
+    from data.splits_types import TextSplit
 
     info, splits = tfds_examples(name, locations)
     features = info.features
@@ -177,7 +177,8 @@ def load_text_data(config: TrainConfig, locations: DataLocations | None = None) 
     """
     from data import load_dataset
     from data.choice import CATALOG, FILE, choose_dataset, cut_to
-    from data.specs import FULL, TEXT_CLASSIFICATION, DatasetSplits
+    from data.specs import FULL, TEXT_CLASSIFICATION
+    from data.splits_types import DatasetSplits
     from data.text import read_text_table
 
     choice = choose_dataset(

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import keras
 
     from data import DataLocations
-    from data.specs import DatasetSplits, TaggedSplit
+    from data.splits_types import DatasetSplits, TaggedSplit
     from models.tagging import TaggingEncoder
     from pipelines.config import TrainConfig
     from pipelines.tracking import TaskOutcome
@@ -66,7 +66,7 @@ class TaggingOptions(
 
 def _tfds_tagged(name: str, validation_fraction: float, locations: DataLocations | None):
     from data.choice import tfds_examples, tfds_three_splits
-    from data.specs import TaggedSplit
+    from data.splits_types import TaggedSplit
 
     info, splits = tfds_examples(name, locations)
     features = info.features

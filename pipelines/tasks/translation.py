@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import keras
 
     from data import DataLocations
-    from data.specs import DatasetSplits, ParallelSplit
+    from data.splits_types import DatasetSplits, ParallelSplit
     from pipelines.config import TrainConfig
     from pipelines.tracking import TaskOutcome
 
@@ -55,7 +55,7 @@ def _tfds_parallel(name: str, validation_fraction: float, locations: DataLocatio
     import numpy as np
 
     from data.choice import tfds_examples, tfds_three_splits
-    from data.specs import ParallelSplit
+    from data.splits_types import ParallelSplit
 
     info, splits = tfds_examples(name, locations)
     keys = info.supervised_keys

@@ -7,7 +7,8 @@ from baselines.images import (
     pixel_features,
 )
 from data import build_input_pipelines, load_dataset
-from data.specs import TEST, TRAIN, ImageSplit
+from data.specs import TEST, TRAIN
+from data.splits_types import ImageSplit
 
 
 @pytest.fixture(scope="module")

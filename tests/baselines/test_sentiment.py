@@ -1,7 +1,7 @@
 import numpy as np
 
 from baselines.sentiment import majority_class, tfidf_logistic_regression
-from data.specs import TextSplit
+from data.splits_types import TextSplit
 
 
 def split(pairs):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from data.choice import tfds_three_splits
-from data.specs import TextSplit
+from data.splits_types import TextSplit
 
 
 def test_tfds_three_splits_uses_the_datasets_own_held_out_splits():

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from data.pipeline import build_input_pipelines
-from data.specs import TEST, TRAIN, ImageSplit
+from data.specs import TEST, TRAIN
+from data.splits_types import ImageSplit
 
 
 def make_splits(n_train=100, n_test=30):

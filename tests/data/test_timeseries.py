@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from data.specs import Series
+from data.splits_types import Series
 from data.timeseries import read_series_csv
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from data.specs import Series
+from data.splits_types import Series
 from data.windows import forecast_windows, make_windows
 
 

@@ -6,7 +6,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from data import DataLocations, DatasetUnavailableError
-from data.specs import DatasetSplits, TextSplit
+from data.splits_types import DatasetSplits, TextSplit
 from data.text import text_key
 from models.layers import Conv1D
 from pipelines.config import TrainConfig

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from data.specs import TaggedSplit
+from data.splits_types import TaggedSplit
 from pipelines.best_epoch import BestEpoch
 from pipelines.config import TrainConfig
 from pipelines.tasks.tagging import (
