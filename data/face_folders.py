@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,6 @@ import numpy as np
 from data.face_images import FaceImages
 from data.image_folder import (
     IMAGE_EXTENSIONS,
-    NAMED_SKIPPED,
     decode_image_file,
     resized_image_file,
     warn_skipped,
@@ -65,18 +63,6 @@ def _aligned_face(path: Path, size: int, detector) -> np.ndarray | bool | None:
     photo = photo.numpy()
     face = find_face(photo, detector=detector)
     return False if face is None else align_face(photo, face, size)
-
-
-def _warn_no_face(no_face: list[str], root: Path) -> None:
-    if no_face:
-        named = ", ".join(no_face[:NAMED_SKIPPED])
-        more = f" and {len(no_face) - NAMED_SKIPPED} more" if len(no_face) > NAMED_SKIPPED else ""
-        warnings.warn(
-            f"Found no face in {len(no_face)} photo(s) of {root}, left out: {named}{more}. "
-            "Crop them to the face, or read the folder without align.",
-            UserWarning,
-            stacklevel=3,
-        )
 
 
 def read_face_folder(
@@ -138,7 +124,11 @@ def read_face_folder(
         if read:
             names.append(folder.name)
     warn_skipped(skipped, root)
-    _warn_no_face(no_face, root)
+    warn_skipped(
+        no_face,
+        root,
+        reason="show no face mtcnn finds (crop them to the face, or read without align)",
+    )
     if not images:
         raise ValueError(
             f"Face folder {root} has no person folder with a readable image"

@@ -73,7 +73,11 @@ def decode_image_file(path: str | os.PathLike, channels: int = 0) -> tf.Tensor |
 
 
 def warn_skipped(
-    skipped: Sequence[str], where: str | os.PathLike, stacklevel: int = 2, what: str = "images"
+    skipped: Sequence[str],
+    where: str | os.PathLike,
+    stacklevel: int = 2,
+    what: str = "images",
+    reason: str = "",
 ) -> None:
     """One `UserWarning` counting the files skipped in ``where`` and naming the first ones.
 
@@ -82,14 +86,16 @@ def warn_skipped(
         where: The folder they are in.
         stacklevel: As for `warnings.warn`, counted from the caller.
         what: What the files should have been, for the message.
+        reason: Why they were skipped, if not that they are not ``what``
+            (``"show no face"``).
     """
     if not skipped:
         return
     named = ", ".join(str(name) for name in skipped[:NAMED_SKIPPED])
     more = f" and {len(skipped) - NAMED_SKIPPED} more" if len(skipped) > NAMED_SKIPPED else ""
+    reason = reason or f"are not {what} or fail to decode"
     warnings.warn(
-        f"Skipped {len(skipped)} file(s) in {where} that are not {what} or fail to "
-        f"decode: {named}{more}.",
+        f"Skipped {len(skipped)} file(s) in {where} that {reason}: {named}{more}.",
         UserWarning,
         stacklevel=stacklevel + 1,
     )

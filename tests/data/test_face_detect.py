@@ -54,7 +54,7 @@ def test_a_face_folder_read_with_align_crops_faces_and_names_the_photos_without_
     Image.fromarray(photo).save(tmp_path / "Eileen" / "Eileen_0001.png")
     Image.fromarray(photo[:, ::-1]).save(tmp_path / "Eileen" / "Eileen_0002.jpg")
     Image.fromarray(skimage_data.coffee()).save(tmp_path / "Cup" / "Cup_0001.jpg")
-    with pytest.warns(UserWarning, match=r"Found no face in 1 photo\(s\).*Cup/Cup_0001\.jpg"):
+    with pytest.warns(UserWarning, match=r"1 file\(s\) .* that show no face.*Cup/Cup_0001\.jpg"):
         folder = read_face_folder(tmp_path, image_size=(48, 48), align=True)
     assert folder.faces.names == ("Eileen",) and folder.faces.images.shape == (2, 48, 48, 3)
     assert folder.no_face == ("Cup/Cup_0001.jpg",) and folder.skipped == ()
