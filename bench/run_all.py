@@ -94,6 +94,7 @@ BENCHES = (
     ),
     Bench("ocr", "ocr.py", ("--seeds", "1")),
     Bench("speech", "speech.py", ("--seeds", "1")),
+    Bench("faces", "faces.py", ("--seeds", "1")),
     Bench("multi_worker", "multi_worker.py", ("--max_examples", "12000", "--epochs", "4")),
     Bench("serving", "serving.py", ("--calls", "300")),
     Bench("tune_memory", "tune_memory.py", ("--trials", "30", "--trials_per_process", "0")),

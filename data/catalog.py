@@ -15,6 +15,7 @@ from pathlib import Path
 from data.captions import shape_scenes
 from data.conll import WNUT16_FILE, wnut16
 from data.errors import DatasetUnavailableError, SourceUnavailableError
+from data.face_synth import synthetic_face_splits
 from data.ocr import generated_splits
 from data.sources import (
     DownloadSource,
@@ -26,7 +27,7 @@ from data.sources import (
     keras_fashion_mnist,
     sklearn_digits,
 )
-from data.specs import FULL, SPECS, TEST, TRAIN, DatasetSpec
+from data.specs import FULL, SPECS, TEST, TRAIN, VALIDATION, DatasetSpec
 from data.speech import generated_speech
 from data.text import ROTTEN_TOMATOES_FILE, rotten_tomatoes
 from data.timeseries import (
@@ -140,6 +141,12 @@ _SOURCES: dict[str, Callable[[DataLocations], list[Source]]] = {
     "spoken_digits": lambda locations: [
         FunctionSource(
             "digit strings said by espeak-ng and flite voices", lambda: generated_speech("digits")
+        )
+    ],
+    "synthetic_faces": lambda locations: [
+        FunctionSource(
+            "generated synthetic people (Pillow drawings)",
+            lambda: synthetic_face_splits({TRAIN: 400, VALIDATION: 50, TEST: 100}, 12),
         )
     ],
     "number_words": lambda locations: [

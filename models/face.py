@@ -116,22 +116,38 @@ class MarginSoftmaxLoss(keras.losses.Loss):
         }
 
 
+BATCH_NORM_MOMENTUM = 0.9
+"""Momentum of the embedder's batch-norm statistics (Keras's default: 0.99).
+
+After a short training the 0.99 averages still lean on their initial values:
+on 500 synthetic people x 6 photos, 4 epochs, unseen-people verification
+accuracy was 0.668 with 0.99 and 0.808 with 0.9 (raw pixels: 0.644).
+"""
+
+
 def face_embedder(
     image_size: int = 64,
     filters: Sequence[int] = (32, 64, 128),
     dimension: int = 128,
     name: str = "face_embedder",
+    kernel_size: int = 3,
+    strides: int = 1,
+    padding: str | int = "same",
 ) -> keras.Model:
     """Raw RGB faces ``uint8 [batch, size, size, 3]`` -> unit vectors ``[batch, dimension]``.
 
-    Our CNN blocks (batch-normalized, each halving the image), global average
-    pooling, a dense layer and unit length (`models.embedding.embedding_model`).
+    Our CNN blocks (batch-normalized with `BATCH_NORM_MOMENTUM`, each halving
+    the image), global average pooling, a dense layer and unit length
+    (`models.embedding.embedding_model`).
 
     Args:
         image_size: Side of the square faces, in pixels.
         filters: Filters of each conv block.
         dimension: Length of the vectors.
         name: Model name.
+        kernel_size: Conv filter size ``f``.
+        strides: Conv stride ``s``.
+        padding: ``"valid"``, ``"same"`` or an integer ``p``.
 
     Returns:
         An uncompiled `keras.Model` whose output layer is named ``embedding``.
@@ -144,9 +160,15 @@ def face_embedder(
         include_top=False,
         input_shape=(image_size, image_size, 3),
         filters=filters,
+        kernel_size=kernel_size,
+        strides=strides,
+        padding=padding,
         batch_norm=True,
         name=f"{name}_backbone",
     )
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = BATCH_NORM_MOMENTUM
     return embedding_model(backbone, dimension, pooling="avg", name=name)
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``convseq train|tune|export|predict|search|recommend|gradient-flow ...``.
+"""Command line: ``convseq train|tune|export|predict|search|recommend|faces|gradient-flow ...``.
 
 The MLproject entry points call this module. Each option of a command is a
 field of that command's config dataclass, with the same name, type and
@@ -21,6 +21,7 @@ from pathlib import Path
 from pipelines.config import TrainConfig
 from pipelines.console import configure_output
 from pipelines.export_run import ExportConfig
+from pipelines.face_run import FacesConfig
 from pipelines.gradient_flow import GradientFlowConfig
 from pipelines.options import format_option
 from pipelines.predict import PredictConfig
@@ -37,13 +38,15 @@ class Command:
     """One ``convseq`` subcommand: its config class, help and runner.
 
     ``uses_tensorflow`` is false for a command that never imports TensorFlow
-    (it then does not pay for importing it).
+    (it then does not pay for importing it). ``positional`` names the config
+    field given as the first argument instead of an option (``convseq faces enroll``).
     """
 
     config_class: type
     help: str
     run: Callable[[typing.Any], dict[str, str]]
     uses_tensorflow: bool = True
+    positional: str = ""
 
 
 def data_locations_from_environment() -> DataLocations:
@@ -112,6 +115,16 @@ def _run_recommend(config: RecommendConfig) -> dict[str, str]:
     return {"results": str(recommend(config).resolve())}
 
 
+def _run_faces(config: FacesConfig) -> dict[str, str]:
+    from pipelines.face_run import enroll, identify
+
+    if config.action == "enroll":
+        folder, people = enroll(config)
+        return {"enrolled": str(folder.resolve()), "people": str(people)}
+    path, known, unknown = identify(config)
+    return {"identities": str(path.resolve()), "known": str(known), "unknown": str(unknown)}
+
+
 def _run_gradient_flow(config: GradientFlowConfig) -> dict[str, str]:
     from pipelines.gradient_flow import first_to_last_ratio, gradient_flow
 
@@ -154,6 +167,12 @@ COMMANDS = {
         "more like this item: the catalog items of a task=search run nearest to given items",
         _run_recommend,
     ),
+    "faces": Command(
+        FacesConfig,
+        "enroll a folder of people with a task=faces run, or identify the people in photos",
+        _run_faces,
+        positional="action",
+    ),
     "gradient-flow": Command(
         GradientFlowConfig,
         "plot ‖∂loss/∂x_t‖ per timestep for RNN, LSTM and GRU, logged to MLflow",
@@ -167,6 +186,7 @@ OPTION_ALIASES = {
     "train": {"resume_run_id": ("resume",)},
     "search": {"run_id": ("run",)},
     "recommend": {"run_id": ("run",)},
+    "faces": {"run_id": ("run",)},
 }
 
 
@@ -181,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
             name, help=command.help, formatter_class=argparse.ArgumentDefaultsHelpFormatter
         )
         for field in dataclasses.fields(command.config_class):
+            if field.name == command.positional:
+                sub.add_argument(field.name, help=field.metadata["help"])
+                continue
             sub.add_argument(
                 f"--{field.name}",
                 *(f"--{alias}" for alias in OPTION_ALIASES.get(name, {}).get(field.name, ())),

@@ -60,7 +60,7 @@ class RunOptions:
         "",
         "catalog name (fashion_mnist, digits, rotten_tomatoes, wnut16, sunspots, co2, stocks, "
         "stocks_daily, number_words, shapes, plates, text_lines, captchas, spoken_commands, "
-        "spoken_digits), tfds:<name>, or a "
+        "spoken_digits, synthetic_faces), tfds:<name>, or a "
         "data file or folder; empty: the task's default",
     )
     epochs: int = option_field(

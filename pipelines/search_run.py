@@ -126,6 +126,39 @@ class SearchRun:
         ]
 
 
+def finished_run(run_id: str, task: str, commands: str):
+    """The MLflow run ``run_id``, a finished training run of ``task``.
+
+    Args:
+        run_id: The run's id.
+        task: The task it must have trained.
+        commands: The commands asking, for the message (``"search and recommend"``).
+
+    Raises:
+        ValueError: If the run does not exist, trained another task or did not finish.
+    """
+    import mlflow
+
+    try:
+        run = mlflow.MlflowClient().get_run(run_id)
+    except mlflow.exceptions.MlflowException as error:
+        raise ValueError(
+            f"No run {run_id!r} in the tracking store {mlflow.get_tracking_uri()}: {error}"
+        ) from None
+    trained = run.data.params.get("task")
+    if trained != task:
+        raise ValueError(
+            f"Run {run_id} is a task={trained} run; {commands} need the run of a "
+            f"task={task} training (convseq train --task {task})."
+        )
+    if run.info.status != "FINISHED":
+        raise ValueError(
+            f"Run {run_id} is {run.info.status}: it has no model to use yet. Finish it first "
+            f"(convseq train --resume {run_id})."
+        )
+    return run
+
+
 def load_search_run(run_id: str, folder: Path) -> SearchRun:
     """Downloads a search run's ``embed_saved_model`` and ``index`` into ``folder`` and loads them.
 
@@ -140,23 +173,7 @@ def load_search_run(run_id: str, folder: Path) -> SearchRun:
     from pipelines.search_outcome import EMBED_ARTIFACTS, INDEX_ARTIFACTS
     from pipelines.vector_index import load_index
 
-    try:
-        run = mlflow.MlflowClient().get_run(run_id)
-    except mlflow.exceptions.MlflowException as error:
-        raise ValueError(
-            f"No run {run_id!r} in the tracking store {mlflow.get_tracking_uri()}: {error}"
-        ) from None
-    task = run.data.params.get("task")
-    if task != "search":
-        raise ValueError(
-            f"Run {run_id} is a task={task} run; search and recommend need the run of a "
-            "task=search training (convseq train --task search)."
-        )
-    if run.info.status != "FINISHED":
-        raise ValueError(
-            f"Run {run_id} is {run.info.status}: it has no index to query. Finish it first "
-            f"(convseq train --resume {run_id})."
-        )
+    finished_run(run_id, "search", "search and recommend")
     paths = {}
     for name in (EMBED_ARTIFACTS, INDEX_ARTIFACTS):
         paths[name] = Path(

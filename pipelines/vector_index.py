@@ -16,13 +16,13 @@ are sized to the items it starts with).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from common.folders import swap_in
 from common.validation import check_positive_int
 
 INDEX_FORMAT = 1
@@ -193,11 +193,7 @@ class VectorIndex:
                 **self._settings(),
             }
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), "utf-8")
-            old = folder.with_name(f".{folder.name}.old")
-            if folder.exists():
-                os.rename(folder, old)
-            os.rename(staging, folder)
-            shutil.rmtree(old, ignore_errors=True)
+            swap_in(staging, folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return folder

@@ -7,6 +7,7 @@ lives in ``data/`` and its model factory in ``models/``.
 from pipelines.tasks import (
     captioning,
     classify,
+    faces,
     forecast,
     ocr,
     search,
@@ -33,6 +34,7 @@ TASKS: dict[str, Task] = {
         ocr,
         speech_commands,
         speech_digits,
+        faces,
     )
 }
 

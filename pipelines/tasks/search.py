@@ -41,6 +41,7 @@ from pipelines.options import choice_parser, option_field
 from pipelines.tasks.base import Task, TaskDefaults
 from pipelines.tasks.shared_options import (
     ConvBlockOptions,
+    EmbeddingSizeOption,
     ImageFolderOption,
     ImageSizeOption,
     check_image_dataset,
@@ -65,7 +66,7 @@ BACKBONE_FILTERS = (32, 64)
 
 
 @dataclasses.dataclass(frozen=True)
-class SearchOptions(ConvBlockOptions, ImageFolderOption, ImageSizeOption):
+class SearchOptions(ConvBlockOptions, ImageFolderOption, ImageSizeOption, EmbeddingSizeOption):
     """The options of the search task."""
 
     embedder: str = option_field(
@@ -74,12 +75,6 @@ class SearchOptions(ConvBlockOptions, ImageFolderOption, ImageSizeOption):
         "(supervised contrastive loss) or classifier (a softmax classifier's penultimate "
         "features)",
         parse=choice_parser("embedder", EMBEDDERS),
-    )
-    embedding_size: int = option_field(
-        128,
-        "length of the search vectors; triplet and contrastive give half to the class part, "
-        "half to the copy part (even)",
-        check=check_positive_int,
     )
     margin: float = option_field(
         0.5, "triplet loss margin (embedder=triplet)", check=check_positive

@@ -56,7 +56,7 @@ class ConvBlockOptions:
     filters: tuple[int, ...] = option_field(
         (16, 32),
         "filters per conv block, comma-separated, e.g. 16,32 (unless set: search 32,64; ocr "
-        "and speech tasks 16,32,64)",
+        "and speech tasks 16,32,64; faces 32,64,128)",
         parse=parse_filters,
     )
     kernel_size: int = option_field(3, "conv filter size f", check=check_positive_int)
@@ -68,9 +68,13 @@ class ConvBlockOptions:
 
 @dataclasses.dataclass(frozen=True)
 class ImageFolderOption:
-    """An image folder instead of a catalog dataset (classify, transfer)."""
+    """An image folder instead of a catalog dataset (classify, transfer, search, faces)."""
 
-    data_dir: str = option_field("", "image folder root/<class>/<image> to use instead of dataset")
+    data_dir: str = option_field(
+        "",
+        "image folder root/<class>/<image> (faces: root/<person>/<image>) to use instead of "
+        "dataset",
+    )
 
     def reads_own_files(self) -> bool:
         """Whether ``data_dir`` replaces ``dataset`` (which then keeps no default)."""
@@ -97,6 +101,18 @@ class ImageSizeOption:
         0,
         "resize images to this square size (0: the dataset's own; transfer: at least 32)",
         check=check_non_negative_int,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddingSizeOption:
+    """The length of an embedder's vectors (search, faces)."""
+
+    embedding_size: int = option_field(
+        128,
+        "length of the embedding vectors; search's triplet and contrastive embedders give half "
+        "to the class part, half to the copy part (even)",
+        check=check_positive_int,
     )
 
 

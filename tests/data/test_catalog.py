@@ -10,6 +10,7 @@ from data.catalog import FASHION_MNIST_FILES, sources_for
 from data.idx import write_idx
 from data.sources import host_reachable
 from data.specs import (
+    FACE_RECOGNITION,
     FULL,
     HELD_OUT_FLITE,
     HELD_OUT_FONTS,
@@ -60,6 +61,8 @@ def test_specs_are_consistent_with_the_catalog():
             assert spec.splits == (TRAIN, VALIDATION, TEST, HELD_OUT_FONTS)
         elif spec.task == SPEECH_RECOGNITION:
             assert spec.splits == (TRAIN, VALIDATION, TEST, HELD_OUT_FLITE)
+        elif spec.task == FACE_RECOGNITION:
+            assert spec.splits == (TRAIN, VALIDATION, TEST)
         else:
             assert spec.splits == (FULL,)
         if spec.task == TEXT_CLASSIFICATION:

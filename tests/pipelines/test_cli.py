@@ -135,7 +135,8 @@ def test_bad_option_values_exit_2_with_the_value_named(capsys):
         main(["train", "--task", "sentiment", "--filters", "8"])
     error = capsys.readouterr().err
     assert (
-        "`filters` applies to task classify, search, ocr, speech_commands or speech_digits, "
+        "`filters` applies to task classify, search, ocr, speech_commands, speech_digits or "
+        "faces, "
         "not task='sentiment'"
     ) in error
 

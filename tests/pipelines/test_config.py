@@ -79,8 +79,8 @@ def test_an_option_of_another_task_is_an_error_naming_its_tasks():
         TrainConfig(task="sentiment", window=10)
     with pytest.raises(
         ValueError,
-        match=r"`filters` applies to task classify, search, ocr, speech_commands or speech_digits, "
-        r"not task='tagging'",
+        match=r"`filters` applies to task classify, search, ocr, speech_commands, speech_digits or "
+        r"faces, not task='tagging'",
     ):
         TrainConfig(task="tagging", filters="8,8")
     with pytest.raises(

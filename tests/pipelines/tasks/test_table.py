@@ -21,8 +21,10 @@ import pytest
 import yaml
 from PIL import Image
 from scipy.io import wavfile
+from skimage import data as skimage_photos
 
 from data import DataLocations
+from data.face_synth import synthetic_faces
 from data.ocr_fonts import find_fonts
 from data.ocr_render import DIGITS, PLATE_LETTERS, random_plates, render_texts
 from pipelines.cli import build_parser
@@ -49,7 +51,10 @@ SMALL = {
     "ocr": {"generated_images": 64, "held_out_fonts": 1},
     "speech_commands": {"generated_clips": 48},
     "speech_digits": {"generated_clips": 24},
+    "faces": {"train_people": 12, "validation_people": 3, "test_people": 3, "photos_per_person": 3},
 }
+# Faces from a folder take no synthetic sizes: the small options of such a config.
+SMALL_FACE_FOLDER = {"validation_people": 3, "test_people": 3}
 PLATE_CHARACTERS = PLATE_LETTERS + DIGITS + " "
 
 # A valid non-default value of every option some task declares.
@@ -115,6 +120,15 @@ CHANGED = {
     "generated_clips": 56,
     "mel_bins": 32,
     "spec_augment": "false",
+    "face_loss": "arcface",
+    "angular_margin": 0.2,
+    "logit_scale": 16.0,
+    "train_people": 14,
+    "validation_people": 4,
+    "test_people": 4,
+    "photos_per_person": 4,
+    "pairs_file": "<pairs file>",
+    "align": "true",
 }
 
 # Options that need another option or a dataset to take effect: the base they change.
@@ -148,6 +162,9 @@ CONTEXT = {
     ("speech_commands", "test_fraction"): {"dataset": "<word folders>"},
     ("speech_digits", "stride"): {"filters": "8,16"},
     ("speech_digits", "test_fraction"): {"dataset": "<transcripts>"},
+    ("faces", "stride"): {"filters": "8,16"},  # 3 stride-2 blocks leave no pixel of 32
+    ("faces", "pairs_file"): {"data_dir": "<face folder>"},
+    ("faces", "align"): {"data_dir": "<real face folder>"},
     ("ocr", "unknown_characters"): {
         "unknown_characters": "skip",
         "alphabet": PLATE_CHARACTERS.replace("9", ""),
@@ -162,6 +179,7 @@ ALSO_CHANGED = {
     ("forecast", "time_column"): {"time_column": "when"},
     ("translation", "sequence_length"): {"sequence_length": 4},  # number words: up to 7 tokens
     ("speech_digits", "clip_seconds"): {"clip_seconds": 5.0},  # digit strings: up to 4 s
+    ("faces", "data_dir"): {"data_dir": "<face folder>"},
 }
 
 
@@ -219,6 +237,23 @@ def files(tmp_path_factory):
     (words / "transcripts.tsv").write_text(
         "".join(f"{w}/s{i}_nohash_0.wav\tone {w}\n" for i in range(6) for w in ("yes", "no"))
     )
+    faces = synthetic_faces(10, 3, seed=2, size=40)
+    for row, (image, label) in enumerate(zip(faces.images, faces.labels, strict=True)):
+        person = root / "faces" / faces.names[label]
+        person.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(person / f"{faces.names[label]}_{row % 3 + 1:04d}.png")
+    (root / "pairs.txt").write_text(
+        "2\t1\nperson_00000\t1\t2\nperson_00000\t1\tperson_00001\t1\n"
+        "person_00002\t2\t3\nperson_00002\t1\tperson_00003\t3\n"
+    )
+    astronaut = Image.fromarray(skimage_photos.astronaut()).crop((100, 0, 300, 200))
+    for person in range(9):  # one real face, shifted and lit differently: mtcnn finds it
+        for photo in range(2):
+            shifted = astronaut.rotate(0, translate=(person * 3 - 12, photo * 4 - 2))
+            shifted = shifted.point(lambda v, g=0.8 + person * 0.05: min(255, int(v * g)))
+            folder = root / "real_faces" / f"p{person}"
+            folder.mkdir(parents=True, exist_ok=True)
+            shifted.save(folder / f"p{person}_{photo + 1:04d}.png")
     from models import vgg16
 
     weights = root / "vgg16_notop.weights.h5"
@@ -232,6 +267,9 @@ def files(tmp_path_factory):
         "<weights file>": str(weights),
         "<word folders>": str(words),
         "<transcripts>": str(words / "transcripts.tsv"),
+        "<face folder>": str(root / "faces"),
+        "<pairs file>": str(root / "pairs.txt"),
+        "<real face folder>": str(root / "real_faces"),
     }
 
 
@@ -335,7 +373,8 @@ REFERENCES: dict[str, dict] = {}
 
 def _config(task: str, files, **values) -> TrainConfig:
     values = {k: files.get(v, v) if isinstance(v, str) else v for k, v in values.items()}
-    return TrainConfig(task=task, epochs=1, **{**SMALL[task], **values})
+    small = SMALL_FACE_FOLDER if task == "faces" and "data_dir" in values else SMALL[task]
+    return TrainConfig(task=task, epochs=1, **{**small, **values})
 
 
 def _pairs():
