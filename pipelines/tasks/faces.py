@@ -74,7 +74,7 @@ class FacesOptions(ConvBlockOptions, ImageFolderOption, ImageSizeOption, Embeddi
         30.0, "scale s of the margin loss's cosines", check=check_positive
     )
     train_people: int = option_field(
-        1000, "synthetic people to train on (synthetic_faces)", check=check_positive_int
+        4000, "synthetic people to train on (synthetic_faces)", check=check_positive_int
     )
     validation_people: int = option_field(
         50,
