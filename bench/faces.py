@@ -54,7 +54,14 @@ def baselines(config: TrainConfig) -> dict[str, dict[str, float]]:
     test = data.test
     pixels = test.images.reshape(len(test), -1).astype(np.float32)
     keras.utils.set_random_seed(config.seed)
-    untrained = face_embedder(config.image_size, config.filters, config.embedding_size)
+    untrained = face_embedder(
+        config.image_size,
+        config.filters,
+        config.embedding_size,
+        kernel_size=config.kernel_size,
+        strides=config.stride,
+        padding=config.padding,
+    )
     vectors = {
         "raw_pixels": pixels - pixels.mean(axis=1, keepdims=True),
         "untrained_embedder": embed_images(untrained, test.images, config.batch_size),

@@ -10,12 +10,21 @@ from pathlib import Path
 def swap_in(staging: Path, target: Path) -> None:
     """Puts the finished ``staging`` folder at ``target``, replacing what was there.
 
-    Both must be on one file system (``staging`` made next to ``target``):
-    the renames are atomic, so ``target`` is at any moment the old folder or
-    the new one, never half of each. The old folder is deleted last.
+    Both must be on one file system (``staging`` made next to ``target``).
+    The old folder is first renamed aside, then ``staging`` renamed into
+    place; if that fails, the old folder is put back. Either way ``target``
+    never holds part of one folder and part of the other. The old folder is
+    deleted last (and a leftover from an interrupted swap first).
     """
     old = target.with_name(f".{target.name}.old")
-    if target.exists():
+    shutil.rmtree(old, ignore_errors=True)
+    moved = target.exists()
+    if moved:
         os.rename(target, old)
-    os.rename(staging, target)
+    try:
+        os.rename(staging, target)
+    except OSError:
+        if moved:
+            os.rename(old, target)
+        raise
     shutil.rmtree(old, ignore_errors=True)

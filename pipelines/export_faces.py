@@ -11,7 +11,9 @@
 
 The threshold is also written to ``assets.extra/verification.json`` (with
 the false-accept rate it had on validation pairs), so a client can read it
-without running the model.
+without running the model. The model resizes faces but does not find them:
+it expects crops like the training photos (aligned ones when the run
+trained with ``align``, which the task records there as ``aligned``).
 """
 
 from __future__ import annotations

@@ -99,16 +99,21 @@ def drawn_pair_rows(faces: FaceImages, seed: int, split: str) -> PairRows:
     """LFW-shaped pairs drawn from a split's people.
 
     Raises:
-        ValueError: If no person of the split has two photos, naming the split.
+        ValueError: If the split has fewer than two people, or nobody with two
+            photos; the message names the split.
     """
     from pipelines.face_verification import drawn_pairs
 
     counts = np.bincount(faces.labels, minlength=len(faces.names))
-    if len(faces.names) < 2 or counts.max() < 2:
+    if len(faces.names) < 2:
         raise ValueError(
-            f"The {split} people ({len(faces.names)}) include nobody with two photos: "
-            "same-person pairs need two photos of someone. Give more people two photos or more, "
-            f"or raise {split}_people."
+            f"The {split} split has {len(faces.names)} person: different-person pairs need two "
+            f"people. Raise {split}_people to 2 or more."
+        )
+    if counts.max() < 2:
+        raise ValueError(
+            f"No person of the {split} split has two photos: same-person pairs need two photos "
+            "of someone. Give people two photos or more (photos_per_person for synthetic people)."
         )
     return PairRows(*drawn_pairs(faces.labels, PAIRS_PER_FOLD, FOLDS, seed))
 

@@ -4,7 +4,7 @@ A person is enrolled as the mean of their photos' unit embeddings, made
 unit length again (one vector a person, however many photos), in a
 `pipelines.vector_index` index whose item ids are the people's positions in
 ``names``. A probe is the person whose vector is most similar, or nobody
-(`UNKNOWN`) when that cosine is below a threshold: the verification
+(`UNKNOWN`) when that cosine is not above a threshold: the verification
 threshold the face task chooses on validation people.
 `rank1_identification` scores a labelled set the way face recognition
 papers do: some photos of each person enrolled, the others asked.
@@ -20,7 +20,7 @@ from common.validation import check_positive_int
 from pipelines.vector_index import VectorIndex, new_index
 
 UNKNOWN = ""
-"""The name given to a probe whose best match is below the threshold."""
+"""The name given to a probe whose best match is not above the threshold."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,19 +77,20 @@ def enrol(vectors, labels, names, kind: str = "exact") -> FaceGallery:
 
 
 def identify(gallery: FaceGallery, vectors, threshold: float) -> tuple[list[str], np.ndarray]:
-    """The enrolled person each probe vector shows, or `UNKNOWN` below ``threshold``.
+    """The enrolled person each probe vector shows, or `UNKNOWN` at or below ``threshold``.
 
     Args:
         gallery: The enrolled people.
         vectors: Probe embeddings ``[probes, dimension]``.
-        threshold: The lowest cosine that names a person.
+        threshold: The cosine a best match must exceed to name a person (as
+            verification accepts a pair whose cosine exceeds it).
 
     Returns:
         ``(names, cosines float32 [probes])``: each probe's best match and its cosine.
     """
     ids, scores = gallery.index.query(vectors, 1)
     names = [
-        gallery.names[person] if score >= threshold else UNKNOWN
+        gallery.names[person] if score > threshold else UNKNOWN
         for person, score in zip(ids[:, 0], scores[:, 0], strict=True)
     ]
     return names, scores[:, 0]

@@ -13,7 +13,7 @@
 - ``convseq faces identify --images <file|folder> [--enrolled face_gallery]``:
   one JSON line per photo, ``{"image", "person", "score", "known"}``: the
   enrolled person most like it, or ``"person": ""`` and ``"known": false``
-  when the cosine is below the threshold (the run's validation threshold
+  when the cosine is not above the threshold (the run's validation threshold
   unless ``--threshold`` is given). With alignment, a photo in which no face
   is found gets ``"no_face": true``.
 
@@ -69,7 +69,8 @@ class FacesConfig:
     images: str = option_field("", "identify: photo file or folder of photos")
     threshold: float = option_field(
         RUN_THRESHOLD,
-        "identify: lowest cosine that names a person (-1: the run's validation threshold)",
+        "identify: the cosine a best match must exceed to name a person (-1: the run's "
+        "validation threshold)",
         check=_check_threshold,
     )
     output: str = option_field("identities.jsonl", "identify: JSON lines file to write")
@@ -110,15 +111,15 @@ def enroll(config: FacesConfig) -> tuple[Path, int]:
     from pipelines.face_outcome import THRESHOLD_METRIC
     from pipelines.search_run import finished_run
 
-    run = finished_run(config.run_id, "faces", "faces enroll and identify")
-    trained = TrainConfig.from_params(run.data.params)
-    folder = read_face_folder(config.gallery, (trained.image_size,) * 2, align=trained.align)
     target = Path(config.enrolled)
     if target.exists() and not (target / GALLERY_FILE).is_file():
         raise ValueError(
             f"Invalid value for argument `enrolled`. {target} exists and is not an enrolled "
             "gallery: give a new folder (enroll replaces only a gallery it wrote)."
         )
+    run = finished_run(config.run_id, "faces", "faces enroll and identify")
+    trained = TrainConfig.from_params(run.data.params)
+    folder = read_face_folder(config.gallery, (trained.image_size,) * 2, align=trained.align)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:

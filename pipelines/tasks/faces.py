@@ -109,6 +109,18 @@ def check(config: TrainConfig) -> None:
     from data.specs import FACE_RECOGNITION
 
     defaults = FacesOptions.__dataclass_fields__
+    for name in ("validation_people", "test_people"):
+        if getattr(config, name) < 2:
+            raise ValueError(
+                f"Invalid value for argument `{name}`. Different-person pairs need two people "
+                f"at least. Received {name}={getattr(config, name)}."
+            )
+    if config.pairs_file and config.test_people != defaults["test_people"].default:
+        raise ValueError(
+            "Option `test_people` does not apply with pairs_file: the test people are those the "
+            f"pairs name. Leave it at {defaults['test_people'].default}. Received test_people="
+            f"{config.test_people}."
+        )
     if config.data_dir:
         for name in ("train_people", "photos_per_person"):
             if getattr(config, name) != defaults[name].default:
@@ -118,6 +130,11 @@ def check(config: TrainConfig) -> None:
                     f"{getattr(config, name)}."
                 )
     else:
+        if config.photos_per_person < 2:
+            raise ValueError(
+                "Invalid value for argument `photos_per_person`. Same-person pairs need two "
+                f"photos of a person. Received photos_per_person={config.photos_per_person}."
+            )
         hint = "a face folder root/<person>/<image> given as data_dir"
         if choose_dataset(config.dataset, FACE_RECOGNITION, hint, folders=True).kind != CATALOG:
             raise ValueError(
@@ -133,7 +150,8 @@ def check(config: TrainConfig) -> None:
     if config.max_examples:
         raise ValueError(
             "Option `max_examples` does not apply to task faces, which counts people: set "
-            f"train_people or test_people instead. Received max_examples={config.max_examples}."
+            "train_people (synthetic people), validation_people or test_people instead. "
+            f"Received max_examples={config.max_examples}."
         )
     shrink = (2 * config.stride) ** len(config.filters)
     if config.image_size < shrink:
@@ -203,11 +221,12 @@ def training_batches(faces, config: TrainConfig):
             keras.layers.RandomTranslation(SHIFT, SHIFT, seed=config.seed),
         ]
     )
+
+    def jittered(images, labels):
+        return tf.cast(jitter(images, training=True), tf.uint8), labels
+
     batches = array_batches((faces.images, faces.labels), config.batch_size, config.seed)
-    return batches.map(
-        lambda images, labels: (tf.cast(jitter(images, training=True), tf.uint8), labels),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+    return batches.map(jittered, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def train(config: TrainConfig, locations: DataLocations | None = None) -> TaskOutcome:

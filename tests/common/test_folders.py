@@ -14,3 +14,15 @@ def test_a_staged_folder_replaces_the_old_one_and_leaves_nothing_behind(tmp_path
     swap_in(staging, target)
     assert [p.name for p in target.iterdir()] == ["b.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gallery"]
+
+
+def test_a_leftover_of_an_interrupted_swap_does_not_block_the_next(tmp_path):
+    target, staging = tmp_path / "index", tmp_path / ".index-new"
+    (tmp_path / ".index.old").mkdir()
+    (tmp_path / ".index.old" / "stale.npy").write_text("old")
+    target.mkdir()
+    staging.mkdir()
+    (staging / "ids.npy").write_text("new")
+    swap_in(staging, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]
+    assert (target / "ids.npy").read_text() == "new"

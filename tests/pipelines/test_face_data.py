@@ -71,7 +71,11 @@ def test_a_face_folder_with_lfw_pairs_tests_on_the_pairs_people(tmp_path, capsys
         f"{names[3]}\t2\t{names[0]}\t2\n{names[2]}\t3\t{names[1]}\t1\n"
     )
     config = small_config(
-        data_dir=str(tmp_path / "lfw"), pairs_file=str(pairs), validation_people=2, image_size=20
+        data_dir=str(tmp_path / "lfw"),
+        pairs_file=str(pairs),
+        validation_people=2,
+        test_people=100,  # the default: the pairs name the test people
+        image_size=20,
     )
     data = load_faces(config)
     assert "1 people of" in capsys.readouterr().out  # zz_lonely: one photo

@@ -124,6 +124,12 @@ def test_the_trainer_learns_a_centre_per_person_and_the_embedder_gives_unit_vect
         ({"image_size": 4}, "expected at least 8 pixels, or fewer blocks. Received image_size=4"),
         ({"stride": 2}, "shrink the photo 64 times: expected at least 64 pixels"),
         ({"face_loss": "triplet"}, "face_loss"),
+        ({"validation_people": 1}, "need two people at least. Received validation_people=1"),
+        ({"photos_per_person": 1}, "Received photos_per_person=1"),
+        (
+            {"data_dir": "faces", "pairs_file": "pairs.txt", "test_people": 20},
+            "the test people are those the pairs name",
+        ),
     ],
 )
 def test_options_that_do_not_fit_the_people_are_refused_by_name(options, message):

@@ -373,7 +373,13 @@ REFERENCES: dict[str, dict] = {}
 
 def _config(task: str, files, **values) -> TrainConfig:
     values = {k: files.get(v, v) if isinstance(v, str) else v for k, v in values.items()}
-    small = SMALL_FACE_FOLDER if task == "faces" and "data_dir" in values else SMALL[task]
+    small = SMALL[task]
+    if task == "faces" and "data_dir" in values:  # a pairs file names the test people
+        small = {
+            k: v
+            for k, v in SMALL_FACE_FOLDER.items()
+            if "pairs_file" not in values or k != "test_people"
+        }
     return TrainConfig(task=task, epochs=1, **{**small, **values})
 
 
