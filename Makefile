@@ -27,7 +27,8 @@ APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/nu
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null 2>&1; }
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export TF_CPP_MIN_LOG_LEVEL ?= 2
-PYTEST_ARGS ?=
+# The 30 slowest tests are listed at the end of each suite: where CI time goes.
+PYTEST_ARGS ?= --durations=30
 
 .PHONY: run test test-slow lint format setup data ui bench clean
 
