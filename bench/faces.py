@@ -50,7 +50,7 @@ def baselines(config: TrainConfig) -> dict[str, dict[str, float]]:
     from pipelines.visual_search import embed_images
 
     # the test people do not depend on how many people train: draw one only
-    data = load_faces(dataclasses_replace(config, train_people=1))
+    data = load_faces(TrainConfig.from_params(config.as_params(), train_people=1))
     test = data.test
     pixels = test.images.reshape(len(test), -1).astype(np.float32)
     keras.utils.set_random_seed(config.seed)
@@ -74,11 +74,6 @@ def baselines(config: TrainConfig) -> dict[str, dict[str, float]]:
         }
         for name, found in vectors.items()
     }
-
-
-def dataclasses_replace(config: TrainConfig, **changes) -> TrainConfig:
-    """The config with some options changed (parsed again, as the command line would)."""
-    return TrainConfig(**{**config.as_params(), **changes})
 
 
 def main() -> None:

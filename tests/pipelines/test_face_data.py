@@ -98,9 +98,5 @@ def test_a_folder_too_small_to_split_says_what_to_lower(tmp_path):
     config = small_config(data_dir=str(tmp_path / "few"), validation_people=2, test_people=3)
     with pytest.raises(ValueError, match="validation_people=2 and test_people=3 must come"):
         load_faces(config)
-    data = load_faces(dataclasses_replace(config, test_people=2, image_size=16))
+    data = load_faces(TrainConfig.from_params(config.as_params(), test_people=2, image_size=16))
     assert len(data.train.names) == 6 - 4  # the one-photo person trains
-
-
-def dataclasses_replace(config, **changes):
-    return TrainConfig(**{**config.as_params(), **changes})
