@@ -27,8 +27,11 @@ APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/nu
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null 2>&1; }
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export TF_CPP_MIN_LOG_LEVEL ?= 2
-# The 30 slowest tests are listed at the end of each suite: where CI time goes.
-PYTEST_ARGS ?= --durations=30
+# Tests run in PYTEST_WORKERS processes (pytest-xdist; one per core, at most 4: each
+# trains with TensorFlow's own threads), and the 30 slowest are listed at the end of
+# each suite: where CI time goes. `make test PYTEST_WORKERS=0` runs them in this process.
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ "$$n" -gt 4 ] && n=4; echo $$n)
+PYTEST_ARGS ?= --numprocesses=$(PYTEST_WORKERS) --durations=30
 
 .PHONY: run test test-slow lint format setup data ui bench clean
 
