@@ -209,24 +209,17 @@ def embedder_of(trainer: keras.Model) -> keras.Model:
 
 
 def training_batches(faces, config: TrainConfig):
-    """Shuffled batches of ``(photo, person)``, each photo flipped and shifted at random."""
-    import keras
-    import tensorflow as tf
+    """Shuffled batches of ``(photo, person)``, each photo flipped and shifted at random.
 
+    The shifts are whole pixels, up to `SHIFT` of the side
+    (`data.augment.augment_image_batches`): seeded draws, so a run with the
+    same seed trains on the same batches.
+    """
+    from data.augment import augment_image_batches
     from data.pipeline import array_batches
 
-    jitter = keras.Sequential(
-        [
-            keras.layers.RandomFlip("horizontal", seed=config.seed),
-            keras.layers.RandomTranslation(SHIFT, SHIFT, seed=config.seed),
-        ]
-    )
-
-    def jittered(images, labels):
-        return tf.cast(jitter(images, training=True), tf.uint8), labels
-
     batches = array_batches((faces.images, faces.labels), config.batch_size, config.seed)
-    return batches.map(jittered, num_parallel_calls=tf.data.AUTOTUNE)
+    return augment_image_batches(batches, config.seed, max_shift=round(SHIFT * config.image_size))
 
 
 def train(config: TrainConfig, locations: DataLocations | None = None) -> TaskOutcome:
@@ -244,10 +237,11 @@ def train(config: TrainConfig, locations: DataLocations | None = None) -> TaskOu
     keras.utils.set_random_seed(config.seed)
     data = load_data(config, locations)
     trainer = build_model(config, data)
+    embedder = embedder_of(trainer)
     fitted, held = fit_split(data.train, config.validation_fraction, config.seed)
     log_new_params(
         {
-            "model_parameters": embedder_of(trainer).count_params(),
+            "model_parameters": embedder.count_params(),
             "train_photos": len(fitted),
             "validation_examples": len(held),
             "trained_people": len(data.train.names),
@@ -266,14 +260,14 @@ def train(config: TrainConfig, locations: DataLocations | None = None) -> TaskOu
         config,
     )
     mlflow.log_figure(training_curves_figure(history), "plots/training_curves.png")
-    return finish_faces(config, data, embedder_of(trainer))
+    return finish_faces(config, data, embedder)
 
 
 TASK = Task(
     name="faces",
     summary="face verification and identification: a CNN embedder trained with a margin loss",
     options=FacesOptions,
-    defaults=TaskDefaults("synthetic_faces", epochs=10, batch_size=64, learning_rate=1e-3),
+    defaults=TaskDefaults("synthetic_faces", epochs=20, batch_size=64, learning_rate=1e-3),
     load_data=load_data,
     build_model=build_model,
     train=train,

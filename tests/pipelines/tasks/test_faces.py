@@ -15,7 +15,7 @@ from PIL import Image
 from pipelines.config import TrainConfig
 from pipelines.face_data import load_faces
 from pipelines.face_outcome import face_metrics
-from pipelines.tasks.faces import build_model, embedder_of, margin_of
+from pipelines.tasks.faces import build_model, embedder_of, margin_of, training_batches
 from pipelines.train import train
 from tests.mlflow_artifacts import artifact_paths
 
@@ -111,6 +111,33 @@ def test_the_trainer_learns_a_centre_per_person_and_the_embedder_gives_unit_vect
     assert margin_of(TrainConfig(task="faces", face_loss="arcface")) == 0.5
     assert margin_of(TrainConfig(task="faces", angular_margin=0.2)) == 0.2
     keras.backend.clear_session()
+
+
+def test_training_batches_are_the_same_each_run_new_each_epoch_and_move_photos_two_pixels():
+    config = TrainConfig(task="faces", batch_size=8, seed=3)
+    photos = np.zeros((16, 32, 32, 3), np.uint8)
+    photos[:, 12:20, 8:14] = 255  # an off-centre square: a flip or shift moves it
+    faces = type("Faces", (), {"images": photos, "labels": np.arange(16)})
+
+    def epochs(batches):
+        iterator = iter(batches.repeat(2))
+        return [
+            [tuple(np.asarray(part) for part in next(iterator)) for _ in range(2)] for _ in "ab"
+        ]
+
+    first, again = epochs(training_batches(faces, config)), epochs(training_batches(faces, config))
+    for epoch, repeat in zip(first, again, strict=True):
+        for (images, labels), (images_again, labels_again) in zip(epoch, repeat, strict=True):
+            np.testing.assert_array_equal(images, images_again)
+            np.testing.assert_array_equal(labels, labels_again)
+    one, two = (np.concatenate([images for images, _ in epoch]) for epoch in first)
+    assert not np.array_equal(one, two)  # new draws (and order) each epoch
+    for images, labels in first[0]:
+        for image, label in zip(images, labels, strict=True):
+            rows, columns = np.nonzero(image[..., 0])
+            assert image.sum() == photos[label].sum() and np.ptp(rows) == 7 and np.ptp(columns) == 5
+            assert abs(rows.min() - 12) <= 2
+            assert abs(columns.min() - 8) <= 2 or abs(columns.min() - 18) <= 2  # flipped: 32-14
 
 
 @pytest.mark.parametrize(
