@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from data.face_images import FaceImages
 from pipelines.config import TrainConfig
 from pipelines.face_data import load_faces
 from pipelines.face_outcome import face_metrics
@@ -117,27 +118,36 @@ def test_training_batches_are_the_same_each_run_new_each_epoch_and_move_photos_t
     config = TrainConfig(task="faces", batch_size=8, seed=3)
     photos = np.zeros((16, 32, 32, 3), np.uint8)
     photos[:, 12:20, 8:14] = 255  # an off-centre square: a flip or shift moves it
-    faces = type("Faces", (), {"images": photos, "labels": np.arange(16)})
+    faces = FaceImages(photos, np.arange(16), tuple(f"person_{i}" for i in range(16)))
 
-    def epochs(batches):
-        iterator = iter(batches.repeat(2))
-        return [
-            [tuple(np.asarray(part) for part in next(iterator)) for _ in range(2)] for _ in "ab"
-        ]
+    def placements(batches):
+        """Two epochs of ``{person: (top row, left column, pixels)}``, and the raw batches."""
+        iterator, epochs, raw = iter(batches.repeat(2)), [], []
+        for _ in range(2):
+            placed = {}
+            for _ in range(2):
+                images, labels = (np.asarray(part) for part in next(iterator))
+                raw.append(images)
+                for image, label in zip(images, labels, strict=True):
+                    rows, columns = np.nonzero(image[..., 0])
+                    assert np.ptp(rows) == 7 and np.ptp(columns) == 5  # moved whole, not cut
+                    placed[int(label)] = (rows.min(), columns.min(), int(image.sum()))
+            epochs.append(placed)
+        return epochs, raw
 
-    first, again = epochs(training_batches(faces, config)), epochs(training_batches(faces, config))
-    for epoch, repeat in zip(first, again, strict=True):
-        for (images, labels), (images_again, labels_again) in zip(epoch, repeat, strict=True):
-            np.testing.assert_array_equal(images, images_again)
-            np.testing.assert_array_equal(labels, labels_again)
-    one, two = (np.concatenate([images for images, _ in epoch]) for epoch in first)
-    assert not np.array_equal(one, two)  # new draws (and order) each epoch
-    for images, labels in first[0]:
-        for image, label in zip(images, labels, strict=True):
-            rows, columns = np.nonzero(image[..., 0])
-            assert image.sum() == photos[label].sum() and np.ptp(rows) == 7 and np.ptp(columns) == 5
-            assert abs(rows.min() - 12) <= 2
-            assert abs(columns.min() - 8) <= 2 or abs(columns.min() - 18) <= 2  # flipped: 32-14
+    (first, second), raw = placements(training_batches(faces, config))
+    _, raw_again = placements(training_batches(faces, config))
+    for images, images_again in zip(raw, raw_again, strict=True):
+        np.testing.assert_array_equal(images, images_again)  # the same seed, the same batches
+    assert sorted(first) == sorted(second) == list(range(16))
+    assert first != second  # new draws each epoch, not only a new order
+    placed = list(first.values()) + list(second.values())
+    assert all(pixels == photos[0].sum() for _, _, pixels in placed)
+    assert all(abs(top - 12) <= 2 for top, _, _ in placed)
+    plain = [left for _, left, _ in placed if abs(left - 8) <= 2]
+    mirrored = [left for _, left, _ in placed if abs(left - 18) <= 2]  # 32 - 14 = 18
+    assert len(plain) + len(mirrored) == len(placed) and plain and mirrored
+    assert {top for top, _, _ in placed} != {12}  # some photos moved up or down
 
 
 @pytest.mark.parametrize(
