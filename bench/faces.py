@@ -16,7 +16,7 @@ and the same embedder untrained (random weights; what the architecture
 gives before any face is seen). Prints one JSON line with the issue's
 targets.
 
-Usage: python bench/faces.py [--seeds 1] [--set epochs=20]
+Usage: python bench/faces.py [--seeds 1] [--set epochs=30]
 """
 
 from __future__ import annotations

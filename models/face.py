@@ -185,3 +185,41 @@ def margin_trainer(embedder: keras.Model, people: int) -> keras.Model:
     """
     cosines = CosineClassifier(people, dtype="float32", name="person_cosines")(embedder.output)
     return keras.Model(embedder.inputs, cosines, name=f"{embedder.name}_trainer")
+
+
+@keras.saving.register_keras_serializable(package="convseq")
+class HorizontalFlip(keras.layers.Layer):
+    """Images mirrored left to right, always: ``[batch, height, width, channels]``.
+
+    Unlike `keras.layers.RandomFlip`, it flips every image, in training and
+    inference alike: the mirror image a `flip_averaged` embedder also embeds.
+    """
+
+    def call(self, inputs):
+        return tf.reverse(inputs, axis=[2])
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def flip_averaged(embedder: keras.Model, name: str | None = None) -> keras.Model:
+    """Each face's vector plus its mirror image's, brought to unit length.
+
+    A face and its mirror image are the same person; averaging the two
+    vectors (a standard test-time step of face recognizers) cancels part of
+    what pose and lighting put into each. It costs two embedder passes a face.
+
+    Args:
+        embedder: A model from faces to unit vectors (its weights are shared).
+        name: Model name (the embedder's, by default).
+
+    Returns:
+        A `keras.Model` with the embedder's input; its output layer is named ``embedding``.
+    """
+    images = keras.Input(embedder.input_shape[1:], dtype=embedder.inputs[0].dtype, name="faces")
+    mirrored = HorizontalFlip(name="mirror")(images)
+    summed = keras.layers.Add(dtype="float32", name="face_and_mirror")(
+        [embedder(images), embedder(mirrored)]
+    )
+    normalised = keras.layers.UnitNormalization(dtype="float32", name="embedding")(summed)
+    return keras.Model(images, normalised, name=name or embedder.name)

@@ -16,7 +16,13 @@ from data.face_images import FaceImages
 from pipelines.config import TrainConfig
 from pipelines.face_data import load_faces
 from pipelines.face_outcome import face_metrics
-from pipelines.tasks.faces import build_model, embedder_of, margin_of, training_batches
+from pipelines.tasks.faces import (
+    build_model,
+    embedder_of,
+    embedder_to_keep,
+    margin_of,
+    training_batches,
+)
 from pipelines.train import train
 from tests.mlflow_artifacts import artifact_paths
 
@@ -111,6 +117,14 @@ def test_the_trainer_learns_a_centre_per_person_and_the_embedder_gives_unit_vect
     assert embedder.count_params() < trainer.count_params()  # the centres are left behind
     assert margin_of(TrainConfig(task="faces", face_loss="arcface")) == 0.5
     assert margin_of(TrainConfig(task="faces", angular_margin=0.2)) == 0.2
+    kept = embedder_to_keep(trainer, config)  # flip_average: true by default
+    mirrored = data.test.images[:5, :, ::-1]
+    np.testing.assert_allclose(
+        kept.predict(mirrored, verbose=0), kept.predict(data.test.images[:5], verbose=0), atol=1e-5
+    )
+    assert np.abs(embedder.predict(mirrored, verbose=0) - vectors).max() > 1e-3
+    single = embedder_to_keep(trainer, TrainConfig(task="faces", **SMALL, flip_average=False))
+    np.testing.assert_allclose(single.predict(data.test.images[:5], verbose=0), vectors, atol=1e-6)
     keras.backend.clear_session()
 
 

@@ -129,6 +129,7 @@ CHANGED = {
     "photos_per_person": 4,
     "pairs_file": "<pairs file>",
     "align": "true",
+    "flip_average": "false",
 }
 
 # Options that need another option or a dataset to take effect: the base they change.
