@@ -10,6 +10,9 @@ images, exact search, of its class):
 - **classifier penultimate**: the same task with ``embedder=classifier``
   (a softmax classifier's features, same backbone and epochs).
 
+Both trained embedders are scored as the task scores them: each image
+embedded with its mirror image (``flip_average``, the default).
+
 Then the run's logged HNSW index against exact search on our vectors:
 recall@10 and per-query latency (one query at a time, one thread, p50 and
 p99 ms); and an HNSW index of ``--million`` synthetic unit vectors of our

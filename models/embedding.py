@@ -7,6 +7,9 @@ Two ways to get vectors whose dot product says "looks alike":
   trained with a loss of `models.metric_learning`;
 - `penultimate_model`: the features a trained classifier computes just
   before its last layer, normalised.
+
+`flip_averaged` wraps either so that an image and its mirror image get one
+vector (the search and faces tasks' ``flip_average``).
 """
 
 from __future__ import annotations
@@ -128,3 +131,43 @@ def penultimate_model(classifier: keras.Model, name: str | None = None) -> keras
         )
     normalised = keras.layers.UnitNormalization(dtype="float32", name="embedding")(features)
     return keras.Model(classifier.inputs, normalised, name=name or f"{classifier.name}_penultimate")
+
+
+@keras.saving.register_keras_serializable(package="convseq")
+class HorizontalFlip(keras.layers.Layer):
+    """Images mirrored left to right, always: ``[batch, height, width, channels]``.
+
+    Unlike `keras.layers.RandomFlip`, it flips every image, in training and
+    inference alike: the mirror image a `flip_averaged` embedder also embeds.
+    """
+
+    def call(self, inputs):
+        return keras.ops.flip(inputs, axis=2)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def flip_averaged(embedder: keras.Model, name: str | None = None) -> keras.Model:
+    """Each image's vector plus its mirror image's, brought to unit length.
+
+    Where an image and its mirror image show the same thing (a face, a
+    garment), averaging the two vectors (a standard test-time step of face
+    recognizers) cancels part of what pose and lighting put into each, and a
+    mirrored copy of an image gets that image's vector. It costs two
+    embedder passes an image.
+
+    Args:
+        embedder: A model from images to unit vectors (its weights are shared).
+        name: Model name (the embedder's, by default).
+
+    Returns:
+        A `keras.Model` with the embedder's input; its output layer is named ``embedding``.
+    """
+    images = keras.Input(embedder.input_shape[1:], dtype=embedder.inputs[0].dtype, name="images")
+    mirrored = HorizontalFlip(name="mirror")(images)
+    summed = keras.layers.Add(dtype="float32", name="image_and_mirror")(
+        [embedder(images), embedder(mirrored)]
+    )
+    normalised = keras.layers.UnitNormalization(dtype="float32", name="embedding")(summed)
+    return keras.Model(images, normalised, name=name or embedder.name)

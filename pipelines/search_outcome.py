@@ -29,13 +29,16 @@ def finish_search(config, spec, embedder, catalog, queries) -> TaskOutcome:
     Args:
         config: Gives ``top_k``, ``index``, the batch size, seed and export options.
         spec: The dataset's spec (class names, name).
-        embedder: The trained embedding model.
+        embedder: The trained embedding model; flip-averaged here
+            (`models.embedding.flip_averaged`) when the config's
+            ``flip_average`` says so.
         catalog: The catalog `ImageSplit` (item ids are its positions).
         queries: The query `ImageSplit`.
     """
     import mlflow
     import numpy as np
 
+    from models.embedding import flip_averaged
     from pipelines.export_search import (
         MAX_ITEMS_IN_MODEL,
         export_catalog_search,
@@ -56,6 +59,8 @@ def finish_search(config, spec, embedder, catalog, queries) -> TaskOutcome:
     )
 
     settings = evaluation_settings(config)
+    if settings.flip_average:
+        embedder = flip_averaged(embedder)
     dimension = embedder.output_shape[-1]
     exact = ExactIndex(dimension)
     logged = exact if settings.index == "exact" else new_index(settings.index, dimension)

@@ -12,6 +12,8 @@ near-duplicate of a catalog item finds that item first while other queries
 find items of their kind (`models.metric_learning.ClassAndCopyLoss`). In a
 search score the copy part's cosine counts `COPY_SCORE_WEIGHT` times the
 class part's; the backbone is wider than classify's (`preset_options`).
+Once trained, each image is embedded with its mirror image, the two
+vectors added (``flip_average``, `pipelines.search_outcome.finish_search`).
 ``embedder=classifier`` takes a softmax classifier's penultimate features
 instead (one part, no copy training). The catalog is the dataset's training
 split (or an image folder's): it streams through the embedder into an exact
@@ -42,6 +44,7 @@ from pipelines.tasks.base import Task, TaskDefaults
 from pipelines.tasks.shared_options import (
     ConvBlockOptions,
     EmbeddingSizeOption,
+    FlipAverageOption,
     ImageFolderOption,
     ImageSizeOption,
     check_image_dataset,
@@ -66,7 +69,9 @@ BACKBONE_FILTERS = (32, 64)
 
 
 @dataclasses.dataclass(frozen=True)
-class SearchOptions(ConvBlockOptions, ImageFolderOption, ImageSizeOption, EmbeddingSizeOption):
+class SearchOptions(
+    ConvBlockOptions, ImageFolderOption, ImageSizeOption, EmbeddingSizeOption, FlipAverageOption
+):
     """The options of the search task."""
 
     embedder: str = option_field(
@@ -115,15 +120,18 @@ def check(config) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class SearchEvaluation:
-    """How a search run evaluates and indexes: results per query and the logged index.
+    """How a search run embeds, evaluates and indexes.
 
     Attributes:
         k: Results per query.
         index: Kind of the index logged with the run (`pipelines.vector_index.KINDS`).
+        flip_average: Whether each image is embedded with its mirror image
+            (`models.embedding.flip_averaged`) in the scores, index and exports.
     """
 
     k: int
     index: str
+    flip_average: bool
 
 
 def preset_options(config) -> dict:
@@ -138,7 +146,7 @@ def preset_options(config) -> dict:
 
 def evaluation_settings(config) -> SearchEvaluation:
     """The `SearchEvaluation` of a config."""
-    return SearchEvaluation(k=config.top_k, index=config.index)
+    return SearchEvaluation(k=config.top_k, index=config.index, flip_average=config.flip_average)
 
 
 def load_data(config, locations: DataLocations | None = None):

@@ -117,6 +117,17 @@ class EmbeddingSizeOption:
 
 
 @dataclasses.dataclass(frozen=True)
+class FlipAverageOption:
+    """Whether an image is embedded with its mirror image (search, faces)."""
+
+    flip_average: bool = option_field(
+        True,
+        "embed each image and its mirror image, their vectors added, in the run's scores and "
+        "exports (twice the compute at inference): true or false",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
 class HeldOutTestOption:
     """The test share of a dataset that comes unsplit."""
 

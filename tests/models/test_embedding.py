@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from models import small_cnn
-from models.embedding import embedding_model, penultimate_model
+from models.embedding import embedding_model, flip_averaged, penultimate_model
 
 
 @pytest.mark.parametrize(
@@ -75,3 +75,21 @@ def test_a_copy_head_adds_a_second_unit_part_and_similarity_is_the_parts_weighte
         embedding_model(backbone, dimension=6, copy_dimension=-1)
     with pytest.raises(ValueError, match="copy_weight=0"):
         embedding_model(backbone, dimension=6, copy_dimension=10, copy_weight=0)
+
+
+def test_the_flip_averaged_embedder_adds_each_image_and_its_mirror_and_round_trips(tmp_path):
+    backbone = small_cnn(include_top=False, input_shape=(16, 16, 3), filters=(8,))
+    embedder = embedding_model(backbone, dimension=6, copy_dimension=4, copy_weight=3.0)
+    averaged = flip_averaged(embedder)
+    images = np.random.default_rng(3).integers(0, 256, size=(3, 16, 16, 3)).astype(np.uint8)
+    plain, mirrored = (embedder.predict(x, verbose=0) for x in (images, images[:, :, ::-1]))
+    expected = (plain + mirrored) / np.linalg.norm(plain + mirrored, axis=1, keepdims=True)
+    vectors = averaged.predict(images, verbose=0)
+    np.testing.assert_allclose(vectors, expected, atol=1e-5)
+    assert np.abs(vectors - plain).max() > 1e-3  # the mirror image changed something
+    np.testing.assert_allclose(averaged.predict(images[:, :, ::-1], verbose=0), vectors, atol=1e-5)
+    assert averaged.count_params() == embedder.count_params()
+    assert averaged.name == embedder.name and averaged.layers[-1].name == "embedding"
+    averaged.save(tmp_path / "averaged.keras")
+    reloaded = keras.saving.load_model(tmp_path / "averaged.keras")
+    np.testing.assert_allclose(reloaded.predict(images, verbose=0), vectors, atol=1e-6)

@@ -1,4 +1,4 @@
-"""Face embeddings: cosine classifier, CosFace / ArcFace losses, flip averaging, against NumPy."""
+"""Face embeddings: cosine classifier, CosFace / ArcFace losses, against NumPy."""
 
 import keras
 import numpy as np
@@ -8,7 +8,6 @@ from models.face import (
     CosineClassifier,
     MarginSoftmaxLoss,
     face_embedder,
-    flip_averaged,
     margin_trainer,
 )
 
@@ -76,20 +75,3 @@ def test_the_embedder_maps_raw_faces_to_unit_vectors_and_trains_behind_the_class
     trainer.compile(optimizer="adam", loss=MarginSoftmaxLoss())
     history = trainer.fit(faces, np.array([0, 1, 2, 3]), epochs=3, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
-
-
-def test_the_flip_averaged_embedder_adds_each_face_and_its_mirror_and_round_trips(tmp_path):
-    embedder = face_embedder(16, filters=(8,), dimension=6)
-    averaged = flip_averaged(embedder)
-    faces = np.random.default_rng(3).integers(0, 256, size=(3, 16, 16, 3)).astype(np.uint8)
-    plain, mirrored = (embedder.predict(x, verbose=0) for x in (faces, faces[:, :, ::-1]))
-    expected = (plain + mirrored) / np.linalg.norm(plain + mirrored, axis=1, keepdims=True)
-    vectors = averaged.predict(faces, verbose=0)
-    np.testing.assert_allclose(vectors, expected, atol=1e-5)
-    assert np.abs(vectors - plain).max() > 1e-3  # the mirror image changed something
-    np.testing.assert_allclose(averaged.predict(faces[:, :, ::-1], verbose=0), vectors, atol=1e-5)
-    assert averaged.count_params() == embedder.count_params()
-    assert averaged.name == embedder.name and averaged.layers[-1].name == "embedding"
-    averaged.save(tmp_path / "averaged.keras")
-    reloaded = keras.saving.load_model(tmp_path / "averaged.keras")
-    np.testing.assert_allclose(reloaded.predict(faces, verbose=0), vectors, atol=1e-6)

@@ -83,6 +83,10 @@ def test_a_search_run_logs_retrieval_metrics_plots_index_and_exports_that_serve_
     assert labels == dict(enumerate(item_labels))  # the images the run trained on, in order
     loaded = tf.saved_model.load(str(result.export_path))
     assert loaded.search(tf.constant(queries[:2]), tf.constant(3))["item_ids"].shape == (2, 3)
+    # flip_average (the default): a mirrored image gets its image's vector
+    embed = tf.saved_model.load(embed_path)  # kept: its variables live as long as it does
+    mirrored = embed.serve(tf.constant(queries[:, :, ::-1]))["embedding"]
+    np.testing.assert_allclose(mirrored, vectors, atol=1e-5)
 
 
 def test_options_that_do_not_fit_are_refused_before_training(mlflow_store, fashion_mnist_dir):
