@@ -93,7 +93,7 @@ BENCHES = (
         ("--seeds", "3", "--queries", "10000", "--latency_queries", "1000", "--million", "1000000"),
     ),
     Bench("ocr", "ocr.py", ("--seeds", "1")),
-    Bench("speech", "speech.py", ("--seeds", "1")),
+    Bench("speech", "speech.py", ("--seeds", "3")),
     Bench("faces", "faces.py", ("--seeds", "1")),
     Bench("multi_worker", "multi_worker.py", ("--max_examples", "12000", "--epochs", "4")),
     Bench("serving", "serving.py", ("--calls", "300")),

@@ -4,6 +4,9 @@
 ``[batch, frames, mel_bins, 1]`` log-mel spectrograms (or MFCCs) with
 `tf.signal`: a Hann-windowed STFT, its power, triangular mel filters (HTK
 mel scale) and a log. Frames: ``1 + (samples - frame_length) // frame_step``.
+
+In training only, `FrequencyWarp` (vocal tract length perturbation) and
+`SpecAugment` (time and frequency masking) vary the spectrograms.
 """
 
 from __future__ import annotations
@@ -211,6 +214,124 @@ class SpecAugment(keras.layers.Layer):
             "max_time_width": self.max_time_width,
             "frequency_masks": self.frequency_masks,
             "max_frequency_width": self.max_frequency_width,
+            "seed": self.seed,
+        }
+
+
+def _hertz_to_mel(hertz):
+    """The HTK mel scale `tf.signal.linear_to_mel_weight_matrix` spaces its filters on."""
+    return 1127.0 * tf.math.log1p(hertz / 700.0)
+
+
+@keras.saving.register_keras_serializable(package="convseq")
+class FrequencyWarp(keras.layers.Layer):
+    """Vocal tract length perturbation of log-mel spectrograms in training (Jaitly & Hinton 2013).
+
+    A speaker with a shorter or longer vocal tract says the same sounds with
+    every formant scaled by one factor. In training each spectrogram is
+    redrawn as if said by such a speaker: its frequencies are scaled by a
+    factor drawn uniformly from ``[1 - max_warp, 1 + max_warp]`` (bin ``k``
+    takes the value, linearly interpolated between bins, found at the mel
+    position of ``hz(k) / factor``; beyond the edges, the edge bins'). Outside
+    training it passes spectrograms through unchanged.
+
+    Args:
+        sample_rate: Sample rate of the spectrograms' waveforms, in Hz.
+        num_mel_bins: Mel bands (as `LogMelSpectrogram`'s).
+        lower_edge_hertz: Lowest frequency of the mel filters.
+        upper_edge_hertz: Highest; ``None`` is the Nyquist frequency.
+        max_warp: Largest change of the frequency scale, in ``[0, 0.5]`` (0: off).
+        seed: Seed of the draws (None: unseeded).
+        **kwargs: Base layer arguments (``name``, ...).
+
+    Call arguments:
+        spectrograms: ``[batch, frames, num_mel_bins, channels]`` (log-mel values).
+        training: Warp only when True.
+    """
+
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        num_mel_bins: int = 40,
+        lower_edge_hertz: float = 20.0,
+        upper_edge_hertz: float | None = None,
+        max_warp: float = 0.1,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.sample_rate = check_positive_int("sample_rate", sample_rate)
+        self.num_mel_bins = check_positive_int("num_mel_bins", num_mel_bins)
+        upper = sample_rate / 2 if upper_edge_hertz is None else float(upper_edge_hertz)
+        if not 0 <= float(lower_edge_hertz) < upper <= sample_rate / 2:
+            raise ValueError(
+                "Invalid value for arguments `lower_edge_hertz` and `upper_edge_hertz`. "
+                f"Expected 0 <= lower < upper <= {sample_rate / 2:g} (the Nyquist frequency). "
+                f"Received lower_edge_hertz={lower_edge_hertz}, "
+                f"upper_edge_hertz={upper_edge_hertz}."
+            )
+        self.lower_edge_hertz, self.upper_edge_hertz = float(lower_edge_hertz), upper_edge_hertz
+        if not 0 <= float(max_warp) <= 0.5:
+            raise ValueError(
+                "Invalid value for argument `max_warp`. Expected a number in [0, 0.5]. "
+                f"Received max_warp={max_warp!r}."
+            )
+        self.max_warp = float(max_warp)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        lower_mel = float(_hertz_to_mel(tf.constant(self.lower_edge_hertz)))
+        self._mel_step = (float(_hertz_to_mel(tf.constant(upper))) - lower_mel) / (num_mel_bins + 1)
+        self._lower_mel = lower_mel
+        centers_mel = lower_mel + self._mel_step * tf.range(1, num_mel_bins + 1, dtype=tf.float32)
+        self._centers_hertz = 700.0 * tf.math.expm1(centers_mel / 1127.0)
+        self.built = True
+
+    def warp(self, spectrograms, factors):
+        """``spectrograms`` with each one's frequencies scaled by its factor.
+
+        Args:
+            spectrograms: ``[batch, frames, num_mel_bins, channels]``.
+            factors: ``float [batch]``; above 1 raises every frequency.
+
+        Returns:
+            The warped spectrograms, same shape and dtype.
+        """
+        factors = tf.cast(tf.reshape(factors, (-1, 1)), tf.float32)
+        source = _hertz_to_mel(self._centers_hertz[tf.newaxis, :] / factors)
+        position = (source - self._lower_mel) / self._mel_step - 1.0
+        position = tf.clip_by_value(position, 0.0, self.num_mel_bins - 1.0)
+        below = tf.floor(position)
+        weight = tf.cast(position - below, spectrograms.dtype)[:, tf.newaxis, :, tf.newaxis]
+        below = tf.cast(below, tf.int32)
+        above = tf.minimum(below + 1, self.num_mel_bins - 1)
+        bins_first = tf.transpose(spectrograms, (0, 2, 1, 3))
+        low = tf.transpose(tf.gather(bins_first, below, axis=1, batch_dims=1), (0, 2, 1, 3))
+        high = tf.transpose(tf.gather(bins_first, above, axis=1, batch_dims=1), (0, 2, 1, 3))
+        return low + weight * (high - low)
+
+    def call(self, spectrograms, training=None):
+        if not training or not self.max_warp:
+            return spectrograms
+        factors = keras.random.uniform(
+            (tf.shape(spectrograms)[0],),
+            1.0 - self.max_warp,
+            1.0 + self.max_warp,
+            seed=self.seed_generator,
+        )
+        return self.warp(spectrograms, factors)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "sample_rate": self.sample_rate,
+            "num_mel_bins": self.num_mel_bins,
+            "lower_edge_hertz": self.lower_edge_hertz,
+            "upper_edge_hertz": self.upper_edge_hertz,
+            "max_warp": self.max_warp,
             "seed": self.seed,
         }
 

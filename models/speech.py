@@ -3,7 +3,8 @@
 Both read a clip the same way (`SpeechFront`): ``float32 [batch,
 samples]`` waveforms -> log-mel spectrogram
 (`models.audio_features.LogMelSpectrogram`) -> standardized with the
-training set's mean and variance -> SpecAugment masking in training -> the
+training set's mean and variance -> in training, a random frequency warp
+(another speaker's vocal tract, `FrequencyWarp`) and SpecAugment masking -> the
 spectrogram as an image, mel bands up and time across, through the conv
 blocks of a `models.ocr.ConvStack` (our `Conv2D`, batch-normalized, and
 `MaxPool2D`: every block halves the bands, the first ``conv.width_pools``
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 import keras
 
 from common.validation import check_bool, check_positive_int, check_rate
-from models.audio_features import LogMelSpectrogram, SpecAugment
+from models.audio_features import FrequencyWarp, LogMelSpectrogram, SpecAugment
 from models.ocr import ConvStack, conv_columns
 from models.recurrent import RecurrentSpec
 
@@ -79,6 +80,8 @@ class SpeechFront:
         num_mel_bins: Mel bands of the spectrogram.
         statistics: ``(mean, variance)`` of training log-mel values, which
             standardize them (`models.audio_features.log_mel_statistics`).
+        frequency_warp: Largest random scaling of training spectrograms' frequencies,
+            as by another speaker's vocal tract (`FrequencyWarp`; 0: none).
         spec_augment: Mask time and frequency stripes in training (`SpecAugment`).
         conv: The conv blocks; its ``width_pools`` first blocks also halve the frames.
         dense_units: Units of the dense layer each step passes before the recurrent layers.
@@ -93,6 +96,7 @@ class SpeechFront:
     clip_samples: int = 16000
     num_mel_bins: int = 40
     statistics: tuple[float, float] = LOG_MEL_STATISTICS
+    frequency_warp: float = 0.0
     spec_augment: bool = True
     conv: ConvStack = DEFAULT_CONV
     dense_units: int = 64
@@ -115,6 +119,7 @@ class SpeechFront:
                 f"positive variance. Received statistics={self.statistics!r}."
             )
         object.__setattr__(self, "statistics", tuple(float(v) for v in statistics))
+        FrequencyWarp(self.sample_rate, self.num_mel_bins, max_warp=self.frequency_warp)
         check_bool("spec_augment", self.spec_augment)
         check_positive_int("dense_units", self.dense_units)
         check_rate("dropout", self.dropout)
@@ -132,6 +137,14 @@ class SpeechFront:
         )(waves)
         mean, variance = self.statistics
         x = keras.layers.Normalization(mean=mean, variance=variance, name="standardize")(x)
+        if self.frequency_warp:
+            x = FrequencyWarp(
+                self.sample_rate,
+                self.num_mel_bins,
+                max_warp=self.frequency_warp,
+                seed=self.seed,
+                name="frequency_warp",
+            )(x)
         if self.spec_augment:
             x = SpecAugment(seed=self.seed, name="spec_augment")(x)
         x = keras.layers.Permute((2, 1, 3), name="bands_up")(x)  # [batch, bins, frames, 1]

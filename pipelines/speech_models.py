@@ -85,6 +85,7 @@ def speech_front(config: TrainConfig, data: SpeechData, time_pools: int) -> Spee
         clip_samples=config.clip_samples(),
         num_mel_bins=config.mel_bins,
         statistics=spectrogram_statistics(config, data),
+        frequency_warp=config.frequency_warp,
         spec_augment=config.spec_augment,
         conv=conv_stack(config, time_pools),
         seed=config.seed,

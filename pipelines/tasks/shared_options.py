@@ -338,7 +338,18 @@ def check_finite_non_negative(name: str, value) -> float:
     return value
 
 
-SPEECH_DEFAULTS = {"speech_commands": (1.5, 8000), "speech_digits": (4.5, 3000)}
+def check_warp(name: str, value) -> float:
+    """A share in ``[0, 0.5]``: how far a frequency scale may stray from 1."""
+    value = check_non_negative(name, value)
+    if value > 0.5:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected a number in [0, 0.5]. "
+            f"Received {name}={value!r}."
+        )
+    return value
+
+
+SPEECH_DEFAULTS = {"speech_commands": (1.5, 8000), "speech_digits": (4.5, 4500)}
 """What ``clip_seconds`` and ``generated_clips`` 0 mean for each speech task."""
 
 
@@ -360,12 +371,18 @@ class SpeechOptions:
     )
     generated_clips: int = option_field(
         0,
-        "training clips of a generated set (0: spoken_commands 8000, spoken_digits 3000); "
+        "training clips of a generated set (0: spoken_commands 8000, spoken_digits 4500); "
         "validation and each test split get an eighth as many",
         check=check_non_negative_int,
     )
     mel_bins: int = option_field(
         40, "mel bands of the log-mel spectrogram", check=check_positive_int
+    )
+    frequency_warp: float = option_field(
+        0.2,
+        "largest random scaling of a training spectrogram's frequencies, as said by a "
+        "speaker with another vocal tract (0.2: by 0.8-1.2; 0: none)",
+        check=check_warp,
     )
     spec_augment: bool = option_field(
         True, "mask random time and frequency stripes of training spectrograms (SpecAugment)"

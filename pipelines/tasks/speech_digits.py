@@ -211,7 +211,7 @@ TASK = Task(
     name="speech_digits",
     summary="spoken digit strings: log-mel inside the model -> our conv blocks -> BiLSTM -> CTC",
     options=SpeechDigitsOptions,
-    defaults=TaskDefaults("spoken_digits", epochs=15, batch_size=32, learning_rate=3e-3),
+    defaults=TaskDefaults("spoken_digits", epochs=20, batch_size=32, learning_rate=3e-3),
     load_data=load_data,
     build_model=build_model,
     train=train,

@@ -10,8 +10,10 @@ from data.speech import (
     DIGITS,
     FLITE_SHARE,
     HELD_OUT_FLITE,
+    NARROWBAND_SHARE,
     degrade,
     generated_speech,
+    narrowband,
     random_texts,
     speaker_plan,
 )
@@ -76,6 +78,29 @@ def test_texts_are_commands_or_strings_of_three_to_seven_digits():
         assert 3 <= len(words) <= 7 and set(words) <= set(DIGITS)
     with pytest.raises(ValueError, match="kind='words'"):
         random_texts("words", 1, rng)
+
+
+def test_a_narrowband_clip_keeps_the_telephone_band_only():
+    seconds = np.arange(16000) / 16000
+    for hertz, kept in ((300, 1.0), (3000, 1.0), (5000, 0.0), (7000, 0.0)):
+        wave = np.sin(2 * np.pi * hertz * seconds).astype(np.float32)
+        narrow = narrowband(wave, 16000)
+        assert narrow.shape == wave.shape and narrow.dtype == np.float32
+        ratio = np.sqrt(np.mean(narrow[800:-800] ** 2) / np.mean(wave[800:-800] ** 2))
+        assert abs(ratio - kept) < 0.01, (hertz, ratio)
+    np.testing.assert_array_equal(narrowband(wave, 8000), wave)  # already that narrow
+
+
+def test_a_share_of_training_clips_only_is_said_through_a_narrow_band(monkeypatch):
+    six_khz = np.sin(2 * np.pi * 6000 * np.arange(4000) / 16000).astype(np.float32) * 0.5
+    monkeypatch.setattr("data.speech.synthesize", lambda text, voice, rate: six_khz)
+    splits = generated_speech("commands", 400, 200, 200, seed=1, variants=VARIANTS)
+    for name, share in (("train", NARROWBAND_SHARE), ("validation", NARROWBAND_SHARE),
+                        ("test", 0.0), (HELD_OUT_FLITE, 0.0)):  # fmt: skip
+        # the tone survives a full-band clip at a gain of 0.3 or more; a narrow one loses it
+        power = [np.mean(wave[-4000:] ** 2) for wave in splits[name].waves]
+        narrow = np.array(power) < 0.05 * np.mean(six_khz**2)
+        assert abs(np.mean(narrow) - share) < 0.07, (name, np.mean(narrow))
 
 
 @pytest.mark.parametrize("seed", range(6))  # white and brown noise both drawn

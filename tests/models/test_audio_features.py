@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.audio_features import LogMelSpectrogram, SpecAugment
+from models.audio_features import FrequencyWarp, LogMelSpectrogram, SpecAugment
 
 RATE = 16000
 
@@ -101,3 +101,52 @@ def test_spec_augment_masks_whole_stripes_in_training_only():
     assert (masked != source).any()
     again = SpecAugment.from_config(layer.get_config())
     np.testing.assert_array_equal(again(spectrograms, training=True).numpy(), masked)
+
+
+@pytest.mark.parametrize(("hertz", "factor"), [(500, 1.2), (1000, 1.15), (2000, 0.85), (3000, 1.1)])
+def test_the_frequency_warp_moves_a_tone_where_the_scaled_tone_lies(hertz, factor):
+    features = LogMelSpectrogram()
+    warped = FrequencyWarp().warp(features(tone(hertz)[np.newaxis]), tf.constant([factor]))
+    scaled = features(tone(hertz * factor)[np.newaxis]).numpy()
+    original = features(tone(hertz)[np.newaxis]).numpy()
+    peak = np.argmax(warped.numpy()[0, 5, :, 0])
+    assert peak == np.argmax(scaled[0, 5, :, 0]) != np.argmax(original[0, 5, :, 0])
+    assert np.corrcoef(warped.numpy().ravel(), scaled.ravel())[0, 1] > 0.98
+
+
+def test_the_frequency_warp_interpolates_between_bins_and_warps_in_training_only():
+    layer = FrequencyWarp(sample_rate=8000, num_mel_bins=20, max_warp=0.2, seed=3)
+    spectrograms = tf.random.stateless_normal((4, 30, 20, 2), seed=(5, 6))
+    np.testing.assert_allclose(
+        layer.warp(spectrograms, tf.ones(4)).numpy(), spectrograms.numpy(), atol=1e-4
+    )
+    assert layer(spectrograms) is spectrograms  # inference: unchanged
+    # NumPy reference: bin k reads the mel position of hz(k) / factor, linearly interpolated
+    low, high = hertz_to_mel(20.0), hertz_to_mel(4000.0)
+    step = (high - low) / 21
+    centers = 700.0 * np.expm1((low + step * np.arange(1, 21)) / 1127.0)
+    factors = np.array([0.8, 0.95, 1.05, 1.2], np.float32)
+    position = np.clip((hertz_to_mel(centers / factors[:, None]) - low) / step - 1, 0, 19)
+    source = spectrograms.numpy()
+    expected = (
+        np.stack(
+            [
+                np.stack([np.interp(position[b], np.arange(20), row) for row in source[b, :, :, c]])
+                for b in range(4)
+                for c in range(2)
+            ]
+        )
+        .reshape(4, 2, 30, 20)
+        .transpose(0, 2, 3, 1)
+    )
+    warped = layer.warp(spectrograms, factors).numpy()
+    np.testing.assert_allclose(warped, expected, atol=1e-4)
+    trained = layer(spectrograms, training=True).numpy()
+    assert not np.allclose(trained, source, atol=1e-3)
+    again = FrequencyWarp.from_config(layer.get_config())
+    np.testing.assert_allclose(again(spectrograms, training=True).numpy(), trained, atol=1e-6)
+    assert FrequencyWarp(max_warp=0.0)(spectrograms, training=True) is spectrograms
+    with pytest.raises(ValueError, match="max_warp=0.7"):
+        FrequencyWarp(max_warp=0.7)
+    with pytest.raises(ValueError, match="upper_edge_hertz=9000"):
+        FrequencyWarp(upper_edge_hertz=9000)

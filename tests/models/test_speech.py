@@ -41,6 +41,9 @@ def test_the_classifier_gives_one_probability_per_word_from_our_layers():
     )
     plain = command_classifier(3, SpeechFront(clip_samples=8000, conv=SMALL, spec_augment=False))
     assert "spec_augment" not in [layer.name for layer in plain.layers]
+    assert "frequency_warp" not in [layer.name for layer in plain.layers]
+    warped = command_classifier(3, SpeechFront(clip_samples=8000, conv=SMALL, frequency_warp=0.1))
+    assert warped.get_layer("frequency_warp").max_warp == 0.1
     with pytest.raises(ValueError, match="classes"):
         command_classifier(0)
     with pytest.raises(ValueError, match="Expected a RecurrentSpec"):
@@ -49,6 +52,7 @@ def test_the_classifier_gives_one_probability_per_word_from_our_layers():
         ({"clip_samples": 0}, "clip_samples=0"),
         ({"statistics": (0.0, 0.0)}, "positive variance"),
         ({"conv": (4, 8)}, "Expected a ConvStack"),
+        ({"frequency_warp": 0.6}, "max_warp=0.6"),
     ):
         with pytest.raises(ValueError, match=match):
             SpeechFront(**bad)

@@ -42,7 +42,7 @@ def test_the_task_defaults_and_bad_options_are_settled_before_any_data_is_read()
     assert config.filters == (16, 32, 64) and config.clip_samples() == 24000
     assert config.training_clips() == 8000 and config.epochs == 15
     digits = TrainConfig(task="speech_digits")
-    assert digits.clip_samples() == 72000 and digits.training_clips() == 3000
+    assert digits.clip_samples() == 72000 and digits.training_clips() == 4500
     assert (
         TrainConfig(task="speech_commands", clip_seconds=1, sample_rate=8000).clip_samples() == 8000
     )

@@ -119,6 +119,7 @@ CHANGED = {
     "clip_seconds": 1.7,
     "generated_clips": 56,
     "mel_bins": 32,
+    "frequency_warp": 0.0,
     "spec_augment": "false",
     "face_loss": "arcface",
     "angular_margin": 0.2,
