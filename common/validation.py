@@ -97,6 +97,23 @@ def check_rate(name: str, value) -> float:
     return float(_checked(name, value, _is_real(value) and 0.0 <= value < 1.0, "a rate in [0, 1)"))
 
 
+def check_warp(name: str, value) -> float:
+    """Returns ``value`` as a float if it is in [0, 0.5]: how far a scale factor may stray from 1.
+
+    Args:
+        name: Argument name, for the error message.
+        value: The value received.
+
+    Returns:
+        ``float(value)``.
+
+    Raises:
+        ValueError: If ``value`` is not a number in [0, 0.5].
+    """
+    accepted = _is_real(value) and 0.0 <= value <= 0.5
+    return float(_checked(name, value, accepted, "a number in [0, 0.5]"))
+
+
 def check_non_negative(name: str, value) -> float:
     """Returns ``value`` as a float if it is a number >= 0 (0 switches the feature off).
 

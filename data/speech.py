@@ -14,8 +14,8 @@ than the words, so the splits differ by speaker (`speaker_plan`):
 
 Every clip is a `data.speech_synth` voice saying a command (`COMMANDS`, the
 Speech Commands vocabulary) or a string of 3-7 digits, then shifted, scaled
-and mixed with noise (`degrade`); `NARROWBAND_SHARE` of the training and validation
-clips pass through a telephone's band first. All draws are seeded.
+and mixed with noise (`degrade`); about `NARROWBAND_SHARE` of the training and
+validation clips are low-passed to 4 kHz first. All draws are seeded.
 """
 
 from __future__ import annotations
@@ -51,11 +51,11 @@ FLITE_SHARE = 0.15
 Drawn voice by voice, flite's few training voices would say one clip in a
 hundred among espeak's hundreds of accent+variant voices."""
 NARROWBAND_SHARE = 0.2
+"""Chance of a training or validation clip to be low-passed (`narrowband`) before the noise,
+as an 8 kHz voice (flite's ``kal``) or recording gives it. Without it, a model trained on
+full-band voices heard ``kal`` 21 points worse than ``kal16``, the same speaker at 16 kHz."""
 NARROWBAND_RATE = 8000
-"""Share of training and validation clips said through a narrow band: resampled to
-`NARROWBAND_RATE` and back before the noise, as a telephone or an 8 kHz voice
-(flite's ``kal``) gives them. Without it, a model trained on full-band voices
-heard ``kal`` 21 points worse than ``kal16``, the same speaker at 16 kHz."""
+"""The rate a low-passed clip is resampled to and back: nothing above 4 kHz is left."""
 SYNTHESIS_THREADS = 4  # each synthesis is a short-lived process
 
 

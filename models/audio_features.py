@@ -11,10 +11,35 @@ In training only, `FrequencyWarp` (vocal tract length perturbation) and
 
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
 
-from common.validation import check_non_negative_int, check_positive, check_positive_int
+from common.validation import (
+    check_non_negative_int,
+    check_positive,
+    check_positive_int,
+    check_warp,
+)
+
+
+def _mel_band(sample_rate: int, lower_edge_hertz, upper_edge_hertz) -> tuple[float, float]:
+    """``(lower, upper)`` Hz the mel filters cover; ``None`` upper is the Nyquist frequency.
+
+    Raises:
+        ValueError: Unless ``0 <= lower < upper <= sample_rate / 2``, naming both.
+    """
+    nyquist = sample_rate / 2
+    upper = nyquist if upper_edge_hertz is None else float(upper_edge_hertz)
+    lower = float(lower_edge_hertz)
+    if not 0 <= lower < upper <= nyquist:
+        raise ValueError(
+            "Invalid value for arguments `lower_edge_hertz` and `upper_edge_hertz`. "
+            f"Expected 0 <= lower < upper <= {nyquist:g} (the Nyquist frequency). Received "
+            f"lower_edge_hertz={lower_edge_hertz}, upper_edge_hertz={upper_edge_hertz}."
+        )
+    return lower, upper
 
 
 @keras.saving.register_keras_serializable(package="convseq")
@@ -73,16 +98,9 @@ class LogMelSpectrogram(keras.layers.Layer):
                 f"{frame_length}. Received fft_length={fft_length}."
             )
         self.num_mel_bins = check_positive_int("num_mel_bins", num_mel_bins)
-        nyquist = sample_rate / 2
-        upper = nyquist if upper_edge_hertz is None else float(upper_edge_hertz)
-        lower = float(lower_edge_hertz)
-        if not 0 <= lower < upper <= nyquist:
-            raise ValueError(
-                "Invalid value for arguments `lower_edge_hertz` and `upper_edge_hertz`. "
-                f"Expected 0 <= lower < upper <= {nyquist:g} (the Nyquist frequency). Received "
-                f"lower_edge_hertz={lower_edge_hertz}, upper_edge_hertz={upper_edge_hertz}."
-            )
-        self.lower_edge_hertz, self.upper_edge_hertz = lower, upper_edge_hertz
+        lower, upper = _mel_band(sample_rate, lower_edge_hertz, upper_edge_hertz)
+        self.lower_edge_hertz = lower
+        self.upper_edge_hertz = None if upper_edge_hertz is None else upper
         self.log_offset = check_positive("log_offset", log_offset)
         if check_non_negative_int("mfcc", mfcc) > num_mel_bins:
             raise ValueError(
@@ -225,15 +243,17 @@ def _hertz_to_mel(hertz):
 
 @keras.saving.register_keras_serializable(package="convseq")
 class FrequencyWarp(keras.layers.Layer):
-    """Vocal tract length perturbation of log-mel spectrograms in training (Jaitly & Hinton 2013).
+    """Vocal tract length perturbation of log-mel spectrograms in training.
 
     A speaker with a shorter or longer vocal tract says the same sounds with
     every formant scaled by one factor. In training each spectrogram is
     redrawn as if said by such a speaker: its frequencies are scaled by a
     factor drawn uniformly from ``[1 - max_warp, 1 + max_warp]`` (bin ``k``
     takes the value, linearly interpolated between bins, found at the mel
-    position of ``hz(k) / factor``; beyond the edges, the edge bins'). Outside
-    training it passes spectrograms through unchanged.
+    position of ``hz(k) / factor``; beyond the edges, the edge bins'). This is
+    a simplified VTLP (Jaitly & Hinton 2013, who bend the scaling back to the
+    Nyquist frequency above a boundary frequency). Outside training it passes
+    spectrograms through unchanged.
 
     Args:
         sample_rate: Sample rate of the spectrograms' waveforms, in Hz.
@@ -247,6 +267,17 @@ class FrequencyWarp(keras.layers.Layer):
     Call arguments:
         spectrograms: ``[batch, frames, num_mel_bins, channels]`` (log-mel values).
         training: Warp only when True.
+
+    Returns:
+        The spectrograms, warped in training; same shape and dtype.
+
+    Raises:
+        ValueError: On a bad argument, naming it.
+
+    Example:
+        >>> warp = FrequencyWarp(sample_rate=16000, num_mel_bins=40, max_warp=0.2, seed=0)
+        >>> warp(tf.zeros((2, 98, 40, 1)), training=True).shape
+        TensorShape([2, 98, 40, 1])
     """
 
     def __init__(
@@ -263,28 +294,16 @@ class FrequencyWarp(keras.layers.Layer):
         super().__init__(**kwargs)
         self.sample_rate = check_positive_int("sample_rate", sample_rate)
         self.num_mel_bins = check_positive_int("num_mel_bins", num_mel_bins)
-        upper = sample_rate / 2 if upper_edge_hertz is None else float(upper_edge_hertz)
-        if not 0 <= float(lower_edge_hertz) < upper <= sample_rate / 2:
-            raise ValueError(
-                "Invalid value for arguments `lower_edge_hertz` and `upper_edge_hertz`. "
-                f"Expected 0 <= lower < upper <= {sample_rate / 2:g} (the Nyquist frequency). "
-                f"Received lower_edge_hertz={lower_edge_hertz}, "
-                f"upper_edge_hertz={upper_edge_hertz}."
-            )
-        self.lower_edge_hertz, self.upper_edge_hertz = float(lower_edge_hertz), upper_edge_hertz
-        if not 0 <= float(max_warp) <= 0.5:
-            raise ValueError(
-                "Invalid value for argument `max_warp`. Expected a number in [0, 0.5]. "
-                f"Received max_warp={max_warp!r}."
-            )
-        self.max_warp = float(max_warp)
+        lower, upper = _mel_band(sample_rate, lower_edge_hertz, upper_edge_hertz)
+        self.lower_edge_hertz = lower
+        self.upper_edge_hertz = None if upper_edge_hertz is None else upper
+        self.max_warp = check_warp("max_warp", max_warp)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        lower_mel = float(_hertz_to_mel(tf.constant(self.lower_edge_hertz)))
-        self._mel_step = (float(_hertz_to_mel(tf.constant(upper))) - lower_mel) / (num_mel_bins + 1)
-        self._lower_mel = lower_mel
-        centers_mel = lower_mel + self._mel_step * tf.range(1, num_mel_bins + 1, dtype=tf.float32)
-        self._centers_hertz = 700.0 * tf.math.expm1(centers_mel / 1127.0)
+        self._lower_mel = 1127.0 * math.log1p(lower / 700.0)
+        self._mel_step = (1127.0 * math.log1p(upper / 700.0) - self._lower_mel) / (num_mel_bins + 1)
+        centers_mel = [self._lower_mel + self._mel_step * k for k in range(1, num_mel_bins + 1)]
+        self._centers_hertz = [700.0 * math.expm1(mel / 1127.0) for mel in centers_mel]
         self.built = True
 
     def warp(self, spectrograms, factors):
@@ -298,16 +317,15 @@ class FrequencyWarp(keras.layers.Layer):
             The warped spectrograms, same shape and dtype.
         """
         factors = tf.cast(tf.reshape(factors, (-1, 1)), tf.float32)
-        source = _hertz_to_mel(self._centers_hertz[tf.newaxis, :] / factors)
-        position = (source - self._lower_mel) / self._mel_step - 1.0
+        centers = tf.constant(self._centers_hertz, tf.float32)[tf.newaxis, :]
+        position = (_hertz_to_mel(centers / factors) - self._lower_mel) / self._mel_step - 1.0
         position = tf.clip_by_value(position, 0.0, self.num_mel_bins - 1.0)
         below = tf.floor(position)
         weight = tf.cast(position - below, spectrograms.dtype)[:, tf.newaxis, :, tf.newaxis]
         below = tf.cast(below, tf.int32)
         above = tf.minimum(below + 1, self.num_mel_bins - 1)
-        bins_first = tf.transpose(spectrograms, (0, 2, 1, 3))
-        low = tf.transpose(tf.gather(bins_first, below, axis=1, batch_dims=1), (0, 2, 1, 3))
-        high = tf.transpose(tf.gather(bins_first, above, axis=1, batch_dims=1), (0, 2, 1, 3))
+        low = tf.gather(spectrograms, below, axis=2, batch_dims=1)
+        high = tf.gather(spectrograms, above, axis=2, batch_dims=1)
         return low + weight * (high - low)
 
     def call(self, spectrograms, training=None):

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import keras
 
-from common.validation import check_bool, check_positive_int, check_rate
+from common.validation import check_bool, check_positive_int, check_rate, check_warp
 from models.audio_features import FrequencyWarp, LogMelSpectrogram, SpecAugment
 from models.ocr import ConvStack, conv_columns
 from models.recurrent import RecurrentSpec
@@ -86,7 +86,7 @@ class SpeechFront:
         conv: The conv blocks; its ``width_pools`` first blocks also halve the frames.
         dense_units: Units of the dense layer each step passes before the recurrent layers.
         dropout: Dropout on those units (and on a classifier's last states).
-        seed: Seed of the masking.
+        seed: Seed of the masking (the frequency warp's is ``seed + 1``).
 
     Raises:
         ValueError: On a bad field, or conv blocks that leave nothing of a clip.
@@ -119,7 +119,7 @@ class SpeechFront:
                 f"positive variance. Received statistics={self.statistics!r}."
             )
         object.__setattr__(self, "statistics", tuple(float(v) for v in statistics))
-        FrequencyWarp(self.sample_rate, self.num_mel_bins, max_warp=self.frequency_warp)
+        check_warp("frequency_warp", self.frequency_warp)
         check_bool("spec_augment", self.spec_augment)
         check_positive_int("dense_units", self.dense_units)
         check_rate("dropout", self.dropout)
@@ -128,21 +128,24 @@ class SpeechFront:
     def steps(self):
         """``(waves input, [batch, steps, dense_units] features)``: the shared front."""
         waves = keras.Input((self.clip_samples,), dtype="float32", name="audio")
-        x = LogMelSpectrogram(
+        log_mel = LogMelSpectrogram(
             self.sample_rate,
             FRAME_LENGTH,
             FRAME_STEP,
             num_mel_bins=self.num_mel_bins,
             name="log_mel",
-        )(waves)
+        )
+        x = log_mel(waves)
         mean, variance = self.statistics
         x = keras.layers.Normalization(mean=mean, variance=variance, name="standardize")(x)
         if self.frequency_warp:
             x = FrequencyWarp(
                 self.sample_rate,
                 self.num_mel_bins,
+                log_mel.lower_edge_hertz,
+                log_mel.upper_edge_hertz,
                 max_warp=self.frequency_warp,
-                seed=self.seed,
+                seed=None if self.seed is None else self.seed + 1,  # draws apart from the masks'
                 name="frequency_warp",
             )(x)
         if self.spec_augment:

@@ -19,6 +19,7 @@ from common.validation import (
     check_non_negative_int,
     check_positive_int,
     check_rate,
+    check_warp,
 )
 from pipelines.options import choice_parser, option_field
 
@@ -333,17 +334,6 @@ def check_finite_non_negative(name: str, value) -> float:
     if not math.isfinite(value):
         raise ValueError(
             f"Invalid value for argument `{name}`. Expected a finite number of seconds. "
-            f"Received {name}={value!r}."
-        )
-    return value
-
-
-def check_warp(name: str, value) -> float:
-    """A share in ``[0, 0.5]``: how far a frequency scale may stray from 1."""
-    value = check_non_negative(name, value)
-    if value > 0.5:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a number in [0, 0.5]. "
             f"Received {name}={value!r}."
         )
     return value

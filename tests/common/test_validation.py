@@ -8,6 +8,7 @@ from common.validation import (
     check_non_negative_int,
     check_positive_int,
     check_rate,
+    check_warp,
 )
 
 
@@ -60,6 +61,18 @@ def test_rates():
     for bad in (1.0, -0.1, "0.2", None, True, float("nan")):
         with pytest.raises(ValueError, match=r"`dropout`. Expected a rate in \[0, 1\)"):
             check_rate("dropout", bad)
+
+
+def test_warps():
+    assert check_warp("frequency_warp", 0) == 0.0
+    assert check_warp("frequency_warp", 0.5) == 0.5
+    for bad in (0.51, -0.1, "0.2", None, True, float("nan")):
+        with pytest.raises(ValueError) as info:
+            check_warp("frequency_warp", bad)
+        assert str(info.value) == (
+            "Invalid value for argument `frequency_warp`. Expected a number in [0, 0.5]. "
+            f"Received frequency_warp={bad!r}."
+        )
 
 
 def test_rate_accepts_numpy_floats():

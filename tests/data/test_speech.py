@@ -80,7 +80,7 @@ def test_texts_are_commands_or_strings_of_three_to_seven_digits():
         random_texts("words", 1, rng)
 
 
-def test_a_narrowband_clip_keeps_the_telephone_band_only():
+def test_a_narrowband_clip_keeps_what_lies_below_4_khz_only():
     seconds = np.arange(16000) / 16000
     for hertz, kept in ((300, 1.0), (3000, 1.0), (5000, 0.0), (7000, 0.0)):
         wave = np.sin(2 * np.pi * hertz * seconds).astype(np.float32)
@@ -91,7 +91,7 @@ def test_a_narrowband_clip_keeps_the_telephone_band_only():
     np.testing.assert_array_equal(narrowband(wave, 8000), wave)  # already that narrow
 
 
-def test_a_share_of_training_clips_only_is_said_through_a_narrow_band(monkeypatch):
+def test_a_share_of_training_clips_only_is_low_passed(monkeypatch):
     six_khz = np.sin(2 * np.pi * 6000 * np.arange(4000) / 16000).astype(np.float32) * 0.5
     monkeypatch.setattr("data.speech.synthesize", lambda text, voice, rate: six_khz)
     splits = generated_speech("commands", 400, 200, 200, seed=1, variants=VARIANTS)

@@ -146,7 +146,11 @@ def test_the_frequency_warp_interpolates_between_bins_and_warps_in_training_only
     again = FrequencyWarp.from_config(layer.get_config())
     np.testing.assert_allclose(again(spectrograms, training=True).numpy(), trained, atol=1e-6)
     assert FrequencyWarp(max_warp=0.0)(spectrograms, training=True) is spectrograms
-    with pytest.raises(ValueError, match="max_warp=0.7"):
-        FrequencyWarp(max_warp=0.7)
+    half = layer.warp(tf.cast(spectrograms, tf.float16), factors)
+    assert half.dtype == tf.float16
+    np.testing.assert_allclose(half.numpy().astype(np.float32), expected, atol=0.02)
+    for bad in (0.7, -0.1, "0.1", True):
+        with pytest.raises(ValueError, match="max_warp="):
+            FrequencyWarp(max_warp=bad)
     with pytest.raises(ValueError, match="upper_edge_hertz=9000"):
         FrequencyWarp(upper_edge_hertz=9000)

@@ -52,7 +52,7 @@ def test_the_classifier_gives_one_probability_per_word_from_our_layers():
         ({"clip_samples": 0}, "clip_samples=0"),
         ({"statistics": (0.0, 0.0)}, "positive variance"),
         ({"conv": (4, 8)}, "Expected a ConvStack"),
-        ({"frequency_warp": 0.6}, "max_warp=0.6"),
+        ({"frequency_warp": 0.6}, "frequency_warp=0.6"),
     ):
         with pytest.raises(ValueError, match=match):
             SpeechFront(**bad)
