@@ -6,8 +6,9 @@ their defaults (``--set option=value`` changes both, for experiments) over
 voices whose accent and voice variant were both held out of training,
 ``test_held_out_flite`` by flite speakers never trained on. The command
 classifier of TensorFlow's "Simple audio recognition" tutorial
-(`baselines.speech`, Keras's own layers) trains on the same clips for as
-many epochs. For reference only, each trained model's answer on the few
+(`baselines.speech`, Keras's own layers) trains on seed 0's clips (our
+first seed's: the same held-out voices) for as many epochs, and is compared
+with that seed. For reference only, each trained model's answer on the few
 real human recordings of Debian's ``pocketsphinx-testdata`` (no claim:
 synthetic and human speech differ a lot). Prints one JSON line: accuracy,
 WER and CER per split, mean ± std over seeds, the baseline's accuracy,
@@ -150,7 +151,7 @@ def main() -> None:
     start = time.perf_counter()
     with scratch_store() as folder:
         ours = {task: seeded(task, options, args.seeds, folder) for task in TASKS}
-    baseline = tutorial_baseline(TrainConfig(task="speech_commands", **options))
+    baseline = tutorial_baseline(TrainConfig(task="speech_commands", seed=0, **options))
     commands, digits = ours["speech_commands"], ours["speech_digits"]
     targets = {
         "commands_unseen_espeak_accuracy_at_least_0.98": commands["accuracy"]["mean"] >= 0.98,
@@ -158,9 +159,10 @@ def main() -> None:
             commands["held_out_flite_accuracy"]["mean"] >= 0.85
         ),
         "digits_unseen_espeak_wer_at_most_0.05": digits["wer"]["mean"] <= 0.05,
-        "commands_beat_the_tutorial_baseline": (
-            commands["accuracy"]["mean"] > baseline["accuracy"]
-            and commands["held_out_flite_accuracy"]["mean"] > baseline["held_out_flite_accuracy"]
+        "commands_beat_the_tutorial_baseline_on_seed_0": (
+            commands["per_seed"]["accuracy"][0] > baseline["accuracy"]
+            and commands["per_seed"]["held_out_flite_accuracy"][0]
+            > baseline["held_out_flite_accuracy"]
         ),
     }
     print(
