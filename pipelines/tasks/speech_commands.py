@@ -148,7 +148,7 @@ TASK = Task(
     name="speech_commands",
     summary="spoken word classifier: log-mel inside the model -> our conv blocks -> BiLSTM",
     options=SpeechCommandsOptions,
-    defaults=TaskDefaults("spoken_commands", epochs=15, batch_size=64, learning_rate=3e-3),
+    defaults=TaskDefaults("spoken_commands", epochs=25, batch_size=64, learning_rate=3e-3),
     load_data=load_data,
     build_model=build_model,
     train=train,

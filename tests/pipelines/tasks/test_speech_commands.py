@@ -40,7 +40,7 @@ def word_folders(root, speakers=6, seconds=0.5, words=("yes", "no")):
 def test_the_task_defaults_and_bad_options_are_settled_before_any_data_is_read():
     config = TrainConfig(task="speech_commands")
     assert config.filters == (16, 32, 64) and config.clip_samples() == 24000
-    assert config.training_clips() == 8000 and config.epochs == 15
+    assert config.training_clips() == 8000 and config.epochs == 25
     digits = TrainConfig(task="speech_digits")
     assert digits.clip_samples() == 72000 and digits.training_clips() == 4500
     assert (
