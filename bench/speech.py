@@ -4,15 +4,16 @@
 their defaults (``--set option=value`` changes both, for experiments) over
 ``--seeds`` seeds, on the tasks' generated sets: ``test`` is said by espeak-ng
 voices whose accent and voice variant were both held out of training,
-``test_held_out_flite`` by flite speakers never trained on. The command
-classifier of TensorFlow's "Simple audio recognition" tutorial
-(`baselines.speech`, Keras's own layers) trains on seed 0's clips (our
-first seed's: the same held-out voices) for as many epochs, and is compared
-with that seed. For reference only, each trained model's answer on the few
-real human recordings of Debian's ``pocketsphinx-testdata`` (no claim:
-synthetic and human speech differ a lot). Prints one JSON line: accuracy,
-WER and CER per split, mean ± std over seeds, the baseline's accuracy,
-the issue's targets and wall seconds.
+``test_held_out_flite`` by flite speakers never trained on. Every seed hears
+the same clips: the generated splits have a seed of their own
+(`data.choice.SPLIT_SEED`). The command classifier of TensorFlow's "Simple
+audio recognition" tutorial (`baselines.speech`, Keras's own layers) trains
+on them at seed 0 for as many epochs, and is compared with our seed 0. For
+reference only, each trained model's answer on the few real human
+recordings of Debian's ``pocketsphinx-testdata`` (no claim: synthetic and
+human speech differ a lot). Prints one JSON line: accuracy, WER and CER per
+split (commands' also per held-out flite speaker), mean ± std over seeds,
+the baseline's accuracy, the issue's targets and wall seconds.
 
 Usage: python bench/speech.py [--seeds 1] [--set epochs=20]
 """
@@ -135,6 +136,11 @@ def seeded(task: str, options: dict, seeds: int, folder: Path) -> dict:
     found["per_seed"] = {
         name: [round(f[f"test_{name}"], 4) for f in figures] for name in TASKS[task]
     }
+    by_speaker = sorted({key for f in figures for key in f if "/" in key})  # speaker_accuracies
+    if by_speaker:
+        found["by_speaker"] = {
+            key.removeprefix("test_"): mean_std([f[key] for f in figures]) for key in by_speaker
+        }
     found["train_seconds"] = mean_std(seconds)
     found["real_recordings"] = heard
     return found

@@ -55,13 +55,39 @@ def log_export_of(export_path, data: SpeechData, config: TrainConfig) -> None:
     log_export(export_path, example, registered_model_name=config.registered_model_name)
 
 
+SPEAKER_METRICS_AT_MOST = 5
+"""A test split said by at most this many speakers logs each one's accuracy too."""
+
+
+def speaker_accuracies(name: str, speakers: Sequence[str], correct: np.ndarray) -> dict:
+    """``<name>_accuracy/<speaker>`` of a split said by at most `SPEAKER_METRICS_AT_MOST` speakers.
+
+    Args:
+        name: The split's name.
+        speakers: Who says each clip (``flite:slt``; characters MLflow refuses become ``_``).
+        correct: Whether each clip was heard right.
+    """
+    import re
+
+    speakers = np.asarray(speakers)
+    found = sorted(set(speakers.tolist()))
+    if len(found) > SPEAKER_METRICS_AT_MOST:
+        return {}
+    accuracies = {}
+    for speaker in found:
+        key = re.sub(r"[^\w.-]", "_", speaker)
+        accuracies[f"{name}_accuracy/{key}"] = float(np.mean(correct[speakers == speaker]))
+    return accuracies
+
+
 def finish_command_classifier(
     model: keras.Model, data: SpeechData, words: Sequence[str], config: TrainConfig
 ) -> TaskOutcome:
     """Evaluates, exports and logs a trained command classifier in the active MLflow run.
 
     Logs the sizes (`log_data_sizes`), ``<split>_accuracy`` of every test
-    split, a confusion matrix for each (``plots/confusion_matrix[_<split>].png``),
+    split (and each speaker's of a split of few, `speaker_accuracies`), a
+    confusion matrix for each (``plots/confusion_matrix[_<split>].png``),
     ``plots/spectrograms.png`` of test clips with what was heard, the
     words (``words.txt``) and the SavedModel
     (`pipelines.export_speech.export_command_classifier`).
@@ -84,6 +110,7 @@ def finish_command_classifier(
         probabilities = model.predict(waves, batch_size=config.batch_size, verbose=0)
         heard = probabilities.argmax(axis=-1)
         metrics[f"{name}_accuracy"] = float(np.mean(heard == labels))
+        metrics.update(speaker_accuracies(name, clips.speakers, heard == labels))
         figure = confusion_matrix_figure(confusion_matrix(labels, heard, len(words)), words)
         figure.axes[0].set_title(f"{name}: accuracy {metrics[f'{name}_accuracy']:.4f}")
         suffix = "" if name == "test" else f"_{name}"

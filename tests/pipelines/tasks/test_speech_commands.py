@@ -138,6 +138,17 @@ def test_a_run_logs_accuracy_figures_and_an_export_that_hears_wav_bytes_without_
     assert run.info.status == "FINISHED"
     for name in ("test", "test_held_out_flite"):
         assert 0.0 <= run.data.metrics[f"{name}_accuracy"] <= 1.0
+    data = load_data(config)
+    held_out = data.splits["test_held_out_flite"]
+    by_speaker = {  # flite's held-out speakers, each with its own accuracy
+        key.split("/")[1]: value
+        for key, value in run.data.metrics.items()
+        if key.startswith("test_held_out_flite_accuracy/")
+    }
+    counts = {s.replace(":", "_"): held_out.speakers.count(s) for s in set(held_out.speakers)}
+    assert set(by_speaker) == set(counts) and all(0.0 <= v <= 1.0 for v in by_speaker.values())
+    weighted = sum(by_speaker[s] * counts[s] for s in counts) / len(held_out)
+    assert weighted == pytest.approx(run.data.metrics["test_held_out_flite_accuracy"])
     assert 80 < int(run.data.params["train_clips"]) <= 96  # a few may be longer than 1.5 s
     assert {a.path for a in client.list_artifacts(result.run_id, "plots")} >= {
         "plots/confusion_matrix.png",
@@ -147,7 +158,6 @@ def test_a_run_logs_accuracy_figures_and_an_export_that_hears_wav_bytes_without_
     }
 
     # WAV files of test clips, as a user would have them: 16-bit PCM, one stereo
-    data = load_data(config)
     test = data.splits["test"]
     folder = tmp_path / "clips"
     folder.mkdir()
