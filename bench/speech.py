@@ -139,7 +139,12 @@ def seeded(task: str, options: dict, seeds: int, folder: Path) -> dict:
     by_speaker = sorted({key for f in figures for key in f if "/" in key})  # speaker_accuracies
     if by_speaker:
         found["by_speaker"] = {
-            key.removeprefix("test_"): mean_std([f[key] for f in figures]) for key in by_speaker
+            key.removeprefix("test_"): mean_std([f[key] for f in figures if key in f])
+            for key in by_speaker
+        }
+        found["per_seed"]["by_speaker"] = {
+            key.removeprefix("test_"): [round(f[key], 4) if key in f else None for f in figures]
+            for key in by_speaker
         }
     found["train_seconds"] = mean_std(seconds)
     found["real_recordings"] = heard

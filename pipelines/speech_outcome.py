@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -60,23 +61,32 @@ SPEAKER_METRICS_AT_MOST = 5
 
 
 def speaker_accuracies(name: str, speakers: Sequence[str], correct: np.ndarray) -> dict:
-    """``<name>_accuracy/<speaker>`` of a split said by at most `SPEAKER_METRICS_AT_MOST` speakers.
+    """Each speaker's accuracy in a split said by at most `SPEAKER_METRICS_AT_MOST` speakers.
 
     Args:
         name: The split's name.
-        speakers: Who says each clip (``flite:slt``; characters MLflow refuses become ``_``).
+        speakers: Who says each clip (``flite:slt``).
         correct: Whether each clip was heard right.
-    """
-    import re
 
+    Returns:
+        ``{"<name>_accuracy/<speaker>": accuracy}``, the speaker's characters other
+        than letters, digits, ``_``, ``-`` and inner ``.`` written ``_`` (``flite_slt``), and
+        ``_2``, ``_3``, ... added to a name another speaker's already took; ``{}`` for a
+        split of more speakers.
+    """
     speakers = np.asarray(speakers)
     found = sorted(set(speakers.tolist()))
     if len(found) > SPEAKER_METRICS_AT_MOST:
         return {}
     accuracies = {}
     for speaker in found:
-        key = re.sub(r"[^\w.-]", "_", speaker)
-        accuracies[f"{name}_accuracy/{key}"] = float(np.mean(correct[speakers == speaker]))
+        written = re.sub(r"[^\w.-]", "_", speaker).strip(".") or "_"
+        base = f"{name}_accuracy/{written}"
+        key, copy = base, 1
+        while key in accuracies:
+            copy += 1
+            key = f"{base}_{copy}"
+        accuracies[key] = float(np.mean(correct[speakers == speaker]))
     return accuracies
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from mlflow.utils.validation import _validate_metric_name
 
 from pipelines.speech_outcome import SPEAKER_METRICS_AT_MOST, speaker_accuracies
 
@@ -17,3 +18,18 @@ def test_each_speaker_of_a_split_of_few_gets_an_accuracy_under_a_name_mlflow_tak
     }
     many = [f"espeak-ng:en-us+m{i}" for i in range(SPEAKER_METRICS_AT_MOST + 1)]
     assert speaker_accuracies("test", many, np.ones(len(many), bool)) == {}
+
+
+def test_names_mlflow_would_refuse_or_two_speakers_would_share_are_told_apart():
+    speakers = ["..", "a:b", "a_b", "en+m1", "."]  # as many as still get their own accuracy
+    assert len(speakers) == SPEAKER_METRICS_AT_MOST
+    found = speaker_accuracies("test", speakers, np.array([True, False, True, False, True]))
+    assert found == {
+        "test_accuracy/_": 1.0,  # "."
+        "test_accuracy/__2": 1.0,  # ".." (sorted after ".")
+        "test_accuracy/a_b": 0.0,  # "a:b"
+        "test_accuracy/a_b_2": 1.0,  # "a_b"
+        "test_accuracy/en_m1": 0.0,
+    }
+    for name in found:
+        _validate_metric_name(name)
