@@ -4,7 +4,8 @@ A model that has heard a voice in training can recognise that voice rather
 than the words, so the splits differ by speaker (`speaker_plan`):
 
 - ``train`` and ``validation``: espeak-ng voices of the training accents and
-  voice variants, and 3 of flite's 5 voices (saying `FLITE_SHARE` of the clips);
+  voice variants, and the voices of `TRAINING_FLITE_SPEAKERS` of flite's 4
+  speakers (`data.speech_synth.FLITE_SPEAKERS`; they say `FLITE_SHARE` of the clips);
 - ``test``: espeak-ng voices whose accent and variant were both held out;
 - ``test_held_out_flite``: the voices of flite's 2 other speakers, a
   synthesiser's voices unlike any espeak voice.
