@@ -139,9 +139,11 @@ def seeded(task: str, options: dict, seeds: int, folder: Path) -> dict:
     # speaker_accuracies: the same keys for every seed, as every seed hears the same clips
     by_speaker = {key.removeprefix("test_"): key for key in figures[0] if "/" in key}
     if by_speaker:
-        found["by_speaker"] = {n: mean_std([f[k] for f in figures]) for n, k in by_speaker.items()}
+        found["by_speaker"] = {
+            name: mean_std([f[key] for f in figures]) for name, key in by_speaker.items()
+        }
         found["per_seed"]["by_speaker"] = {
-            n: [round(f[k], 4) for f in figures] for n, k in by_speaker.items()
+            name: [round(f[key], 4) for f in figures] for name, key in by_speaker.items()
         }
     found["train_seconds"] = mean_std(seconds)
     found["real_recordings"] = heard
